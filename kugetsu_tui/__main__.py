@@ -1,0 +1,7 @@
+"""`python -m kugetsu_tui` runs the same entry point as the `kugetsu-tui` script."""
+
+import sys
+
+from kugetsu_tui.cli import main
+
+sys.exit(main())

@@ -1,0 +1,221 @@
+"""Starting and continuing agent sessions: the only code paths that launch agents.
+
+The CLI, the console and a PM agent calling the CLI all come through here, so the cap in
+`admission` cannot be bypassed by any of them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from kugetsu_tui import index
+from kugetsu_tui.admission import check_capacity
+from kugetsu_tui.atomic import write_json
+from kugetsu_tui.config import AgentConfig, load_agent_config, render
+from kugetsu_tui.errors import KugetsuError
+from kugetsu_tui.home import Home
+from kugetsu_tui.launch import last_words, launch_supervised, require_program
+from kugetsu_tui.locking import sessions_lock
+from kugetsu_tui.process import live_process
+from kugetsu_tui.refs import parse_issue_ref
+from kugetsu_tui.sessions import BASE_FILE, Session, read_session, update_session
+from kugetsu_tui.supervisor import now_iso
+
+POLL_INTERVAL = 0.05
+DEFAULT_CONTINUE_MESSAGE = "continue"
+
+
+@dataclass(frozen=True)
+class Launched:
+    """What a start or continue did: the session, and whether the agent already reported its id."""
+
+    name: str
+    issue_ref: str | None
+    opencode_session_id: str | None
+    pid: int | None
+    log: str
+    state: str
+
+
+def find_session(home: Home, target: str) -> Session:
+    """A session by issue ref, session name or file name; a clear error if there is none."""
+    candidates = []
+    try:
+        candidates.append(parse_issue_ref(target).session_name)
+    except KugetsuError:
+        pass
+    base = os.path.basename(target)
+    if base == target and base not in ("", ".", ".."):
+        candidates.append(base[:-5] if base.endswith(".json") else base)
+    for name in candidates:
+        try:
+            return read_session(home.session_path(name))
+        except FileNotFoundError:
+            continue
+    raise KugetsuError(f"no session {target!r} in {home.sessions_dir} (see: kugetsu-tui ls)")
+
+
+def base_session_id(home: Home) -> str:
+    path = home.sessions_dir / BASE_FILE
+    try:
+        base = read_session(path)
+    except FileNotFoundError:
+        raise KugetsuError(f"no base session ({path}): run `kugetsu init` first, or write base.json "
+                           "with the opencode_session_id of the session to fork") from None
+    if base.corrupt or not base.opencode_session_id:
+        raise KugetsuError(f"the base session {path} has no opencode_session_id "
+                           f"({base.error or 'field missing'}): fix it or run `kugetsu init`")
+    return base.opencode_session_id
+
+
+def start_session(home: Home, ref_text: str, message: str, config: AgentConfig | None = None) -> Launched:
+    """Admit a new dev session under the cap, then launch its agent; roll back if the launch fails."""
+    ref = parse_issue_ref(ref_text)
+    what = f"dev session for {ref}"
+    config = config or load_agent_config(home)
+    template = config.template("start")
+    if not template:
+        raise KugetsuError("starting is turned off: [agent] start is an empty list in config.toml")
+    values = {"issue_ref": ref.text, "name": ref.session_name, "message": message}
+    if "{base_session_id}" in "".join(template):
+        values["base_session_id"] = base_session_id(home)
+    argv = render(template, values)
+    require_program(argv, "start")
+
+    path = home.session_path(ref.session_name)
+    _refuse_existing(path, ref.text)
+    check_capacity(home, what)  # cheap preflight: no side effect yet
+
+    run_id = uuid.uuid4().hex
+    log = home.log_path(ref.session_name)
+    home.ensure()
+    with sessions_lock(home):
+        _refuse_existing(path, ref.text)
+        check_capacity(home, what)  # authoritative, under the lock
+        write_json(path, {
+            "type": "forked",
+            "issue_ref": ref.text,
+            "opencode_session_id": None,
+            "created_at": now_iso(),
+            "state": "starting",
+            "run_id": run_id,
+            "starter_pid": os.getpid(),
+            "log": str(log),
+        })
+        index.add_entry(home, read_session(path))
+    try:
+        if log.exists():
+            log.unlink()  # a fresh session gets a fresh log
+        proc = launch_supervised(home, ref.session_name, run_id, argv, config.cwd)
+    except OSError as exc:
+        _roll_back(home, ref.session_name, run_id)
+        raise KugetsuError(f"Cannot start {what}: cannot launch the supervisor: {exc}") from None
+    data = _await_launch(home, ref.session_name, run_id, proc.pid, config.start_wait)
+    if data.get("state") == "failed" and not data.get("opencode_session_id"):
+        tail = last_words(_read_log(log))
+        _roll_back(home, ref.session_name, run_id)
+        raise KugetsuError(f"Cannot start {what}: the agent failed: {tail}")
+    return _launched(ref.session_name, data, log)
+
+
+def continue_session(home: Home, target: str, message: str | None = None,
+                     config: AgentConfig | None = None) -> Launched:
+    """Send a further message to an existing session. Never counted, never capped."""
+    session = find_session(home, target)
+    if session.corrupt:
+        raise KugetsuError(f"cannot continue {session.name}: its file is unusable ({session.error})")
+    sid = session.opencode_session_id
+    if not sid:
+        raise KugetsuError(f"cannot continue {session.name}: it has no opencode session id yet")
+    if live_process(session.pid, session.data.get("pid_started")):
+        raise KugetsuError(f"cannot continue {session.name}: its agent is still running (pid {session.pid})")
+    config = config or load_agent_config(home)
+    template = config.template("continue")
+    if not template:
+        raise KugetsuError("continuing is turned off: [agent] continue is an empty list in config.toml")
+    argv = render(template, {"session_id": sid, "issue_ref": session.issue_ref or "", "name": session.name,
+                             "message": message or DEFAULT_CONTINUE_MESSAGE})
+    require_program(argv, "continue")
+    run_id = uuid.uuid4().hex
+    log = home.log_path(session.name)
+    home.ensure()
+    previous: dict[str, Any] = {}
+
+    def claim(data: dict[str, Any]) -> None:
+        previous.update(data)
+        data.update(run_id=run_id, state="starting", log=str(log), exit_code=None, error=None)
+
+    if update_session(home, session.name, claim) is None:
+        raise KugetsuError(f"cannot continue {session.name}: the session changed meanwhile, try again")
+    try:
+        proc = launch_supervised(home, session.name, run_id, argv, config.cwd)
+    except OSError as exc:
+        update_session(home, session.name, lambda data: previous, run_id=run_id)
+        raise KugetsuError(f"cannot continue {session.name}: cannot launch the supervisor: {exc}") from None
+    data = _await_launch(home, session.name, run_id, proc.pid, min(config.start_wait, 2.0))
+    return _launched(session.name, data, log)
+
+
+def _refuse_existing(path: Any, ref: str) -> None:
+    if os.path.lexists(path):
+        raise KugetsuError(f"{ref} already has a session ({path.name}): use `kugetsu-tui continue {ref}`")
+
+
+def _await_launch(home: Home, name: str, run_id: str, supervisor_pid: int, wait: float) -> dict[str, Any]:
+    """Wait until the agent reports its session id, finishes, or `wait` seconds pass."""
+    deadline = time.monotonic() + wait
+    data: dict[str, Any] = {}
+    while True:
+        try:
+            session = read_session(home.session_path(name))
+        except FileNotFoundError:
+            raise KugetsuError(f"session {name} was removed while starting") from None
+        data = session.data
+        if data.get("run_id") != run_id:
+            raise KugetsuError(f"session {name} was replaced while starting")
+        state = data.get("state")
+        if data.get("opencode_session_id") or state in ("idle", "failed"):
+            return data
+        if state == "starting" and live_process(supervisor_pid) is None:
+            # The supervisor died before it could record anything.
+            data = dict(data, state="failed")
+            return data
+        if time.monotonic() >= deadline:
+            return data
+        time.sleep(POLL_INTERVAL)
+
+
+def _roll_back(home: Home, name: str, run_id: str) -> None:
+    """Remove a start that failed: its file, its index entry and its log. Nothing is left behind."""
+    with sessions_lock(home):
+        path = home.session_path(name)
+        try:
+            session = read_session(path)
+        except FileNotFoundError:
+            return
+        if session.data.get("run_id") != run_id:
+            return
+        index.remove_entry(home, session)
+        path.unlink()
+    try:
+        home.log_path(name).unlink()
+    except FileNotFoundError:
+        pass
+
+
+def _read_log(log: Any) -> bytes:
+    try:
+        return log.read_bytes()[-8192:]
+    except OSError:
+        return b""
+
+
+def _launched(name: str, data: dict[str, Any], log: Any) -> Launched:
+    return Launched(name=name, issue_ref=data.get("issue_ref"), opencode_session_id=data.get("opencode_session_id"),
+                    pid=data.get("pid"), log=str(log), state=str(data.get("state") or "starting"))
+
+

@@ -1,0 +1,239 @@
+"""Destroying sessions into the archive, and restoring them: nothing is ever lost.
+
+An archive entry is a directory `archive/<name>--<timestamp>/` holding the session file as it
+was (`session.json`, moved, never rewritten, so a corrupt file or a symlink is kept as is),
+the opencode transcript (`export.json`), the agent log (`agent.log`) and `meta.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from kugetsu_tui import index
+from kugetsu_tui.actions import find_session
+from kugetsu_tui.admission import check_capacity
+from kugetsu_tui.atomic import write_bytes, write_json
+from kugetsu_tui.config import AgentConfig, load_agent_config, render
+from kugetsu_tui.errors import KugetsuError
+from kugetsu_tui.home import Home
+from kugetsu_tui.launch import last_words, run_step
+from kugetsu_tui.locking import sessions_lock
+from kugetsu_tui.process import live_process, terminate_tree
+from kugetsu_tui.sessions import KIND_BASE, KIND_DEV, KIND_PM, Session, kind_for_filename, read_session
+from kugetsu_tui.supervisor import now_iso
+
+SESSION_FILE, EXPORT_FILE, LOG_FILE, META_FILE = "session.json", "export.json", "agent.log", "meta.json"
+RUNTIME_FIELDS = ("pid", "pid_started", "supervisor_pid", "supervisor_started", "run_id", "starter_pid")
+
+
+@dataclass(frozen=True)
+class ArchiveEntry:
+    path: Path
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    @property
+    def session_name(self) -> str:
+        return str(self.meta.get("name") or self.path.name.rsplit("--", 1)[0])
+
+    @property
+    def archived_at(self) -> str:
+        return str(self.meta.get("archived_at") or "")
+
+
+@dataclass(frozen=True)
+class Destroyed:
+    entry: ArchiveEntry
+    warnings: list[str]
+
+
+def destroy_session(home: Home, target: str, *, allow_base: bool = False, allow_pm: bool = False,
+                    force: bool = False, config: AgentConfig | None = None) -> Destroyed:
+    """Stop the agent, save the transcript, delete the opencode session, archive the file."""
+    session = find_session(home, target)
+    if session.kind == KIND_BASE and not allow_base:
+        raise KugetsuError("refusing to destroy the base session without --base (every dev session forks it)")
+    if session.kind == KIND_PM and not allow_pm:
+        raise KugetsuError("refusing to destroy the PM agent session without --pm-agent")
+    config = config or load_agent_config(home)
+    warnings: list[str] = []
+
+    stop_agent(session)
+    sid = None if session.corrupt else session.opencode_session_id
+    transcript = _export(session, sid, config, force, warnings)
+
+    entry_dir = _new_entry_dir(home, session.name)
+    if transcript is not None:
+        write_bytes(entry_dir / EXPORT_FILE, transcript)
+    if sid and config.template("delete"):
+        argv = render(config.template("delete"), {"session_id": sid, "name": session.name,
+                                                  "issue_ref": session.issue_ref or ""})
+        result = run_step("delete", argv, config.cwd)
+        if result.returncode != 0:
+            warnings.append(f"opencode session {sid} was not deleted: {last_words(result.stderr + result.stdout)}")
+    meta = {"name": session.name, "kind": session.kind, "issue_ref": session.issue_ref,
+            "opencode_session_id": sid, "archived_at": now_iso(), "exported": transcript is not None,
+            "state": session.state, "error": session.error}
+    with sessions_lock(home):
+        if os.path.lexists(session.path):
+            index.remove_entry(home, session)
+            os.rename(session.path, entry_dir / SESSION_FILE)
+        write_json(entry_dir / META_FILE, meta)
+    log = home.log_path(session.name)
+    if log.exists():
+        os.rename(log, entry_dir / LOG_FILE)
+    return Destroyed(ArchiveEntry(entry_dir, meta), warnings)
+
+
+def stop_agent(session: Session) -> None:
+    """Terminate the supervisor and agent process trees, if they still run."""
+    if session.corrupt:
+        return
+    roots = [p for p in (live_process(session.supervisor_pid, session.data.get("supervisor_started")),
+                         live_process(session.pid, session.data.get("pid_started"))) if p is not None]
+    if roots:
+        terminate_tree(roots)
+
+
+def _export(session: Session, sid: str | None, config: AgentConfig, force: bool, warnings: list[str]) -> bytes | None:
+    if not sid or not config.template("export"):
+        return None
+    argv = render(config.template("export"), {"session_id": sid, "name": session.name,
+                                              "issue_ref": session.issue_ref or ""})
+    try:
+        result = run_step("export", argv, config.cwd)
+        failure = None if result.returncode == 0 and result.stdout.strip() else \
+            last_words(result.stderr + result.stdout) if result.returncode else "it printed nothing"
+    except KugetsuError as exc:
+        result, failure = None, str(exc)
+    if failure is None and result is not None:
+        return result.stdout
+    if not force:
+        raise KugetsuError(f"export of {session.name} (opencode session {sid}) failed: {failure}; "
+                           "the session is kept. Use --force to destroy it without a transcript")
+    warnings.append(f"destroyed without a transcript: export failed: {failure}")
+    return None
+
+
+def _new_entry_dir(home: Home, name: str) -> Path:
+    home.ensure(home.root, home.archive_dir)
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")
+    path = home.archive_dir / f"{name}--{stamp}"
+    path.mkdir(mode=0o700)
+    return path
+
+
+def list_archive(home: Home) -> list[ArchiveEntry]:
+    """Archived sessions, oldest first."""
+    entries = []
+    try:
+        children = sorted(home.archive_dir.iterdir())
+    except FileNotFoundError:
+        return []
+    for child in children:
+        if not child.is_dir() or child.is_symlink():
+            continue
+        try:
+            meta = json.loads((child / META_FILE).read_text("utf-8"))
+        except (OSError, ValueError):
+            meta = {}
+        entries.append(ArchiveEntry(child, meta if isinstance(meta, dict) else {}))
+    return sorted(entries, key=lambda e: (e.archived_at, e.id))
+
+
+def find_entry(home: Home, name: str) -> ArchiveEntry:
+    """An entry by its directory name, or the latest entry of a session name or issue ref."""
+    entries = list_archive(home)
+    for entry in entries:
+        if entry.id == name:
+            return entry
+    wanted = {name, name[:-5] if name.endswith(".json") else name}
+    try:
+        from kugetsu_tui.refs import parse_issue_ref
+
+        wanted.add(parse_issue_ref(name).session_name)
+    except KugetsuError:
+        pass
+    matches = [e for e in entries if e.session_name in wanted]
+    if not matches:
+        raise KugetsuError(f"nothing archived under {name!r} in {home.archive_dir} (see: kugetsu-tui restore --list)")
+    return matches[-1]
+
+
+def restore_session(home: Home, name: str, config: AgentConfig | None = None) -> Session:
+    """Bring an archived session back: re-admit it under the cap, import its transcript, then the file."""
+    entry = find_entry(home, name)
+    session_name = entry.session_name
+    kind = kind_for_filename(f"{session_name}.json")
+    what = f"restored session {session_name}"
+    config = config or load_agent_config(home)
+    archived = entry.path / SESSION_FILE
+    if not os.path.lexists(archived):
+        raise KugetsuError(f"archive entry {entry.id} has no {SESSION_FILE}")
+    target = home.session_path(session_name)
+    if os.path.lexists(target):
+        raise KugetsuError(f"{session_name} exists again in sessions/: destroy it first to restore the archived one")
+    if kind == KIND_DEV:
+        check_capacity(home, what)  # preflight before the import
+
+    restored = _restored_content(archived)
+    with sessions_lock(home):
+        if os.path.lexists(target):
+            raise KugetsuError(f"{session_name} exists again in sessions/: destroy it first")
+        if kind == KIND_DEV:
+            check_capacity(home, what)
+        # Reserve the slot now: the file counts from here, so a racing start cannot take it.
+        if restored is None:
+            os.rename(archived, target)
+        else:
+            write_json(target, dict(restored, state="restoring"))
+    try:
+        _import(entry, restored, config)
+    except KugetsuError:
+        with sessions_lock(home):
+            if restored is None:
+                os.rename(target, archived)
+            else:
+                target.unlink()
+        raise
+    with sessions_lock(home):
+        if restored is not None:
+            write_json(target, dict(restored, state="idle", restored_at=now_iso()))
+        session = read_session(target)
+        index.add_entry(home, session)
+    log = entry.path / LOG_FILE
+    if log.exists() and not home.log_path(session_name).exists():
+        home.ensure(home.logs_dir)
+        os.rename(log, home.log_path(session_name))
+    shutil.rmtree(entry.path)
+    return session
+
+
+def _restored_content(archived: Path) -> dict[str, Any] | None:
+    """The session's fields without the runtime ones of its old agent; None if it is not usable JSON."""
+    session = read_session(archived)
+    if session.corrupt:
+        return None
+    return {k: v for k, v in session.data.items() if k not in RUNTIME_FIELDS}
+
+
+def _import(entry: ArchiveEntry, restored: dict[str, Any] | None, config: AgentConfig) -> None:
+    export = entry.path / EXPORT_FILE
+    if restored is None or not export.exists() or not config.template("import"):
+        return
+    argv = render(config.template("import"), {"export_file": str(export), "name": entry.session_name,
+                                              "session_id": str(restored.get("opencode_session_id") or ""),
+                                              "issue_ref": str(restored.get("issue_ref") or "")})
+    result = run_step("import", argv, config.cwd)
+    if result.returncode != 0:
+        raise KugetsuError(f"import of {entry.id} failed: {last_words(result.stderr + result.stdout)}; "
+                           "it stays in the archive")

@@ -1,0 +1,195 @@
+"""The scriptable CLI: `kugetsu-tui ls|start|continue|destroy|restore|limit`, or the console.
+
+Exit codes: 0 ok, 1 error, 2 at capacity (kugetsu's "retry later", which a queue relies on).
+Every failure is one line on stderr; the console (and Textual) is imported only when opened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import NoReturn
+
+from kugetsu_tui.errors import KugetsuError
+
+EXIT_OK, EXIT_ERROR, EXIT_AT_CAPACITY = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on bad usage, but 2 means 'at capacity' here: bad usage is 1."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="kugetsu-tui", description="Operator console and CLI for kugetsu agent sessions. "
+                     "With no command, opens the console.",
+                     epilog="exit codes: 0 ok, 1 error, 2 at capacity (retry later)")
+    parser.add_argument("--home", help="kugetsu home (default: $KUGETSU_HOME or ~/.kugetsu)")
+    parser.add_argument("--demo", action="store_true",
+                        help="open the console on a temporary demo home with a simulated agent")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    ls = sub.add_parser("ls", help="list sessions and the active/limit count")
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+
+    start = sub.add_parser("start", help="start a dev session for an issue (capped)")
+    start.add_argument("ref", help="HOST/OWNER/REPO#N, OWNER/REPO#N or https://HOST/OWNER/REPO/issues/N")
+    start.add_argument("message", help="the first message for the agent")
+
+    cont = sub.add_parser("continue", help="send a message to an existing session (never capped)")
+    cont.add_argument("ref", help="issue ref or session name")
+    cont.add_argument("message", nargs="?", help="the message (default: 'continue')")
+
+    destroy = sub.add_parser("destroy", help="stop, export, delete and archive a session")
+    destroy.add_argument("target", help="issue ref or session name")
+    destroy.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    destroy.add_argument("--force", action="store_true", help="destroy even if the transcript export fails")
+    destroy.add_argument("--base", action="store_true", help="allow destroying the base session")
+    destroy.add_argument("--pm-agent", action="store_true", help="allow destroying the PM agent session")
+
+    restore = sub.add_parser("restore", help="bring an archived session back (capped)")
+    restore.add_argument("name", nargs="?", help="session name, issue ref or archive entry")
+    restore.add_argument("--list", action="store_true", help="list the archive")
+
+    limit = sub.add_parser("limit", help="show the limit, or set it in config.toml")
+    limit.add_argument("value", nargs="?", help="new MAX_CONCURRENT_AGENTS (a whole number >= 1)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from kugetsu_tui.home import Home
+
+        if args.command is None:
+            return _open_console(args)
+        home = Home.locate(args.home)
+        return COMMANDS[args.command](home, args)
+    except KugetsuError as exc:
+        print(f"kugetsu-tui: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"kugetsu-tui: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("kugetsu-tui: interrupted", file=sys.stderr)
+        return 130
+
+
+def _open_console(args: argparse.Namespace) -> int:
+    from kugetsu_tui.console.app import run_console
+
+    return run_console(home_override=args.home, demo=args.demo)
+
+
+def cmd_ls(home, args) -> int:
+    from kugetsu_tui.display import printable, since
+    from kugetsu_tui.overview import overview
+
+    snapshot = overview(home)
+    if args.json:
+        json.dump(snapshot.as_json(), sys.stdout, indent=2)
+        print()
+        return EXIT_OK
+    limit = snapshot.limit
+    shown = limit.value if limit.value is not None else "invalid"
+    print(f"active {snapshot.active}/{shown}  (limit from {printable(limit.source)})")
+    if limit.error:
+        print(f"warning: {printable(limit.error)}")
+    rows = [("KIND", "STATE", "NAME", "ISSUE", "OPENCODE SESSION", "PID", "AGE")]
+    for v in snapshot.sessions:
+        s = v.session
+        rows.append((s.kind, v.state, printable(s.name), printable(s.issue_ref),
+                     printable(s.opencode_session_id), str(s.pid or "") + ("" if v.alive or not s.pid else " (gone)"),
+                     since(s.created_timestamp())))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+    for v in snapshot.sessions:
+        if v.error:
+            print(f"{printable(v.session.name)}: {printable(v.error)}")
+    return EXIT_OK
+
+
+def cmd_start(home, args) -> int:
+    from kugetsu_tui.actions import start_session
+
+    launched = start_session(home, args.ref, args.message)
+    sid = launched.opencode_session_id or "pending"
+    print(f"started {launched.issue_ref} as {launched.name} (opencode session {sid}, "
+          f"state {launched.state}, log {launched.log})")
+    return EXIT_OK
+
+
+def cmd_continue(home, args) -> int:
+    from kugetsu_tui.actions import continue_session
+
+    launched = continue_session(home, args.ref, args.message)
+    print(f"continued {launched.name} (opencode session {launched.opencode_session_id}, log {launched.log})")
+    return EXIT_OK
+
+
+def cmd_destroy(home, args) -> int:
+    from kugetsu_tui.actions import find_session
+    from kugetsu_tui.archive import destroy_session
+    from kugetsu_tui.display import printable
+
+    if not args.yes:
+        session = find_session(home, args.target)
+        if not sys.stdin or not sys.stdin.isatty():
+            raise KugetsuError(f"destroy {args.target}: no terminal to confirm on; pass -y to confirm")
+        answer = input(f"Destroy {printable(session.name)}? The agent is stopped, the transcript saved and "
+                       "the session archived (restorable). [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("cancelled")
+            return EXIT_ERROR
+    result = destroy_session(home, args.target, allow_base=args.base, allow_pm=args.pm_agent, force=args.force)
+    for warning in result.warnings:
+        print(f"kugetsu-tui: warning: {warning}", file=sys.stderr)
+    print(f"destroyed {result.entry.session_name}: archived as {result.entry.path} "
+          f"(restore with: kugetsu-tui restore {result.entry.session_name})")
+    return EXIT_OK
+
+
+def cmd_restore(home, args) -> int:
+    from kugetsu_tui.archive import list_archive, restore_session
+    from kugetsu_tui.display import printable
+
+    if args.list or not args.name:
+        entries = list_archive(home)
+        if not entries:
+            print("the archive is empty")
+        for entry in entries:
+            print(f"{printable(entry.id)}  {printable(entry.meta.get('issue_ref') or entry.session_name)}  "
+                  f"archived {printable(entry.archived_at)}")
+        return EXIT_OK
+    session = restore_session(home, args.name)
+    print(f"restored {session.name} ({session.path})")
+    return EXIT_OK
+
+
+def cmd_limit(home, args) -> int:
+    from kugetsu_tui.config import LIMIT_ENV, parse_limit_argument, resolve_limit, save_limit
+
+    if args.value is None:
+        limit = resolve_limit(home)
+        if limit.value is None:
+            raise KugetsuError(limit.error or "invalid limit")
+        print(f"{limit.value} (from {limit.source})")
+        return EXIT_OK
+    value = parse_limit_argument(args.value)
+    save_limit(home, value)
+    print(f"limit set to {value} in {home.config_toml}")
+    if os.environ.get(LIMIT_ENV, ""):
+        print(f"kugetsu-tui: warning: {LIMIT_ENV} is set in the environment and overrides config.toml",
+              file=sys.stderr)
+    return EXIT_OK
+
+
+COMMANDS = {"ls": cmd_ls, "start": cmd_start, "continue": cmd_continue, "destroy": cmd_destroy,
+            "restore": cmd_restore, "limit": cmd_limit}

@@ -1,0 +1,69 @@
+"""Where kugetsu keeps its files, and the modes of what we create there.
+
+The layout is kugetsu's own (`sessions/`, `index.json`, legacy `config`) plus ours
+(`config.toml`, `archive/`, `logs/`), so both tools can share one home.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+@dataclass(frozen=True)
+class Home:
+    root: Path
+
+    @classmethod
+    def locate(cls, override: str | os.PathLike[str] | None = None) -> "Home":
+        """`--home` wins, then `KUGETSU_HOME`, then `~/.kugetsu`."""
+        if override:
+            return cls(Path(override).expanduser().absolute())
+        env = os.environ.get("KUGETSU_HOME")
+        if env:
+            return cls(Path(env).expanduser().absolute())
+        return cls(Path.home() / ".kugetsu")
+
+    @property
+    def sessions_dir(self) -> Path:
+        return self.root / "sessions"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.root / "archive"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def index_path(self) -> Path:
+        return self.root / "index.json"
+
+    @property
+    def config_toml(self) -> Path:
+        return self.root / "config.toml"
+
+    @property
+    def legacy_config(self) -> Path:
+        return self.root / "config"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.sessions_dir / ".lock"
+
+    def session_path(self, name: str) -> Path:
+        return self.sessions_dir / f"{name}.json"
+
+    def log_path(self, name: str) -> Path:
+        return self.logs_dir / f"{name}.log"
+
+    def ensure(self, *dirs: Path) -> None:
+        """Create the given directories (default: all of ours) with mode 0700 if missing."""
+        for directory in dirs or (self.root, self.sessions_dir, self.archive_dir, self.logs_dir):
+            if not directory.is_dir():
+                directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)

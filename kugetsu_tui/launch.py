@@ -1,0 +1,87 @@
+"""Running agent commands: detached agents under our supervisor, and short synchronous steps.
+
+Commands are argv lists from the templates in config.toml; nothing goes through a shell.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from kugetsu_tui.errors import KugetsuError
+from kugetsu_tui.home import Home
+
+STEP_TIMEOUT = 120.0
+
+
+def require_program(argv: list[str], step: str) -> None:
+    """Fail before any side effect when the agent program cannot be found."""
+    program = argv[0]
+    if "/" in program:
+        if Path(program).is_file():
+            return
+    elif shutil.which(program):
+        return
+    raise KugetsuError(
+        f"agent program {program!r} not found on PATH: install it (npm install -g opencode-ai) "
+        f"or set [agent] {step} in config.toml"
+    )
+
+
+def launch_supervised(home: Home, name: str, run_id: str, argv: list[str], cwd: str | None) -> subprocess.Popen[bytes]:
+    """Start the supervisor (and through it the agent) in its own session, detached from us."""
+    command = [sys.executable, "-m", "kugetsu_tui.supervisor", "--home", str(home.root), "--name", name,
+               "--run-id", run_id]
+    if cwd:
+        command += ["--cwd", cwd]
+    proc = subprocess.Popen(
+        [*command, "--", *argv],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        close_fds=True,
+    )
+    # Reap it when it ends so a long-lived console never collects zombies.
+    threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
+    return proc
+
+
+def run_step(step: str, argv: list[str], cwd: str | None, timeout: float = STEP_TIMEOUT) -> subprocess.CompletedProcess[bytes]:
+    """Run export/delete/import and return its result; a missing program is a clear error."""
+    require_program(argv, step)
+    try:
+        return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, cwd=cwd, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise KugetsuError(f"{step} command timed out after {timeout:.0f}s: {argv[0]}") from None
+    except OSError as exc:
+        raise KugetsuError(f"cannot run {step} command {argv[0]!r}: {exc.strerror or exc}") from None
+
+
+def last_words(output: bytes | str, limit: int = 300) -> str:
+    """The most telling line of a failed command's output, for a one-line error message.
+
+    opencode reports errors either as plain text on stderr or as `{"type": "error"}` events.
+    """
+    import json
+
+    text = output.decode("utf-8", "replace") if isinstance(output, bytes) else output
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in reversed(lines):
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and event.get("type") == "error":
+            error = event.get("error")
+            if isinstance(error, dict):
+                data = error.get("data")
+                message = data.get("message") if isinstance(data, dict) else None
+                return str(message or error.get("name") or error)[:limit]
+            return str(error)[:limit]
+    plain = [line for line in lines if not line.startswith("{")]
+    chosen = next((line for line in reversed(plain) if "error" in line.lower()), plain[-1] if plain else "")
+    return chosen[:limit] or "no output"

@@ -1,0 +1,87 @@
+"""What `ls` and the console show: every session with its live state, plus the capacity figure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kugetsu_tui.config import Limit, resolve_limit
+from kugetsu_tui.home import Home
+from kugetsu_tui.process import live_process
+from kugetsu_tui.sessions import KIND_DEV, Session, list_sessions
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """A session as an operator sees it: the file's fields plus whether its agent is alive."""
+
+    session: Session
+    alive: bool
+
+    @property
+    def state(self) -> str:
+        """The recorded state, corrected when the process it names is gone without a word."""
+        s = self.session
+        if s.corrupt or self.alive:
+            return s.state
+        if s.state == "running" and s.pid:
+            return "failed"
+        if s.state == "starting" and live_process(_int(s.data.get("starter_pid"))) is None and not s.pid:
+            return "failed"
+        return s.state
+
+    @property
+    def error(self) -> str | None:
+        s = self.session
+        if s.error:
+            return s.error
+        if self.state == "failed" and s.state == "running":
+            return "agent process vanished without recording an exit status"
+        if self.state == "failed" and s.state == "starting":
+            return "the start was interrupted before the agent launched"
+        value = s.data.get("error")
+        return value if isinstance(value, str) and value else None
+
+    def as_json(self) -> dict[str, Any]:
+        s = self.session
+        return {
+            "name": s.name,
+            "kind": s.kind,
+            "issue_ref": s.issue_ref,
+            "opencode_session_id": s.opencode_session_id,
+            "state": self.state,
+            "pid": s.pid,
+            "alive": self.alive,
+            "created_at": s.created_at,
+            "path": str(s.path),
+            "error": self.error,
+        }
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def view(session: Session) -> SessionView:
+    alive = not session.corrupt and live_process(session.pid, session.data.get("pid_started")) is not None
+    return SessionView(session, alive)
+
+
+@dataclass(frozen=True)
+class Overview:
+    active: int
+    limit: Limit
+    sessions: list[SessionView]
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"active": self.active, "limit": self.limit.value,
+                                "sessions": [v.as_json() for v in self.sessions]}
+        if self.limit.error:
+            data["limit_error"] = self.limit.error
+        return data
+
+
+def overview(home: Home) -> Overview:
+    sessions = [view(s) for s in list_sessions(home)]
+    active = sum(1 for v in sessions if v.session.kind == KIND_DEV)
+    return Overview(active, resolve_limit(home), sessions)

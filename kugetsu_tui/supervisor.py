@@ -1,0 +1,115 @@
+"""The small process that stays with an agent for its whole life.
+
+`opencode run` returns when the agent is done, long after `kugetsu-tui start` has exited, so
+something of ours must be there to record the outcome. The supervisor runs the agent as its
+child, copies its output to the session log, records the opencode session id from the first
+JSON event that carries one, and writes the final state (idle or failed, with the exit status).
+Every write is guarded by the launch's run id, so a late write never touches a session that was
+destroyed or relaunched in the meantime.
+
+Run as: python -m kugetsu_tui.supervisor --home H --name N --run-id R [--cwd D] -- ARGV...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+from kugetsu_tui.home import FILE_MODE, Home
+from kugetsu_tui.process import start_time
+from kugetsu_tui.sessions import update_session
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def session_id_from_line(line: bytes) -> str | None:
+    """The `sessionID` of an `opencode run --format json` event line, if it has one."""
+    try:
+        event = json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(event, dict):
+        return None
+    sid = event.get("sessionID")
+    if not isinstance(sid, str):
+        part = event.get("part")
+        sid = part.get("sessionID") if isinstance(part, dict) else None
+    return sid if isinstance(sid, str) and sid else None
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with status {code}"
+
+
+def supervise(home: Home, name: str, run_id: str, argv: list[str], cwd: str | None) -> int:
+    log_path = home.log_path(name)
+    home.ensure(home.logs_dir)
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, FILE_MODE)
+    log = os.fdopen(log_fd, "ab", buffering=0)
+
+    def record(**fields: Any) -> None:
+        def apply(data: dict[str, Any]) -> None:
+            data.update(fields)
+
+        update_session(home, name, apply, run_id=run_id)
+
+    try:
+        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, cwd=cwd)
+    except OSError as exc:
+        message = f"cannot run {argv[0]!r}: {exc.strerror or exc}"
+        log.write(f"kugetsu-tui: {message}\n".encode())
+        record(state="failed", exit_code=127, finished_at=now_iso(), error=message)
+        return 127
+
+    # Stopping the supervisor stops the agent with it.
+    signal.signal(signal.SIGTERM, lambda *_: child.terminate())
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    record(state="running", pid=child.pid, pid_started=start_time(child.pid),
+           supervisor_pid=os.getpid(), supervisor_started=start_time(os.getpid()), error=None)
+
+    session_id_seen = False
+    assert child.stdout is not None
+    for line in child.stdout:
+        log.write(line)
+        if not session_id_seen:
+            sid = session_id_from_line(line)
+            if sid:
+                session_id_seen = True
+                record(opencode_session_id=sid)
+    code = child.wait()
+    if code == 0:
+        record(state="idle", exit_code=0, finished_at=now_iso())
+    else:
+        record(state="failed", exit_code=code, finished_at=now_iso(), error=f"agent {describe_exit(code)}")
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kugetsu_tui.supervisor")
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--run-id", required=True)
+    parser.add_argument("--cwd")
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no agent command given")
+    return supervise(Home.locate(args.home), args.name, args.run_id, command, args.cwd)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
