@@ -1,0 +1,1 @@
+"""The Textual console: a thin layer of screens and widgets over the core."""

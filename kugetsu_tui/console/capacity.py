@@ -1,0 +1,41 @@
+"""The capacity figure `active/limit`, coloured by headroom, with the watcher's mode beside it."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from kugetsu_tui.config import Limit
+from kugetsu_tui.display import printable
+
+
+def headroom(active: int, limit: Limit) -> str:
+    """'free', 'last' (one slot left), 'full' or 'invalid': the bar's colour class."""
+    if limit.value is None:
+        return "invalid"
+    left = limit.value - active
+    return "full" if left <= 0 else "last" if left == 1 else "free"
+
+
+class CapacityBar(Static):
+    DEFAULT_CSS = """
+    CapacityBar { width: auto; height: 1; padding: 0 1; text-style: bold; }
+    CapacityBar.free { background: $success; color: $text; }
+    CapacityBar.last { background: $warning; color: $text; }
+    CapacityBar.full, CapacityBar.invalid { background: $error; color: $text; }
+    """
+
+    def show(self, active: int, limit: Limit, watcher_mode: str) -> None:
+        state = headroom(active, limit)
+        self.set_classes(state)
+        text = Text()
+        if limit.value is None:
+            text.append(f"{active}/? limit invalid")
+        else:
+            text.append(f"{active}/{limit.value}")
+            text.append({"free": " agents", "last": " last slot", "full": " full"}[state])
+        if watcher_mode != "inotify":
+            text.append(f" · {printable(watcher_mode)}")
+        self.update(text)
+        if limit.error:
+            self.tooltip = limit.error

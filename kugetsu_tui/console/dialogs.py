@@ -1,0 +1,135 @@
+"""Modal dialogs: start (issue ref + message), continue (message), and yes/no confirmation."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+from kugetsu_tui.errors import KugetsuError
+from kugetsu_tui.refs import EXPECTED_FORMS, parse_issue_ref
+
+DIALOG_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{
+    width: 76; max-width: 100%; height: auto; max-height: 100%;
+    border: thick $primary; background: $surface; padding: 1 2;
+}}
+{name} .title {{ text-style: bold; margin-bottom: 1; }}
+{name} .hint {{ color: $text-muted; }}
+{name} .error {{ color: $error; height: auto; }}
+{name} Input {{ margin-bottom: 1; }}
+"""
+
+
+class StartDialog(ModalScreen[tuple[str, str] | None]):
+    """Ask for an issue ref and a first message. Enter in the last field submits; Escape cancels."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="StartDialog")
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, capacity: str) -> None:
+        super().__init__()
+        self.capacity = capacity
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(f"Start a dev session   ({self.capacity})", classes="title", markup=False)
+            yield Label("Issue ref")
+            yield Input(placeholder="OWNER/REPO#N, HOST/OWNER/REPO#N or an issue URL", id="ref")
+            yield Static("", id="ref-error", classes="error", markup=False)
+            yield Label("Message for the agent")
+            yield Input(placeholder="What should the agent do?", id="message")
+            yield Static("Tab: next field   Enter: start   Escape: cancel", classes="hint", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#ref", Input).focus()
+
+    def _ref_error(self) -> str | None:
+        text = self.query_one("#ref", Input).value
+        if not text.strip():
+            return f"an issue ref is needed: {EXPECTED_FORMS}"
+        try:
+            parse_issue_ref(text)
+        except KugetsuError as exc:
+            return str(exc)
+        return None
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "ref":
+            error = self._ref_error() if event.value.strip() else None
+            self.query_one("#ref-error", Static).update(error or "")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.input.id == "ref":
+            self.query_one("#message", Input).focus()
+            return
+        error = self._ref_error()
+        if error:
+            self.query_one("#ref-error", Static).update(error)
+            self.query_one("#ref", Input).focus()
+            return
+        message = self.query_one("#message", Input).value.strip()
+        if not message:
+            self.query_one("#ref-error", Static).update("a message for the agent is needed")
+            return
+        self.dismiss((self.query_one("#ref", Input).value.strip(), message))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class MessageDialog(ModalScreen[str | None]):
+    """Ask for the message to continue a session with."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="MessageDialog")
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.title_text, classes="title", markup=False)
+            yield Input(placeholder="continue", id="message")
+            yield Static("Enter: send (empty sends 'continue')   Escape: cancel", classes="hint", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """Yes or no: `y` or Enter confirms, `n` or Escape cancels."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmDialog") + """
+    ConfirmDialog.danger > Vertical { border: thick $error; }
+    """
+    BINDINGS = [
+        Binding("y,enter", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, title: str, body: str, danger: bool = False) -> None:
+        super().__init__(classes="danger" if danger else "")
+        self.title_text = title
+        self.body = body
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.title_text, classes="title", markup=False)
+            yield Static(self.body, markup=False)
+            yield Static("\ny / Enter: yes    n / Escape: no", classes="hint", markup=False)
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
