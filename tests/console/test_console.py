@@ -1,0 +1,358 @@
+"""The console driven through Textual's Pilot, as an operator would use it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input
+
+from kugetsu_tui.archive import list_archive
+from kugetsu_tui.config import resolve_limit
+from kugetsu_tui.console.app import KugetsuConsole
+from kugetsu_tui.console.capacity import CapacityBar
+from kugetsu_tui.console.details import DetailsScreen
+from kugetsu_tui.console.dialogs import ConfirmDialog, MessageDialog, StartDialog
+from kugetsu_tui.console.session_table import SessionTable
+from kugetsu_tui.home import Home
+
+from .support import FIXED_NOW, set_limit, wait_until, write_session
+
+
+def capacity_text(app: KugetsuConsole) -> str:
+    return str(app.query_one(CapacityBar).content)
+
+
+def notifications(app: KugetsuConsole) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+def start_binding(app: KugetsuConsole):
+    return app.screen.active_bindings["s"]
+
+
+def dev(ref_number: int, **extra) -> dict:
+    return {"type": "forked", "issue_ref": f"github.com/acme/widgets#{ref_number}",
+            "opencode_session_id": f"ses_{ref_number}", "created_at": f"2026-01-01T00:00:{ref_number:02d}+00:00",
+            "state": "idle", **extra}
+
+
+def loaded(app: KugetsuConsole, count: int):
+    return lambda: len(app.views) == count and app.query_one(SessionTable).row_count == count
+
+
+async def test_rows_are_base_pm_then_dev_in_creation_order(static_home: Home) -> None:
+    app = KugetsuConsole(static_home, clock=lambda: FIXED_NOW, sample_processes=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        table = app.query_one(SessionTable)
+        keys = [table.coordinate_to_cell_key((i, 0)).row_key.value for i in range(table.row_count)]
+        assert keys == ["base", "pm-agent", "github.com-acme-widgets-12", "github.com-acme-widgets-15",
+                        "github.com-acme-widgets-16"]
+        assert "3/3" in capacity_text(app)  # the corrupt file holds a slot too
+        state = table.get_cell("github.com-acme-widgets-16", "state").plain
+        assert state.startswith("corrupt: invalid JSON")
+
+
+async def test_footer_count_follows_files_written_and_deleted_by_another_process(static_home: Home) -> None:
+    set_limit(static_home, 10)
+    app = KugetsuConsole(static_home, sample_processes=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        assert "3/10" in capacity_text(app)
+        path = static_home.session_path("github.com-other-repo-7")
+        writer = f"import json,sys; open(sys.argv[1],'w').write(json.dumps({dev(7)!r}))"
+        subprocess.run([sys.executable, "-c", writer, str(path)], check=True)
+        await wait_until(pilot, lambda: "4/10" in capacity_text(app))
+        subprocess.run([sys.executable, "-c", "import os,sys; os.unlink(sys.argv[1])", str(path)], check=True)
+        await wait_until(pilot, lambda: "3/10" in capacity_text(app))
+        # A file with any name counts; hidden temp files never do.
+        (static_home.sessions_dir / ".tmp-x.json.123.tmp").write_text("{}")
+        write_session(static_home, "issue-99", b"not json")
+        await wait_until(pilot, lambda: "4/10" in capacity_text(app))
+        assert app.active == 4
+
+
+async def test_start_disabled_exactly_at_capacity_and_enabled_after_destroy(static_home: Home) -> None:
+    app = KugetsuConsole(static_home, sample_processes=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        assert start_binding(app).enabled is False
+        await pilot.press("s")
+        await pilot.pause()
+        assert not isinstance(app.screen, StartDialog)
+        assert any("maximum concurrent agents (3) reached" in m for m in notifications(app))
+        assert "full" in capacity_text(app)
+        static_home.session_path("github.com-acme-widgets-12").unlink()
+        await wait_until(pilot, lambda: app.active == 2)
+        assert start_binding(app).enabled is True
+        assert "last slot" in capacity_text(app)
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, StartDialog)
+
+
+async def test_start_from_the_dialog_creates_a_session_through_the_core(demo_home: Home) -> None:
+    app = KugetsuConsole(demo_home, sample_processes=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        await pilot.press("s")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, StartDialog)
+        assert dialog.focused is dialog.query_one("#ref", Input)
+        await pilot.press(*"not a ref")
+        await pilot.pause()
+        assert "invalid issue ref" in str(dialog.query_one("#ref-error").content)
+        await pilot.press(*["backspace"] * 9, *"acme/widgets#40", "tab")
+        assert dialog.focused is dialog.query_one("#message", Input)
+        await pilot.press(*"fix it", "enter")
+        await wait_until(pilot, lambda: "github.com-acme-widgets-40" in app.views)
+        data = json.loads(demo_home.session_path("github.com-acme-widgets-40").read_text())
+        assert data["issue_ref"] == "github.com/acme/widgets#40"
+        await wait_until(pilot, lambda: any("started github.com/acme/widgets#40" in m for m in notifications(app)))
+
+
+async def test_escape_cancels_the_start_dialog_and_writes_nothing(demo_home: Home) -> None:
+    app = KugetsuConsole(demo_home, sample_processes=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        before = sorted(os.listdir(demo_home.sessions_dir))
+        await pilot.press("s", *"acme/widgets#41", "escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, StartDialog)
+        assert sorted(os.listdir(demo_home.sessions_dir)) == before
+
+
+async def test_command_palette_start_hits_the_cores_check(static_home: Home) -> None:
+    app = KugetsuConsole(static_home, sample_processes=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        app.action_start()  # what the palette's "Start a dev session" calls
+        await pilot.pause()
+        assert not isinstance(app.screen, StartDialog)
+        assert any("maximum concurrent agents (3) reached" in m for m in notifications(app))
+
+
+async def test_invalid_limit_is_shown_and_start_refused(static_home: Home) -> None:
+    set_limit(static_home, 0)
+    app = KugetsuConsole(static_home, sample_processes=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        assert "limit invalid" in capacity_text(app)
+        assert start_binding(app).enabled is False
+        await pilot.press("s")
+        await pilot.pause()
+        assert any("invalid limit '0'" in m for m in notifications(app))
+
+
+async def test_cursor_stays_on_its_session_when_rows_change_above_it(static_home: Home) -> None:
+    set_limit(static_home, 10)
+    app = KugetsuConsole(static_home, sample_processes=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        table = app.query_one(SessionTable)
+        await pilot.press("down", "down", "down")
+        assert table.selected_name == "github.com-acme-widgets-15"
+        static_home.session_path("github.com-acme-widgets-12").unlink()
+        await wait_until(pilot, loaded(app, 4))
+        assert table.selected_name == "github.com-acme-widgets-15"
+        # An older session restored above it (created earlier) is sorted in above the cursor.
+        write_session(static_home, "github.com-acme-widgets-3", dev(3))
+        await wait_until(pilot, loaded(app, 5))
+        assert table.get_row_index("github.com-acme-widgets-3") < table.get_row_index("github.com-acme-widgets-15")
+        assert table.selected_name == "github.com-acme-widgets-15"
+
+
+@pytest.mark.parametrize("hostile", ["[b]bold[/b]", "[/oops]", "[link=https://evil.example]click[/link]",
+                                     "\x1b[31mred\x1b[0m"])
+async def test_hostile_text_is_rendered_literally(static_home: Home, hostile: str) -> None:
+    write_session(static_home, "github.com-acme-widgets-12", dev(12, issue_ref=hostile, state=hostile))
+    app = KugetsuConsole(static_home, sample_processes=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        table = app.query_one(SessionTable)
+        cell = table.get_cell("github.com-acme-widgets-12", "ref")
+        expected = hostile.replace("\x1b", "\\x1b")
+        assert expected.startswith(cell.plain.rstrip("…"))  # long text is clipped, never interpreted
+        assert not cell.spans  # no markup was applied
+        await pilot.press("down", "down", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailsScreen)
+        assert expected in str(app.screen.query_one("#fields").content)
+
+
+async def test_destroy_asks_then_archives_and_undo_restores(demo_home: Home) -> None:
+    app = KugetsuConsole(demo_home, sample_processes=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        table = app.query_one(SessionTable)
+        table.move_cursor(row=table.get_row_index("github.com-acme-widgets-12"))
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        body = app.screen.body
+        assert "transcript is exported" in body and "archive" in body
+        await pilot.press("n")
+        await pilot.pause()
+        assert demo_home.session_path("github.com-acme-widgets-12").exists()
+        await pilot.press("d", "y")
+        await wait_until(pilot, lambda: "github.com-acme-widgets-12" not in app.views)
+        assert [e.session_name for e in list_archive(demo_home)] == ["github.com-acme-widgets-12"]
+        assert app.active == 2
+        await pilot.press("u")
+        await wait_until(pilot, lambda: "github.com-acme-widgets-12" in app.views)
+        assert list_archive(demo_home) == []
+        assert app.active == 3
+
+
+async def test_undo_at_capacity_is_refused_with_the_cap_message(demo_home: Home) -> None:
+    set_limit(demo_home, 3)
+    app = KugetsuConsole(demo_home, sample_processes=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        table = app.query_one(SessionTable)
+        table.move_cursor(row=table.get_row_index("github.com-acme-widgets-12"))
+        await pilot.press("d", "y")
+        await wait_until(pilot, lambda: app.active == 2)
+        write_session(demo_home, "github.com-acme-widgets-50", dev(50))  # someone takes the slot
+        await wait_until(pilot, lambda: app.active == 3)
+        await pilot.press("u")
+        await wait_until(pilot, lambda: any("maximum concurrent agents (3) reached" in m for m in notifications(app)))
+        assert [e.session_name for e in list_archive(demo_home)] == ["github.com-acme-widgets-12"]
+        assert app.undo_stack  # still undoable once a slot frees
+
+
+async def test_base_needs_a_second_confirmation(demo_home: Home) -> None:
+    app = KugetsuConsole(demo_home, sample_processes=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        await pilot.press("d", "y")  # the cursor starts on base
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog) and "BASE" in app.screen.title_text
+        await pilot.press("n")
+        await pilot.pause()
+        assert demo_home.session_path("base").exists()
+        await pilot.press("d", "y", "y")
+        await wait_until(pilot, lambda: "base" not in app.views)
+
+
+async def test_continue_at_capacity_sends_the_message(demo_home: Home) -> None:
+    set_limit(demo_home, 3)
+    app = KugetsuConsole(demo_home, sample_processes=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        assert "full" in capacity_text(app)
+        table = app.query_one(SessionTable)
+        table.move_cursor(row=table.get_row_index("github.com-acme-widgets-12"))
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, MessageDialog)
+        await pilot.press(*"add tests", "enter")
+        await wait_until(pilot, lambda: any("continued github.com-acme-widgets-12" in m for m in notifications(app)))
+        log = demo_home.log_path("github.com-acme-widgets-12")
+        await wait_until(pilot, lambda: log.exists() and "step_finish" in log.read_text())
+
+
+async def test_filter_shows_matching_rows_and_escape_clears(static_home: Home) -> None:
+    app = KugetsuConsole(static_home, sample_processes=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        table = app.query_one(SessionTable)
+        await pilot.press("slash", *"failed")
+        await pilot.pause()
+        assert table.shown_names == ["github.com-acme-widgets-15"]
+        assert app.active == 3  # filtering never changes the count
+        await pilot.press("enter")
+        assert table.has_focus
+        await pilot.press("escape")
+        await pilot.pause()
+        assert table.row_count == 5
+
+
+async def test_details_pane_follows_the_log(static_home: Home) -> None:
+    log = static_home.log_path("github.com-acme-widgets-12")
+    log.write_text('{"type":"text","sessionID":"ses_dev12"}\n')
+    app = KugetsuConsole(static_home, sample_processes=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        await pilot.press("down", "down", "space")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, DetailsScreen)
+        assert "ses_dev12000000000000000000" in str(screen.query_one("#fields").content)
+        from textual.widgets import Log
+
+        widget = screen.query_one(Log)
+        await wait_until(pilot, lambda: any("ses_dev12" in line for line in widget.lines))
+        with log.open("a") as handle:
+            handle.write("a new line from the agent\n")
+        await wait_until(pilot, lambda: any("a new line from the agent" in line for line in widget.lines))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, DetailsScreen)
+
+
+async def test_plus_and_minus_persist_the_limit(static_home: Home) -> None:
+    app = KugetsuConsole(static_home, sample_processes=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        await pilot.press("plus", "plus")
+        assert resolve_limit(static_home).value == 5
+        assert "3/5" in capacity_text(app)
+        await pilot.press("minus")
+        assert resolve_limit(static_home).value == 4
+        assert "agent" in static_home.config_toml.read_text()  # the [agent] table survived
+
+
+async def test_missing_sessions_directory_is_waited_for(tmp_path: Path) -> None:
+    home = Home(tmp_path / "not-yet")
+    app = KugetsuConsole(home, sample_processes=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, lambda: "waiting for" in capacity_text(app))
+        home.sessions_dir.mkdir(parents=True)
+        write_session(home, "github.com-acme-widgets-1", dev(1))
+        await wait_until(pilot, lambda: app.active == 1 and "1/3" in capacity_text(app))
+        # Deleted and recreated: recovered, and its new content shown.
+        for path in home.sessions_dir.iterdir():
+            path.unlink()
+        home.sessions_dir.rmdir()
+        await wait_until(pilot, lambda: app.active == 0)
+        home.sessions_dir.mkdir()
+        write_session(home, "github.com-acme-widgets-2", dev(2))
+        write_session(home, "github.com-acme-widgets-3", dev(3))
+        await wait_until(pilot, lambda: app.active == 2)
+
+
+async def test_polling_fallback_is_announced(static_home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kugetsu_tui import watch
+
+    real = watch.RustNotify
+
+    def rust_notify(paths, debug, force_polling, *args):
+        if not force_polling:
+            raise OSError(28, "inotify watch limit reached")
+        return real(paths, debug, force_polling, *args)
+
+    monkeypatch.setattr(watch, "RustNotify", rust_notify)
+    app = KugetsuConsole(static_home, sample_processes=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, lambda: "polling" in capacity_text(app))
+        static_home.session_path("github.com-acme-widgets-12").unlink()
+        await wait_until(pilot, lambda: app.active == 2)
+
+
+async def test_usable_at_80x24(static_home: Home) -> None:
+    app = KugetsuConsole(static_home, sample_processes=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        bar = app.query_one(CapacityBar)
+        assert bar.region.y == 23 and bar.region.width > 0
+        assert app.query_one(SessionTable).region.height >= 10
+        await pilot.resize_terminal(60, 15)
+        await pilot.pause()
+        assert app.query_one(CapacityBar).region.y == 14
