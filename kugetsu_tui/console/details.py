@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -21,6 +22,14 @@ TAIL_BYTES = 64 * 1024
 FOLLOW_INTERVAL = 0.5
 
 
+def _within(home: Home, path: Path) -> str:
+    """A path relative to the home shown in the header: short, and the same on every machine."""
+    try:
+        return str(path.relative_to(home.root))
+    except ValueError:
+        return str(path)
+
+
 def describe(home: Home, name: str) -> Text:
     """All fields of the session file, literally, or why it cannot be read."""
     try:
@@ -31,7 +40,7 @@ def describe(home: Home, name: str) -> Text:
     text = Text()
     text.append(f"{printable(session.name)}", style="bold")
     text.append(f"   {session.kind}, {current.state}{' (agent alive)' if current.alive else ''}\n")
-    text.append(f"file: {printable(session.path)}\n", style="dim")
+    text.append(f"file: {printable(_within(home, session.path))}\n", style="dim")
     if session.error:
         text.append(f"unusable file: {printable(session.error)}\n", style="bold magenta")
     if current.error and not session.error:
@@ -88,9 +97,9 @@ class DetailsScreen(ModalScreen[None]):
         try:
             size = os.path.getsize(path)
         except OSError:
-            self.query_one("#log-title", Static).update(f"agent log: {printable(path)} (none yet)")
+            self.query_one("#log-title", Static).update(f"agent log: {printable(_within(self.home, path))} (none yet)")
             return
-        self.query_one("#log-title", Static).update(f"agent log: {printable(path)}")
+        self.query_one("#log-title", Static).update(f"agent log: {printable(_within(self.home, path))}")
         if size < self._log_offset:
             log_widget.clear()
             self._log_offset = 0

@@ -15,15 +15,15 @@ from textual.widgets import DataTable
 from kugetsu_tui.display import age, megabytes, printable
 from kugetsu_tui.overview import SessionView
 
-# Most telling first: on a narrow terminal the right-hand columns are the ones that scroll.
-COLUMNS = (("kind", "Kind"), ("ref", "Issue / session"), ("state", "State"), ("age", "Age"),
-           ("changed", "Changed"), ("cpu", "CPU%"), ("mem", "Mem"), ("pid", "PID"), ("oc", "opencode id"))
+# (key, label, width). Most telling first: on a narrow terminal the right-hand columns scroll.
+# Fixed widths: a live cell that grows never re-lays out the whole table.
+COLUMNS = (("kind", "Kind", 4), ("ref", "Issue / session", 30), ("state", "State", 28), ("age", "Age", 4),
+           ("changed", "Changed", 7), ("cpu", "CPU%", 4), ("mem", "Mem", 7), ("pid", "PID", 7),
+           ("oc", "opencode id", 32))
+WIDTHS = {key: width for key, _, width in COLUMNS}
 STATE_STYLES = {"running": "bold green", "starting": "yellow", "restoring": "yellow", "idle": "",
                 "failed": "bold red", "corrupt": "bold magenta"}
 KIND_STYLES = {"base": "cyan", "pm": "blue", "dev": ""}
-REF_WIDTH = 30
-ID_WIDTH = 32
-STATE_WIDTH = 28
 
 
 class SortKeyText(Text):
@@ -47,16 +47,16 @@ def row_cells(view: SessionView, stats: tuple[float, int] | None, now: float) ->
     stale = s.pid is not None and not view.alive
     cells = {
         "kind": SortKeyText(s.kind, s.sort_key(), KIND_STYLES.get(s.kind, "")),
-        "ref": Text(_clip(printable(s.issue_ref or s.name), REF_WIDTH)),
-        "oc": Text(_clip(printable(s.opencode_session_id), ID_WIDTH), style="dim"),
-        "state": Text(_clip(printable(state), STATE_WIDTH), style=STATE_STYLES.get(view.state, "")),
+        "ref": Text(_clip(printable(s.issue_ref or s.name), WIDTHS["ref"])),
+        "oc": Text(printable(s.opencode_session_id), style="dim"),
+        "state": Text(_clip(printable(state), WIDTHS["state"]), style=STATE_STYLES.get(view.state, "")),
         "pid": Text(str(s.pid or ""), style="dim" if stale else ""),
         "cpu": Text(f"{stats[0]:.0f}" if stats else "", justify="right"),
         "mem": Text(megabytes(stats[1]) if stats else "", justify="right"),
         "age": Text(age(now - s.created_timestamp()), justify="right"),
         "changed": Text(age(now - s.mtime) if s.mtime else "", justify="right"),
     }
-    return {key: cells[key] for key, _ in COLUMNS}
+    return {key: cells[key] for key, _, _ in COLUMNS}
 
 
 class SessionTable(DataTable[Text]):
@@ -73,8 +73,8 @@ class SessionTable(DataTable[Text]):
         self._last_sort_key: tuple[Any, ...] | None = None
 
     def on_mount(self) -> None:
-        for key, label in COLUMNS:
-            self.add_column(label, key=key)
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
 
     @property
     def shown_names(self) -> list[str]:
