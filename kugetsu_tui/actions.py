@@ -20,7 +20,7 @@ from kugetsu_tui.errors import KugetsuError
 from kugetsu_tui.home import Home
 from kugetsu_tui.launch import last_words, launch_supervised, require_program
 from kugetsu_tui.locking import sessions_lock
-from kugetsu_tui.process import live_process
+from kugetsu_tui.process import is_alive
 from kugetsu_tui.refs import parse_issue_ref
 from kugetsu_tui.sessions import BASE_FILE, Session, read_session, update_session
 from kugetsu_tui.supervisor import now_iso
@@ -131,7 +131,7 @@ def continue_session(home: Home, target: str, message: str | None = None,
     sid = session.opencode_session_id
     if not sid:
         raise KugetsuError(f"cannot continue {session.name}: it has no opencode session id yet")
-    if live_process(session.pid, session.data.get("pid_started")):
+    if is_alive(session.pid, session.data.get("pid_started")):
         raise KugetsuError(f"cannot continue {session.name}: its agent is still running (pid {session.pid})")
     config = config or load_agent_config(home)
     template = config.template("continue")
@@ -180,7 +180,7 @@ def _await_launch(home: Home, name: str, run_id: str, supervisor_pid: int, wait:
         state = data.get("state")
         if data.get("opencode_session_id") or state in ("idle", "failed"):
             return data
-        if state == "starting" and live_process(supervisor_pid) is None:
+        if state == "starting" and not is_alive(supervisor_pid):
             # The supervisor died before it could record anything.
             data = dict(data, state="failed")
             return data

@@ -17,14 +17,18 @@ def printable(value: object) -> str:
     return str(value).translate(_CONTROL)
 
 
-def age(seconds: float | None) -> str:
-    """A compact age: 42s, 5m, 3h, 2d."""
+def age(seconds: float | None, *, coarse: bool = False) -> str:
+    """A compact age: 42s, 5m, 3h, 2d. `coarse` says <1m instead of counting seconds.
+
+    The console uses coarse ages: a cell that changes every second would redraw the
+    table every second for nothing.
+    """
     if seconds is None or seconds < 0:
         return ""
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s"
+    return "<1m" if coarse else f"{int(seconds)}s"
 
 
 def since(timestamp: float | None, now: float | None = None) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from kugetsu_tui.config import Limit, resolve_limit
 from kugetsu_tui.home import Home
-from kugetsu_tui.process import live_process
+from kugetsu_tui.process import is_alive
 from kugetsu_tui.sessions import KIND_DEV, Session, list_sessions
 
 
@@ -26,7 +26,7 @@ class SessionView:
             return s.state
         if s.state == "running" and s.pid:
             return "failed"
-        if s.state == "starting" and live_process(_int(s.data.get("starter_pid"))) is None and not s.pid:
+        if s.state == "starting" and not is_alive(_int(s.data.get("starter_pid"))) and not s.pid:
             return "failed"
         return s.state
 
@@ -63,7 +63,7 @@ def _int(value: Any) -> int | None:
 
 
 def view(session: Session) -> SessionView:
-    alive = not session.corrupt and live_process(session.pid, session.data.get("pid_started")) is not None
+    alive = not session.corrupt and is_alive(session.pid, session.data.get("pid_started"))
     return SessionView(session, alive)
 
 

@@ -1,40 +1,82 @@
-"""Agent processes: finding them safely, stopping their whole tree, measuring them.
+"""Agent processes: telling whether they still run, stopping their whole tree, measuring them.
 
-A pid alone can be reused by an unrelated process, so we also record the process's
-start time and only trust a pid whose start time still matches.
+A pid alone can be reused by an unrelated process, so we also record the process's start
+time and only trust a pid whose start time still matches. Liveness is read straight from
+/proc (the same figures psutil uses) so that `ls` and `start` need not import psutil;
+psutil is loaded only to stop process trees and to sample CPU and memory.
 """
 
 from __future__ import annotations
 
-import psutil
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import psutil
 
 TERMINATE_GRACE = 3.0
+START_TIME_TOLERANCE = 0.05
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+_boot_time: float | None = None
+
+
+def _boot() -> float:
+    global _boot_time
+    if _boot_time is None:
+        with open("/proc/stat", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"btime"):
+                    _boot_time = float(line.split()[1])
+                    break
+            else:
+                _boot_time = 0.0
+    return _boot_time
+
+
+def _stat(pid: int) -> tuple[str, float] | None:
+    """(state letter, start time in epoch seconds) of a process, or None if there is none."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return None
+    fields = raw[raw.rfind(b")") + 2:].split()
+    return fields[0].decode(), int(fields[19]) / _CLOCK_TICKS + _boot()
 
 
 def start_time(pid: int) -> float | None:
+    stat = _stat(pid)
+    return stat[1] if stat else None
+
+
+def is_alive(pid: int | None, created: float | None = None) -> bool:
+    """True if `pid` runs (not a zombie) and, when `created` is known, is the same process."""
+    if not pid or pid < 1:
+        return False
+    stat = _stat(pid)
+    if stat is None or stat[0] in ("Z", "X"):
+        return False
+    if isinstance(created, bool) or not isinstance(created, (int, float)):
+        return True  # no usable start time recorded (files are untrusted): the pid must do
+    return abs(stat[1] - created) <= START_TIME_TOLERANCE
+
+
+def live_process(pid: int | None, created: float | None = None) -> "psutil.Process | None":
+    """A psutil handle on the process if it is alive and the same one (see `is_alive`)."""
+    import psutil
+
+    if not is_alive(pid, created):
+        return None
     try:
-        return psutil.Process(pid).create_time()
+        return psutil.Process(pid)
     except psutil.Error:
         return None
 
 
-def live_process(pid: int | None, created: float | None = None) -> psutil.Process | None:
-    """The process if it still runs (and, when `created` is known, is the same process)."""
-    if not pid:
-        return None
-    try:
-        proc = psutil.Process(pid)
-        if created is not None and abs(proc.create_time() - created) > 0.05:
-            return None
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return None
-        return proc
-    except psutil.Error:
-        return None
-
-
-def terminate_tree(roots: list[psutil.Process], grace: float = TERMINATE_GRACE) -> None:
+def terminate_tree(roots: list["psutil.Process"], grace: float = TERMINATE_GRACE) -> None:
     """SIGTERM the roots and all their descendants, wait, then SIGKILL what is left."""
+    import psutil
+
     procs: dict[int, psutil.Process] = {}
     for root in roots:
         try:
@@ -57,37 +99,34 @@ def terminate_tree(roots: list[psutil.Process], grace: float = TERMINATE_GRACE) 
 
 
 class ProcessSampler:
-    """CPU % and resident memory of agent process trees, keeping psutil handles between samples.
+    """CPU % and resident memory of agent process trees, from one scan of /proc per sample.
 
-    cpu_percent needs two readings of the same Process object, so the handles are cached.
+    cpu_percent compares two readings of the same Process object; psutil.process_iter keeps
+    its Process objects between calls, so the readings line up from one sample to the next.
     """
 
-    def __init__(self) -> None:
-        self._procs: dict[int, psutil.Process] = {}
-
-    def sample(self, pids: dict[str, tuple[int, float | None]]) -> dict[str, tuple[float, int]]:
+    def sample(self, roots: dict[str, tuple[int, float | None]]) -> dict[str, tuple[float, int]]:
         """`{name: (pid, start time)}` -> `{name: (cpu percent, rss bytes)}` for the live ones."""
-        seen: set[int] = set()
+        import psutil
+
+        procs: dict[int, psutil.Process] = {}
+        children: dict[int, list[int]] = {}
+        for proc in psutil.process_iter(["ppid"]):
+            procs[proc.pid] = proc
+            children.setdefault(proc.info["ppid"], []).append(proc.pid)
         result: dict[str, tuple[float, int]] = {}
-        for name, (pid, created) in pids.items():
-            root = live_process(pid, created)
-            if root is None:
+        for name, (pid, created) in roots.items():
+            if pid not in procs or not is_alive(pid, created):
                 continue
-            cpu, rss = 0.0, 0
-            try:
-                tree = [root, *root.children(recursive=True)]
-            except psutil.Error:
-                tree = [root]
-            for proc in tree:
-                handle = self._procs.setdefault(proc.pid, proc)
-                seen.add(proc.pid)
+            cpu, rss, pending = 0.0, 0, [pid]
+            while pending:
+                current = pending.pop()
+                pending.extend(children.get(current, ()))
                 try:
-                    with handle.oneshot():
-                        cpu += handle.cpu_percent(None)
-                        rss += handle.memory_info().rss
-                except psutil.Error:
+                    with procs[current].oneshot():
+                        cpu += procs[current].cpu_percent(None)
+                        rss += procs[current].memory_info().rss
+                except (psutil.Error, KeyError):
                     continue
             result[name] = (cpu, rss)
-        for pid in set(self._procs) - seen:
-            del self._procs[pid]
         return result

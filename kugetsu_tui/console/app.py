@@ -25,14 +25,12 @@ from textual.widgets import DataTable, Footer, Header, Input
 from kugetsu_tui.admission import refusal
 from kugetsu_tui.config import LIMIT_ENV, Limit, resolve_limit, save_limit
 from kugetsu_tui.console.capacity import CapacityBar, headroom
-from kugetsu_tui.console.details import DetailsScreen
-from kugetsu_tui.console.dialogs import ConfirmDialog, MessageDialog, StartDialog
 from kugetsu_tui.console.session_table import SessionTable
 from kugetsu_tui.display import printable
 from kugetsu_tui.errors import KugetsuError
 from kugetsu_tui.home import Home
 from kugetsu_tui.overview import SessionView, view
-from kugetsu_tui.process import ProcessSampler, live_process
+from kugetsu_tui.process import ProcessSampler
 from kugetsu_tui.sessions import KIND_BASE, KIND_DEV, KIND_PM, count_active, read_session, session_paths
 from kugetsu_tui.watch import Batch, session_batches
 
@@ -78,6 +76,9 @@ class KugetsuConsole(App[None]):
         self.filter_text = ""
         self.undo_stack: list[str] = []
         self._sampler = ProcessSampler()
+        self._start_allowed: bool | None = None
+        self._with_pid: set[str] = set()  # the sessions the process sampler has to look at
+        self._config_stamp: tuple[float | None, ...] = ()
         self._stop_watching = asyncio.Event()
 
     # --- layout and start-up ---------------------------------------------------------------
@@ -144,6 +145,7 @@ class KugetsuConsole(App[None]):
             old = self.views.pop(name, None)
             if old is not None:
                 removed.append(name)
+                self._with_pid.discard(name)
                 self.active -= old.session.kind == KIND_DEV
         changed = []
         for item in fresh:
@@ -151,13 +153,18 @@ class KugetsuConsole(App[None]):
             if old is None:
                 self.active += item.session.kind == KIND_DEV
             self.views[item.session.name] = item
+            if item.session.pid:
+                self._with_pid.add(item.session.name)
+            else:
+                self._with_pid.discard(item.session.name)
             changed.append(item)
         if recount:
             self.active = sum(1 for v in self.views.values() if v.session.kind == KIND_DEV)
-        table = self.query_one(SessionTable)
-        table.apply([v for v in changed if self._matches(v)], removed + [v.session.name for v in changed
-                                                                          if not self._matches(v)], self.stats)
+        # The figure first, in a frame of its own; the table (whose redraw costs more) right after.
         self._capacity_changed()
+        table = self.query_one(SessionTable)
+        self.call_after_refresh(table.apply, [v for v in changed if self._matches(v)],
+                                removed + [v.session.name for v in changed if not self._matches(v)], self.stats)
 
     def _matches(self, item: SessionView) -> bool:
         if not self.filter_text:
@@ -167,23 +174,26 @@ class KugetsuConsole(App[None]):
         return self.filter_text.lower() in haystack.lower()
 
     def tick(self) -> None:
-        """Once a second: re-read the limit, and sample the live agents in a thread."""
-        limit = resolve_limit(self.home)
-        if limit != self.limit:
-            self.limit = limit
-            self._capacity_changed()
-        if self.sample_processes:
+        """Once a second: re-read the limit if its files changed, and sample the live agents in a thread."""
+        stamp = tuple(_mtime(p) for p in (self.home.config_toml, self.home.legacy_config))
+        if stamp != self._config_stamp:
+            self._config_stamp = stamp
+            limit = resolve_limit(self.home)
+            if limit != self.limit:
+                self.limit = limit
+                self._capacity_changed()
+        if self.sample_processes and self._with_pid:
             self.sample()
         else:
             self.query_one(SessionTable).refresh_live_cells(self.views, self.stats)
 
     @work(thread=True, exclusive=True, group="process-stats")
     def sample(self) -> None:
-        with_pid = {n: v for n, v in self.views.items() if v.session.pid}
-        alive = {n: live_process(v.session.pid, v.session.data.get("pid_started")) is not None
-                 for n, v in with_pid.items()}
-        stats = self._sampler.sample({n: (v.session.pid, v.session.data.get("pid_started"))
-                                      for n, v in with_pid.items() if alive[n]}) if any(alive.values()) else {}
+        """CPU and memory of the agents that should be running, and which of them still are."""
+        watched = {n: (v.session.pid, v.session.data.get("pid_started"))
+                   for n in list(self._with_pid) if (v := self.views.get(n)) is not None and v.session.pid}
+        stats = self._sampler.sample(watched) if watched else {}
+        alive = {name: name in stats for name in watched}
         self.call_from_thread(self._apply_samples, alive, stats)
 
     def _apply_samples(self, alive: dict[str, bool], stats: dict[str, tuple[float, int]]) -> None:
@@ -196,7 +206,10 @@ class KugetsuConsole(App[None]):
 
     def _capacity_changed(self) -> None:
         self.query_one(CapacityBar).show(self.active, self.limit, self.watcher_mode)
-        self.refresh_bindings()
+        start_allowed = self.start_refusal() is None
+        if start_allowed != self._start_allowed:  # the footer is rebuilt only when it must change
+            self._start_allowed = start_allowed
+            self.refresh_bindings()
 
     # --- which keys are available -----------------------------------------------------------
 
@@ -230,6 +243,8 @@ class KugetsuConsole(App[None]):
         if reason:
             self.notify(reason, title="At capacity", severity="warning", markup=False)
             return
+        from kugetsu_tui.console.dialogs import StartDialog  # screens load when first used: faster start-up
+
         capacity = f"{self.active}/{self.limit.value} active"
         self.push_screen(StartDialog(capacity), self._start_confirmed)
 
@@ -249,6 +264,8 @@ class KugetsuConsole(App[None]):
                      lambda done: f"started {done.issue_ref} (opencode session {done.opencode_session_id or 'pending'})")
 
     def action_continue_session(self) -> None:
+        from kugetsu_tui.console.dialogs import MessageDialog
+
         item = self.selected()
         if item is None:
             return
@@ -263,6 +280,8 @@ class KugetsuConsole(App[None]):
                      lambda done: f"continued {done.name}")
 
     def action_destroy(self) -> None:
+        from kugetsu_tui.console.dialogs import ConfirmDialog
+
         item = self.selected()
         if item is None:
             return
@@ -383,6 +402,8 @@ class KugetsuConsole(App[None]):
     def action_details(self) -> None:
         item = self.selected()
         if item is not None:
+            from kugetsu_tui.console.details import DetailsScreen
+
             self.push_screen(DetailsScreen(self.home, item.session.name))
 
     @on(DataTable.RowSelected)
@@ -406,6 +427,13 @@ class KugetsuConsole(App[None]):
                             lambda: self.action_limit(1))
         yield SystemCommand("Lower the limit", "max_concurrent_agents - 1 in config.toml",
                             lambda: self.action_limit(-1))
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
 
 
 def run_console(home_override: str | None = None, demo: bool = False) -> int:

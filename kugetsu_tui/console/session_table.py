@@ -53,8 +53,8 @@ def row_cells(view: SessionView, stats: tuple[float, int] | None, now: float) ->
         "pid": Text(str(s.pid or ""), style="dim" if stale else ""),
         "cpu": Text(f"{stats[0]:.0f}" if stats else "", justify="right"),
         "mem": Text(megabytes(stats[1]) if stats else "", justify="right"),
-        "age": Text(age(now - s.created_timestamp()), justify="right"),
-        "changed": Text(age(now - s.mtime) if s.mtime else "", justify="right"),
+        "age": Text(age(now - s.created_timestamp(), coarse=True), justify="right"),
+        "changed": Text(age(now - s.mtime, coarse=True) if s.mtime else "", justify="right"),
     }
     return {key: cells[key] for key, _, _ in COLUMNS}
 
