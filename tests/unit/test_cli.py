@@ -1,0 +1,189 @@
+"""The scriptable CLI: `ls --json` shape, exit codes, one-line errors, untrusted text escaped."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from kugetsu_tui.actions import start_session
+from tests.helpers import (
+    SEED_DEV_NAMES,
+    assert_one_line_error,
+    demo_agent_config,
+    make_home,
+    run_cli,
+    wait_state,
+    write_session,
+)
+
+SESSION_KEYS = {"name", "kind", "issue_ref", "opencode_session_id", "state", "pid", "alive", "created_at", "path",
+                "error"}
+
+
+def ls_json(home, **kwargs):
+    result = run_cli(home, "ls", "--json", **kwargs)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    return json.loads(result.stdout)
+
+
+# --- ls --------------------------------------------------------------------------------------------
+
+def test_ls_json_has_exactly_the_documented_shape(tmp_path):
+    home = make_home(tmp_path, pm=True)
+    demo_agent_config(home, seconds=30)
+    start_session(home, "shoko/kugetsu#49", "running one")
+    running = wait_state(home, "github.com-shoko-kugetsu-49", "running")
+    write_session(home, "github.com-shoko-kugetsu-14", created_at="2026-03-29T18:16:10+02:00")
+    write_session(home, "issue-1", b"{broken")
+
+    listing = ls_json(home)
+    assert set(listing) == {"active", "limit", "sessions"}
+    assert listing["active"] == 3 and listing["limit"] == 3
+    for entry in listing["sessions"]:
+        assert set(entry) == SESSION_KEYS
+    by_name = {e["name"]: e for e in listing["sessions"]}
+    assert [e["kind"] for e in listing["sessions"]][:2] == ["base", "pm"]
+    assert by_name["github.com-shoko-kugetsu-49"] == {
+        "name": "github.com-shoko-kugetsu-49", "kind": "dev", "issue_ref": "github.com/shoko/kugetsu#49",
+        "opencode_session_id": running["opencode_session_id"], "state": "running", "pid": running["pid"],
+        "alive": True, "created_at": running["created_at"],
+        "path": str(home.sessions_dir / "github.com-shoko-kugetsu-49.json"), "error": None}
+    corrupt = by_name["issue-1"]
+    assert corrupt["kind"] == "dev" and corrupt["state"] == "corrupt" and "invalid JSON" in corrupt["error"]
+    assert corrupt["alive"] is False and corrupt["pid"] is None and corrupt["issue_ref"] is None
+    assert by_name["base"]["kind"] == "base" and by_name["base"]["opencode_session_id"]
+    assert by_name["github.com-shoko-kugetsu-14"]["state"] == "idle"
+
+
+def test_ls_json_reports_the_limit_in_force(home):
+    assert ls_json(home, env={"MAX_CONCURRENT_AGENTS": "7"})["limit"] == 7
+    assert run_cli(home, "limit", "5").returncode == 0
+    assert ls_json(home)["limit"] == 5
+
+
+def test_ls_counts_the_seed_file_names(home):
+    for name in SEED_DEV_NAMES:
+        write_session(home, name)
+    listing = ls_json(home)
+    assert listing["active"] == 3
+    result = run_cli(home, "ls")
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[0].startswith("active 3/3")
+    for name in SEED_DEV_NAMES:
+        assert name in result.stdout
+
+
+def test_ls_corrects_a_running_state_whose_agent_vanished(home):
+    write_session(home, "github.com-shoko-kugetsu-1", state="running", pid=2 ** 22 + 11)
+    (entry,) = [e for e in ls_json(home)["sessions"] if e["kind"] == "dev"]
+    assert entry["state"] == "failed" and entry["alive"] is False and "vanished" in entry["error"]
+    assert "vanished" in run_cli(home, "ls").stdout
+
+
+def test_ls_on_a_home_that_does_not_exist_creates_nothing(tmp_path):
+    missing = tmp_path / "nothing-here"
+    listing = ls_json(missing)
+    assert listing == {"active": 0, "limit": 3, "sessions": []}
+    assert not missing.exists()
+
+
+def test_ls_shows_an_invalid_limit_as_a_warning(home):
+    result = run_cli(home, "ls", env={"MAX_CONCURRENT_AGENTS": "abc"})
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[0].startswith("active 0/invalid")
+    assert "warning: invalid limit 'abc'" in result.stdout
+
+
+def test_home_flag_overrides_kugetsu_home(home, tmp_path):
+    other = make_home(tmp_path, "other")
+    write_session(other, "only-in-other")
+    listing = json.loads(run_cli(home, "--home", str(other.root), "ls", "--json").stdout)
+    assert [e["name"] for e in listing["sessions"] if e["kind"] == "dev"] == ["only-in-other"]
+
+
+# --- untrusted text ---------------------------------------------------------------------------------
+
+EVIL = "\x1b]0;owned\x07\x1b[2J\x9b31m"
+
+
+def test_ls_escapes_control_characters_from_the_issue_ref_and_the_name(home):
+    write_session(home, "evil\x1b[31m", {"type": "forked", "issue_ref": f"github.com/a/b#1{EVIL}",
+                                         "opencode_session_id": f"ses_{EVIL}", "state": "idle"})
+    write_session(home, "weird", f"{{broken {EVIL}".encode())
+    result = run_cli(home, "ls")
+    assert result.returncode == 0
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout and "\x9b" not in result.stdout
+    assert "\\x1b]0;owned\\x07" in result.stdout and "evil\\x1b[31m" in result.stdout
+    listing = run_cli(home, "ls", "--json").stdout
+    assert "\x1b" not in listing and "\\u001b" in listing
+    assert json.loads(listing)["sessions"][1]["issue_ref"] == f"github.com/a/b#1{EVIL}"
+
+
+def test_ls_escapes_control_characters_in_the_state(home):
+    write_session(home, "x", state=f"idle{EVIL}")
+    result = run_cli(home, "ls")
+    assert result.returncode == 0
+    assert "\x1b" not in result.stdout
+
+
+def test_errors_escape_control_characters_in_what_the_user_typed(home):
+    result = run_cli(home, "destroy", f"x{EVIL}", "-y")
+    line = assert_one_line_error(result, 1, "no session")
+    assert "\x1b" not in line and "\\x1b" in line
+    result = run_cli(home, "start", f"a/b#1{EVIL}", "x")
+    line = assert_one_line_error(result, 1, "invalid issue ref")
+    assert "\x1b" not in line
+
+
+# --- exit codes and usage ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ("bogus",),
+    ("start",),
+    ("start", "shoko/kugetsu#1"),
+    ("start", "a/b#1", "msg", "extra"),
+    ("ls", "--bogus"),
+    ("destroy",),
+    ("continue",),
+    ("--no-such-flag", "ls"),
+])
+def test_usage_errors_exit_1_not_argparses_2_with_one_line(home, args):
+    result = run_cli(home, *args)
+    assert_one_line_error(result, 1, "error:")
+    assert "--help" in result.stderr
+
+
+def test_help_exits_0_and_documents_the_exit_codes(home):
+    result = run_cli(home, "--help")
+    assert result.returncode == 0
+    assert "2 at capacity" in result.stdout
+    for command in ("ls", "start", "continue", "destroy", "restore", "limit"):
+        assert command in result.stdout
+
+
+def test_exit_codes_0_1_2(home):
+    assert run_cli(home, "start", "shoko/kugetsu#1", "a").returncode == 0
+    assert run_cli(home, "start", "shoko/kugetsu#1", "a").returncode == 1  # already has a session
+    assert run_cli(home, "start", "shoko/kugetsu#2", "b", env={"MAX_CONCURRENT_AGENTS": "1"}).returncode == 2
+    assert run_cli(home, "ls").returncode == 0
+
+
+def test_os_errors_are_one_line_too(home, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = run_cli(blocker / "home", "limit", "4")
+    assert_one_line_error(result, 1)
+    assert str(blocker) in result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="running as root: permissions do not stop root")
+def test_an_unwritable_home_is_a_one_line_error(home):
+    home.sessions_dir.chmod(0o500)
+    try:
+        result = run_cli(home, "start", "shoko/kugetsu#1", "x")
+        assert_one_line_error(result, 1)
+    finally:
+        home.sessions_dir.chmod(0o700)
