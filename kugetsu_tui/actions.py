@@ -114,6 +114,7 @@ def start_session(home: Home, ref_text: str, message: str, config: AgentConfig |
     except OSError as exc:
         _roll_back(home, ref.session_name, run_id)
         raise KugetsuError(f"Cannot start {what}: cannot launch the supervisor: {exc}") from None
+    _record_supervisor(home, ref.session_name, run_id, proc.pid)
     data = _await_launch(home, ref.session_name, run_id, proc.pid, config.start_wait)
     if data.get("state") == "failed" and not data.get("opencode_session_id"):
         tail = last_words(_read_log(log))
@@ -146,6 +147,11 @@ def continue_session(home: Home, target: str, message: str | None = None,
     previous: dict[str, Any] = {}
 
     def claim(data: dict[str, Any]) -> None:
+        for pid_key, started_key in (("supervisor_pid", "supervisor_started"), ("pid", "pid_started")):
+            pid = data.get(pid_key)
+            if data.get("state") in ("starting", "running") and isinstance(pid, int) \
+                    and is_alive(pid, data.get(started_key)):
+                raise KugetsuError(f"cannot continue {session.name}: its agent is still running (pid {pid})")
         previous.update(data)
         data.update(run_id=run_id, state="starting", log=str(log), exit_code=None, error=None)
 
@@ -156,8 +162,19 @@ def continue_session(home: Home, target: str, message: str | None = None,
     except OSError as exc:
         update_session(home, session.name, lambda data: previous, run_id=run_id)
         raise KugetsuError(f"cannot continue {session.name}: cannot launch the supervisor: {exc}") from None
+    _record_supervisor(home, session.name, run_id, proc.pid)
     data = _await_launch(home, session.name, run_id, proc.pid, min(config.start_wait, 2.0))
     return _launched(session.name, data, log)
+
+
+def _record_supervisor(home: Home, name: str, run_id: str, pid: int) -> None:
+    from kugetsu_tui.process import start_time
+
+    def apply(data: dict[str, Any]) -> None:
+        if not data.get("supervisor_pid") or data.get("state") == "starting":
+            data.update(supervisor_pid=pid, supervisor_started=start_time(pid))
+
+    update_session(home, name, apply, run_id=run_id)
 
 
 def _refuse_existing(path: Any, ref: str) -> None:

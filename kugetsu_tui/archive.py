@@ -88,6 +88,9 @@ def destroy_session(home: Home, target: str, *, allow_base: bool = False, allow_
             index.remove_entry(home, session)
             os.rename(session.path, entry_dir / SESSION_FILE)
         write_json(entry_dir / META_FILE, meta)
+    archived = entry_dir / SESSION_FILE
+    if os.path.lexists(archived):
+        stop_agent(read_session(archived))  # a launch may have recorded its processes meanwhile
     log = home.log_path(session.name)
     if log.exists():
         os.rename(log, entry_dir / LOG_FILE)

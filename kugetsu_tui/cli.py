@@ -104,7 +104,7 @@ def cmd_ls(home, args) -> int:
     rows = [("KIND", "STATE", "NAME", "ISSUE", "OPENCODE SESSION", "PID", "AGE")]
     for v in snapshot.sessions:
         s = v.session
-        rows.append((s.kind, v.state, printable(s.name), printable(s.issue_ref),
+        rows.append((s.kind, printable(v.state), printable(s.name), printable(s.issue_ref),
                      printable(s.opencode_session_id), str(s.pid or "") + ("" if v.alive or not s.pid else " (gone)"),
                      since(s.created_timestamp())))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

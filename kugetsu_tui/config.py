@@ -35,7 +35,7 @@ class Limit:
 
 def _check(raw: str, source: str) -> Limit:
     text = raw.strip()
-    if _PLAIN_INT.fullmatch(text) and int(text) >= 1:
+    if _PLAIN_INT.fullmatch(text) and len(text) <= 18 and int(text) >= 1:
         return Limit(int(text), source)
     return Limit(None, source, f"invalid limit {raw!r} from {source}: must be a whole number of at least 1")
 
@@ -61,20 +61,29 @@ def _toml_limit(home: Home, value: Any) -> Limit:
     source = f"{home.config_toml} ({LIMIT_KEY})"
     if isinstance(value, int) and not isinstance(value, bool):
         # TOML also accepts 0x10, 1_000 and +3 as integers; the rule is a plain decimal.
-        raw = _raw_toml_value(home)
-        return _check(raw if raw is not None else str(value), source)
+        raw = _raw_toml_value(home, value)
+        if raw is None:
+            return Limit(None, source, f"invalid limit {value!r} from {source}: write it as a plain decimal "
+                                       f"`{LIMIT_KEY} = N` on its own line")
+        return _check(raw, source)
     return Limit(None, source, f"invalid limit {value!r} from {source}: must be a whole number of at least 1")
 
 
-def _raw_toml_value(home: Home) -> str | None:
-    pattern = re.compile(rf"\s*{LIMIT_KEY}\s*=\s*([^#\s]+)")
+def _raw_toml_value(home: Home, value: int) -> str | None:
+    pattern = re.compile(rf"""\s*(?:{LIMIT_KEY}|"{LIMIT_KEY}"|'{LIMIT_KEY}')\s*=\s*([^#\s]+)\s*(?:#.*)?""")
+    found = None
     for line in home.config_toml.read_text("utf-8").splitlines():
         if line.strip().startswith("["):
-            return None  # only the top-level key counts
-        match = pattern.match(line)
+            break  # only the top-level key counts
+        match = pattern.fullmatch(line)
         if match:
-            return match.group(1)
-    return None
+            try:
+                parsed = tomllib.loads(line)
+            except tomllib.TOMLDecodeError:
+                continue
+            if parsed.get(LIMIT_KEY) == value and type(parsed.get(LIMIT_KEY)) is int:
+                found = match.group(1)
+    return found
 
 
 def _legacy_limit(home: Home) -> Limit | None:
@@ -96,8 +105,9 @@ def _legacy_limit(home: Home) -> Limit | None:
 
 def _unquote_bash(value: str) -> str:
     value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        return value[1:-1]
+    quoted = re.fullmatch(r"""(["'])(.*?)\1(?:\s+#.*)?""", value)
+    if quoted:
+        return quoted.group(2)
     return re.sub(r"\s+#.*$", "", value)
 
 

@@ -20,17 +20,22 @@ def read_index(home: Home) -> dict[str, Any]:
     try:
         data = json.loads(home.index_path.read_text("utf-8"))
     except FileNotFoundError:
-        data = None
+        data = {}
     except (OSError, ValueError):
-        os.replace(home.index_path, home.index_path.with_name(f"index.json.broken-{int(time.time())}"))
         data = None
     if not isinstance(data, dict):
+        _set_aside(home)
         data = {}
     data.setdefault("base", None)
     data.setdefault("pm_agent", None)
     if not isinstance(data.get("issues"), dict):
         data["issues"] = {}
     return data
+
+
+def _set_aside(home: Home) -> None:
+    """Keep an unusable index under another name instead of writing over it."""
+    os.replace(home.index_path, home.index_path.with_name(f"index.json.broken-{time.time_ns()}"))
 
 
 def add_entry(home: Home, session: Session) -> None:

@@ -55,16 +55,19 @@ def describe_exit(code: int) -> str:
 
 
 def supervise(home: Home, name: str, run_id: str, argv: list[str], cwd: str | None) -> int:
-    log_path = home.log_path(name)
-    home.ensure(home.logs_dir)
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, FILE_MODE)
-    log = os.fdopen(log_fd, "ab", buffering=0)
-
-    def record(**fields: Any) -> None:
+    def record(**fields: Any) -> bool:
         def apply(data: dict[str, Any]) -> None:
             data.update(fields)
 
-        update_session(home, name, apply, run_id=run_id)
+        return update_session(home, name, apply, run_id=run_id) is not None
+
+    # Claim the launch before starting anything: if the session was destroyed or relaunched
+    # meanwhile, no agent is started and no log is written.
+    if not record(supervisor_pid=os.getpid(), supervisor_started=start_time(os.getpid())):
+        return 1
+    home.ensure(home.logs_dir)
+    log_fd = os.open(home.log_path(name), os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, FILE_MODE)
+    log = os.fdopen(log_fd, "ab", buffering=0)
 
     try:
         child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, cwd=cwd)
@@ -77,8 +80,11 @@ def supervise(home: Home, name: str, run_id: str, argv: list[str], cwd: str | No
     # Stopping the supervisor stops the agent with it.
     signal.signal(signal.SIGTERM, lambda *_: child.terminate())
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    record(state="running", pid=child.pid, pid_started=start_time(child.pid),
-           supervisor_pid=os.getpid(), supervisor_started=start_time(os.getpid()), error=None)
+    if not record(state="running", pid=child.pid, pid_started=start_time(child.pid),
+                  supervisor_pid=os.getpid(), supervisor_started=start_time(os.getpid()), error=None):
+        child.terminate()
+        child.wait()
+        return 1
 
     session_id_seen = False
     assert child.stdout is not None
