@@ -99,34 +99,50 @@ def terminate_tree(roots: list["psutil.Process"], grace: float = TERMINATE_GRACE
 
 
 class ProcessSampler:
-    """CPU % and resident memory of agent process trees, from one scan of /proc per sample.
+    """CPU % and resident memory of agent process trees.
 
-    cpu_percent compares two readings of the same Process object; psutil.process_iter keeps
-    its Process objects between calls, so the readings line up from one sample to the next.
+    cpu_percent compares two readings of the same Process object, so the objects are kept
+    between samples. Finding children means scanning all of /proc, so the process tree is
+    re-read only every few samples, or at once when a root appears that it does not know.
     """
+
+    TREE_EVERY = 5
+
+    def __init__(self) -> None:
+        self._samples = 0
+        self._procs: dict[int, "psutil.Process"] = {}
+        self._children: dict[int, list[int]] = {}
+
+    def _read_tree(self) -> None:
+        import psutil
+
+        self._procs, self._children = {}, {}
+        for proc in psutil.process_iter(["ppid"]):
+            self._procs[proc.pid] = proc
+            self._children.setdefault(proc.info["ppid"], []).append(proc.pid)
 
     def sample(self, roots: dict[str, tuple[int, float | None]]) -> dict[str, tuple[float, int]]:
         """`{name: (pid, start time)}` -> `{name: (cpu percent, rss bytes)}` for the live ones."""
         import psutil
 
-        procs: dict[int, psutil.Process] = {}
-        children: dict[int, list[int]] = {}
-        for proc in psutil.process_iter(["ppid"]):
-            procs[proc.pid] = proc
-            children.setdefault(proc.info["ppid"], []).append(proc.pid)
+        live = {name: pid for name, (pid, created) in roots.items() if is_alive(pid, created)}
+        if self._samples % self.TREE_EVERY == 0 or any(pid not in self._procs for pid in live.values()):
+            self._read_tree()
+        self._samples += 1
         result: dict[str, tuple[float, int]] = {}
-        for name, (pid, created) in roots.items():
-            if pid not in procs or not is_alive(pid, created):
-                continue
+        for name, pid in live.items():
             cpu, rss, pending = 0.0, 0, [pid]
             while pending:
                 current = pending.pop()
-                pending.extend(children.get(current, ()))
+                pending.extend(self._children.get(current, ()))
+                proc = self._procs.get(current)
+                if proc is None:
+                    continue
                 try:
-                    with procs[current].oneshot():
-                        cpu += procs[current].cpu_percent(None)
-                        rss += procs[current].memory_info().rss
-                except (psutil.Error, KeyError):
+                    with proc.oneshot():
+                        cpu += proc.cpu_percent(None)
+                        rss += proc.memory_info().rss
+                except psutil.Error:
                     continue
             result[name] = (cpu, rss)
         return result

@@ -1,14 +1,13 @@
 """A stream of changes to the sessions directory, for the console (no Textual here).
 
-Native inotify through watchfiles' Rust watcher, with a short step so a change shows in tens
-of milliseconds (watchfiles' default debounce is 1.6 s). If the native watcher cannot start
-(inotify limits, odd file systems) it falls back to polling and says so. A missing or
-deleted-and-recreated directory is waited for and re-attached.
+Native: an inotify watch whose descriptor sits in the asyncio loop (`inotify.DirectoryWatch`),
+so an idle console does no work at all and a change is seen within milliseconds; a burst of
+events is gathered for a few milliseconds into one batch. If inotify cannot start (watch
+limits, odd file systems) this falls back to watchfiles' polling watcher and says so. A
+missing or deleted-and-recreated directory is waited for and re-attached.
 
-Each attachment yields a `rescan` batch only once the watch is in place, so no change can slip
-between the consumer's full read and the first event. (That ordering is why this uses
-watchfiles' documented RustNotify backend rather than `awatch`, which starts watching only
-when first iterated.)
+Each attachment yields a `rescan` batch only once the watch is in place, so no change can
+slip between the consumer's full read and the first event.
 """
 
 from __future__ import annotations
@@ -19,15 +18,15 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from watchfiles._rust_notify import RustNotify
-
+from kugetsu_tui.inotify import DirectoryWatch
 from kugetsu_tui.sessions import is_session_filename
 
-STEP_MS = 15           # gather a burst of events for this long after the first one
-DEBOUNCE_MS = 150      # but never hold a batch longer than this
-CHECK_MS = 2000        # how often the watcher wakes to check the directory is still the same
+BURST_S = 0.004        # after the first event, gather the rest of a burst for this long
 POLL_MS = 250          # polling fallback period
+POLL_STEP_MS = 50      # polling fallback: watchfiles' wake-up step
 MISSING_POLL_S = 0.25  # how often to look for a missing sessions directory
+MODE_NATIVE = "inotify"
+MODE_POLLING = "polling (native watcher unavailable)"
 
 
 @dataclass(frozen=True)
@@ -38,17 +37,6 @@ class Batch:
     rescan: bool = False
 
 
-class _Halt:
-    """The stop flag RustNotify polls from its thread: the caller's stop, or our own cancellation."""
-
-    def __init__(self, stop: asyncio.Event) -> None:
-        self.stop = stop
-        self.cancelled = False
-
-    def is_set(self) -> bool:
-        return self.cancelled or self.stop.is_set()
-
-
 def _identity(path: Path) -> tuple[int, int] | None:
     try:
         info = os.stat(path)
@@ -57,9 +45,8 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return (info.st_dev, info.st_ino)
 
 
-def open_watcher(sessions_dir: Path, polling: bool) -> RustNotify:
-    """A non-recursive watch of the directory: log files elsewhere in the home never wake us."""
-    return RustNotify([str(sessions_dir)], False, polling, POLL_MS, False, True)
+def _sessions_only(names: set[str] | frozenset[str]) -> frozenset[str]:
+    return frozenset(n for n in names if is_session_filename(n))
 
 
 async def session_batches(
@@ -70,42 +57,78 @@ async def session_batches(
 ) -> AsyncIterator[Batch]:
     """Yield batches until `stop` is set. `on_mode` hears 'inotify', 'polling (…)' or 'waiting for …'."""
     polling = force_polling
-    halt = _Halt(stop)
-    directory = str(sessions_dir)
-    try:
-        while not halt.is_set():
-            identity = _identity(sessions_dir)
-            if identity is None:
-                on_mode(f"waiting for {sessions_dir}")
-                yield Batch(frozenset(), rescan=True)
-                while _identity(sessions_dir) is None and not halt.is_set():
-                    await asyncio.sleep(MISSING_POLL_S)
-                continue
+    while not stop.is_set():
+        identity = _identity(sessions_dir)
+        if identity is None:
+            on_mode(f"waiting for {sessions_dir}")
+            yield Batch(frozenset(), rescan=True)
+            while _identity(sessions_dir) is None and not stop.is_set():
+                await asyncio.sleep(MISSING_POLL_S)
+            continue
+        if not polling:
             try:
-                watcher = open_watcher(sessions_dir, polling)
-            except Exception:  # noqa: BLE001 - a native watcher that cannot start means: poll instead
+                watch = DirectoryWatch(str(sessions_dir))
+            except OSError:
                 if _identity(sessions_dir) is None:
                     continue  # the directory vanished under us, not a watcher failure
-                if polling:
-                    raise
                 polling = True
                 continue
-            with watcher:
-                on_mode("polling (native watcher unavailable)" if polling else "inotify")
+            try:
+                on_mode(MODE_NATIVE)
                 yield Batch(frozenset(), rescan=True)
-                while not halt.is_set():
-                    raw = await asyncio.to_thread(watcher.watch, DEBOUNCE_MS, STEP_MS, CHECK_MS, halt)
-                    if raw == "stop":
-                        return
-                    if _identity(sessions_dir) != identity:
-                        break  # deleted or replaced: re-attach and rescan
-                    if isinstance(raw, str):
-                        continue  # timeout
-                    names = frozenset(
-                        os.path.basename(path) for _, path in raw
-                        if os.path.dirname(path) == directory and is_session_filename(os.path.basename(path))
-                    )
-                    if names:
-                        yield Batch(names)
+                async for batch in _native(watch, sessions_dir, identity, stop):
+                    yield batch
+            finally:
+                watch.close()
+        else:
+            on_mode(MODE_POLLING)
+            async for batch in _polling(sessions_dir, identity, stop):
+                yield batch
+
+
+async def _native(watch: DirectoryWatch, sessions_dir: Path, identity: tuple[int, int],
+                  stop: asyncio.Event) -> AsyncIterator[Batch]:
+    """Batches from inotify until the directory goes away (then return to re-attach) or `stop`."""
+    loop = asyncio.get_running_loop()
+    ready = asyncio.Event()
+    loop.add_reader(watch.fd, ready.set)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        while not stop.is_set():
+            waiting = asyncio.ensure_future(ready.wait())
+            await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+            if stop.is_set():
+                return
+            await asyncio.sleep(BURST_S)
+            ready.clear()
+            events = watch.read()
+            if events.gone or _identity(sessions_dir) != identity:
+                return
+            if events.overflow:
+                yield Batch(frozenset(), rescan=True)
+                continue
+            names = _sessions_only(events.names)
+            if names:
+                yield Batch(names)
     finally:
-        halt.cancelled = True
+        loop.remove_reader(watch.fd)
+        stopping.cancel()
+
+
+async def _polling(sessions_dir: Path, identity: tuple[int, int], stop: asyncio.Event) -> AsyncIterator[Batch]:
+    """watchfiles' polling watcher, for when inotify is unavailable."""
+    from watchfiles._rust_notify import RustNotify
+
+    with RustNotify([str(sessions_dir)], False, True, POLL_MS, False, True) as watcher:
+        yield Batch(frozenset(), rescan=True)
+        directory = str(sessions_dir)
+        while not stop.is_set():
+            raw = await asyncio.to_thread(watcher.watch, POLL_MS, POLL_STEP_MS, 2000, stop)
+            if raw == "stop" or _identity(sessions_dir) != identity:
+                return
+            if isinstance(raw, str):
+                continue  # timeout
+            names = _sessions_only({os.path.basename(p) for _, p in raw if os.path.dirname(p) == directory})
+            if names:
+                yield Batch(names)

@@ -331,14 +331,10 @@ async def test_missing_sessions_directory_is_waited_for(tmp_path: Path) -> None:
 async def test_polling_fallback_is_announced(static_home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
     from kugetsu_tui import watch
 
-    real = watch.RustNotify
+    def no_inotify(path):
+        raise OSError(28, "inotify watch limit reached")
 
-    def rust_notify(paths, debug, force_polling, *args):
-        if not force_polling:
-            raise OSError(28, "inotify watch limit reached")
-        return real(paths, debug, force_polling, *args)
-
-    monkeypatch.setattr(watch, "RustNotify", rust_notify)
+    monkeypatch.setattr(watch, "DirectoryWatch", no_inotify)
     app = KugetsuConsole(static_home, sample_processes=False)
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_until(pilot, lambda: "polling" in capacity_text(app))
