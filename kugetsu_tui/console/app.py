@@ -449,9 +449,12 @@ def run_console(home_override: str | None = None, demo: bool = False) -> int:
         home = create_demo_home(root / "home")
         app = KugetsuConsole(home)
         # A closed terminal or a kill must still stop the demo's agents and remove its home.
-        for signum in (signal.SIGHUP, signal.SIGTERM):
-            signal.signal(signum, lambda *_: app.exit())
-        app.run()
+        previous = {signum: signal.signal(signum, lambda *_: app.exit()) for signum in (signal.SIGHUP, signal.SIGTERM)}
+        try:
+            app.run()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
     finally:
         _stop_all_agents(Home(root / "home"))
         shutil.rmtree(root, ignore_errors=True)
