@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from kugetsu_tui import index
 from kugetsu_tui.admission import check_capacity
@@ -22,15 +20,18 @@ from kugetsu_tui.launch import last_words, launch_supervised, require_program
 from kugetsu_tui.locking import sessions_lock
 from kugetsu_tui.process import is_alive
 from kugetsu_tui.refs import parse_issue_ref
-from kugetsu_tui.sessions import BASE_FILE, Session, read_session, update_session
-from kugetsu_tui.supervisor import now_iso
+from kugetsu_tui.sessions import BASE_FILE, Session, now_iso, read_session, update_session
 
 POLL_INTERVAL = 0.05
+
+
+def new_run_id() -> str:
+    """A random id for one launch (not uuid: its import costs the CLI start-up time)."""
+    return os.urandom(16).hex()
 DEFAULT_CONTINUE_MESSAGE = "continue"
 
 
-@dataclass(frozen=True)
-class Launched:
+class Launched(NamedTuple):
     """What a start or continue did: the session, and whether the agent already reported its id."""
 
     name: str
@@ -90,7 +91,8 @@ def start_session(home: Home, ref_text: str, message: str, config: AgentConfig |
     _refuse_existing(path, ref.text)
     check_capacity(home, what)  # cheap preflight: no side effect yet
 
-    run_id = uuid.uuid4().hex
+    run_id = new_run_id()
+    cwd = config.cwd or os.getcwd()
     log = home.log_path(ref.session_name)
     home.ensure()
     with sessions_lock(home):
@@ -105,12 +107,13 @@ def start_session(home: Home, ref_text: str, message: str, config: AgentConfig |
             "run_id": run_id,
             "starter_pid": os.getpid(),
             "log": str(log),
+            "cwd": cwd,
         })
         index.add_entry(home, read_session(path))
     try:
         if log.exists():
             log.unlink()  # a fresh session gets a fresh log
-        proc = launch_supervised(home, ref.session_name, run_id, argv, config.cwd)
+        proc = launch_supervised(home, ref.session_name, run_id, argv, cwd)
     except OSError as exc:
         _roll_back(home, ref.session_name, run_id)
         raise KugetsuError(f"Cannot start {what}: cannot launch the supervisor: {exc}") from None
@@ -141,7 +144,7 @@ def continue_session(home: Home, target: str, message: str | None = None,
     argv = render(template, {"session_id": sid, "issue_ref": session.issue_ref or "", "name": session.name,
                              "message": message or DEFAULT_CONTINUE_MESSAGE})
     require_program(argv, "continue")
-    run_id = uuid.uuid4().hex
+    run_id = new_run_id()
     log = home.log_path(session.name)
     home.ensure()
     previous: dict[str, Any] = {}
@@ -158,7 +161,7 @@ def continue_session(home: Home, target: str, message: str | None = None,
     if update_session(home, session.name, claim) is None:
         raise KugetsuError(f"cannot continue {session.name}: the session changed meanwhile, try again")
     try:
-        proc = launch_supervised(home, session.name, run_id, argv, config.cwd)
+        proc = launch_supervised(home, session.name, run_id, argv, agent_cwd(session.data, config))
     except OSError as exc:
         update_session(home, session.name, lambda data: previous, run_id=run_id)
         raise KugetsuError(f"cannot continue {session.name}: cannot launch the supervisor: {exc}") from None
@@ -175,6 +178,18 @@ def _record_supervisor(home: Home, name: str, run_id: str, pid: int) -> None:
             data.update(supervisor_pid=pid, supervisor_started=start_time(pid))
 
     update_session(home, name, apply, run_id=run_id)
+
+
+def agent_cwd(data: dict[str, Any], config: AgentConfig) -> str:
+    """Where a session's agent commands run: the directory it was started in, when still there.
+
+    opencode files sessions by directory and will not continue one from elsewhere, so a
+    session keeps the directory it was forked in, whatever directory the console runs in.
+    """
+    recorded = data.get("cwd")
+    if isinstance(recorded, str) and os.path.isabs(recorded) and os.path.isdir(recorded):
+        return recorded
+    return config.cwd or os.getcwd()
 
 
 def _refuse_existing(path: Any, ref: str) -> None:

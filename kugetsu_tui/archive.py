@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from kugetsu_tui import index
-from kugetsu_tui.actions import find_session
+from kugetsu_tui.actions import agent_cwd, find_session
 from kugetsu_tui.admission import check_capacity
 from kugetsu_tui.atomic import write_bytes, write_json
 from kugetsu_tui.config import AgentConfig, load_agent_config, render
@@ -25,17 +24,15 @@ from kugetsu_tui.home import Home
 from kugetsu_tui.launch import last_words, run_step
 from kugetsu_tui.locking import sessions_lock
 from kugetsu_tui.process import live_process, terminate_tree
-from kugetsu_tui.sessions import KIND_BASE, KIND_DEV, KIND_PM, Session, kind_for_filename, read_session
-from kugetsu_tui.supervisor import now_iso
+from kugetsu_tui.sessions import KIND_BASE, KIND_DEV, KIND_PM, Session, kind_for_filename, now_iso, read_session
 
 SESSION_FILE, EXPORT_FILE, LOG_FILE, META_FILE = "session.json", "export.json", "agent.log", "meta.json"
 RUNTIME_FIELDS = ("pid", "pid_started", "supervisor_pid", "supervisor_started", "run_id", "starter_pid")
 
 
-@dataclass(frozen=True)
-class ArchiveEntry:
+class ArchiveEntry(NamedTuple):
     path: Path
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any]
 
     @property
     def id(self) -> str:
@@ -50,8 +47,7 @@ class ArchiveEntry:
         return str(self.meta.get("archived_at") or "")
 
 
-@dataclass(frozen=True)
-class Destroyed:
+class Destroyed(NamedTuple):
     entry: ArchiveEntry
     warnings: list[str]
 
@@ -77,7 +73,7 @@ def destroy_session(home: Home, target: str, *, allow_base: bool = False, allow_
     if sid and config.template("delete"):
         argv = render(config.template("delete"), {"session_id": sid, "name": session.name,
                                                   "issue_ref": session.issue_ref or ""})
-        result = run_step("delete", argv, config.cwd)
+        result = run_step("delete", argv, agent_cwd(session.data, config))
         if result.returncode != 0:
             warnings.append(f"opencode session {sid} was not deleted: {last_words(result.stderr + result.stdout)}")
     meta = {"name": session.name, "kind": session.kind, "issue_ref": session.issue_ref,
@@ -113,7 +109,7 @@ def _export(session: Session, sid: str | None, config: AgentConfig, force: bool,
     argv = render(config.template("export"), {"session_id": sid, "name": session.name,
                                               "issue_ref": session.issue_ref or ""})
     try:
-        result = run_step("export", argv, config.cwd)
+        result = run_step("export", argv, agent_cwd(session.data, config))
         failure = None if result.returncode == 0 and result.stdout.strip() else \
             last_words(result.stderr + result.stdout) if result.returncode else "it printed nothing"
     except KugetsuError as exc:
@@ -229,6 +225,18 @@ def _restored_content(archived: Path) -> dict[str, Any] | None:
     return {k: v for k, v in session.data.items() if k not in RUNTIME_FIELDS}
 
 
+def _import_cwd(export: Path, restored: dict[str, Any], config: AgentConfig) -> str:
+    """opencode files an imported session under the directory it is imported in: use the
+    directory the transcript says it belongs to, else the one the session ran in."""
+    try:
+        directory = json.loads(export.read_text("utf-8"))["info"]["directory"]
+    except (OSError, ValueError, KeyError, TypeError):
+        directory = None
+    if isinstance(directory, str) and os.path.isabs(directory) and os.path.isdir(directory):
+        return directory
+    return agent_cwd(restored, config)
+
+
 def _import(entry: ArchiveEntry, restored: dict[str, Any] | None, config: AgentConfig) -> None:
     export = entry.path / EXPORT_FILE
     if restored is None or not export.exists() or not config.template("import"):
@@ -236,7 +244,7 @@ def _import(entry: ArchiveEntry, restored: dict[str, Any] | None, config: AgentC
     argv = render(config.template("import"), {"export_file": str(export), "name": entry.session_name,
                                               "session_id": str(restored.get("opencode_session_id") or ""),
                                               "issue_ref": str(restored.get("issue_ref") or "")})
-    result = run_step("import", argv, config.cwd)
+    result = run_step("import", argv, _import_cwd(export, restored, config))
     if result.returncode != 0:
         raise KugetsuError(f"import of {entry.id} failed: {last_words(result.stderr + result.stdout)}; "
                            "it stays in the archive")

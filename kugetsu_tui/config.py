@@ -12,8 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from kugetsu_tui.errors import KugetsuError
 from kugetsu_tui.home import Home
@@ -24,8 +23,7 @@ LIMIT_KEY = "max_concurrent_agents"
 _PLAIN_INT = re.compile(r"[0-9]+")
 
 
-@dataclass(frozen=True)
-class Limit:
+class Limit(NamedTuple):
     """The resolved cap: `value` is None exactly when `error` says why."""
 
     value: int | None
@@ -150,9 +148,10 @@ def save_limit(home: Home, value: int) -> None:
 
 PLACEHOLDERS = frozenset({"base_session_id", "session_id", "issue_ref", "name", "message", "export_file"})
 DEFAULT_TEMPLATES: dict[str, list[str]] = {
+    # "--" before the message: a message starting with "-" is not an option.
     "start": ["opencode", "run", "--session", "{base_session_id}", "--fork", "--title", "{issue_ref}",
-              "--format", "json", "{message}"],
-    "continue": ["opencode", "run", "--session", "{session_id}", "--format", "json", "{message}"],
+              "--format", "json", "--", "{message}"],
+    "continue": ["opencode", "run", "--session", "{session_id}", "--format", "json", "--", "{message}"],
     "export": ["opencode", "export", "{session_id}"],
     "delete": ["opencode", "session", "delete", "{session_id}"],
     "import": ["opencode", "import", "{export_file}"],
@@ -161,8 +160,7 @@ DEFAULT_START_WAIT = 20.0
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
 
 
-@dataclass(frozen=True)
-class AgentConfig:
+class AgentConfig(NamedTuple):
     """argv templates per step (an empty list turns the step off) and launch settings."""
 
     templates: dict[str, list[str]]

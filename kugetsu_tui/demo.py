@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -31,8 +30,8 @@ def demo_templates(store: Path, seconds: float = AGENT_SECONDS) -> dict[str, lis
     agent = demo_agent_argv(store, seconds)
     return {
         "start": [*agent, "run", "--session", "{base_session_id}", "--fork", "--title", "{issue_ref}",
-                  "--format", "json", "{message}"],
-        "continue": [*agent, "run", "--session", "{session_id}", "--format", "json", "{message}"],
+                  "--format", "json", "--", "{message}"],
+        "continue": [*agent, "run", "--session", "{session_id}", "--format", "json", "--", "{message}"],
         "export": [*agent, "export", "{session_id}"],
         "delete": [*agent, "session", "delete", "{session_id}"],
         "import": [*agent, "import", "{export_file}"],
@@ -84,6 +83,6 @@ def create_demo_home(root: Path, *, live_agent: bool = True) -> Home:
         from kugetsu_tui.config import load_agent_config
 
         config = load_agent_config(home)
-        busy = replace(config, templates=dict(config.templates, start=demo_templates(store, 600)["start"]))
+        busy = config._replace(templates=dict(config.templates, start=demo_templates(store, 600)["start"]))
         start_session(home, "acme/widgets#14", "Fix the flaky widget test", config=busy)
     return home

@@ -7,15 +7,14 @@ The layout is kugetsu's own (`sessions/`, `index.json`, legacy `config`) plus ou
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 
 
-@dataclass(frozen=True)
-class Home:
+class Home(NamedTuple):
     root: Path
 
     @classmethod

@@ -13,7 +13,6 @@ import ctypes.util
 import errno
 import os
 import struct
-from dataclasses import dataclass
 
 IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE = 0x002, 0x004, 0x008
 IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE, IN_DELETE = 0x040, 0x080, 0x100, 0x200
@@ -25,11 +24,13 @@ WATCH_MASK = (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_
 _HEADER = struct.Struct("iIII")  # wd, mask, cookie, len
 
 
-@dataclass
 class Events:
-    names: set[str]
-    overflow: bool = False  # the kernel dropped events: re-read everything
-    gone: bool = False      # the directory itself was deleted or moved
+    """What one drain of the inotify queue found."""
+
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+        self.overflow = False  # the kernel dropped events: re-read everything
+        self.gone = False      # the directory itself was deleted or moved
 
 
 def _libc() -> ctypes.CDLL:

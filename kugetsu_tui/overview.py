@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from kugetsu_tui.config import Limit, resolve_limit
 from kugetsu_tui.home import Home
@@ -11,8 +10,7 @@ from kugetsu_tui.process import is_alive
 from kugetsu_tui.sessions import KIND_DEV, Session, list_sessions
 
 
-@dataclass(frozen=True)
-class SessionView:
+class SessionView(NamedTuple):
     """A session as an operator sees it: the file's fields plus whether its agent is alive."""
 
     session: Session
@@ -24,8 +22,9 @@ class SessionView:
         s = self.session
         if s.corrupt or self.alive:
             return s.state
-        if s.state == "running" and s.pid:
-            return "failed"
+        if s.state == "running" and s.pid and not is_alive(_int(s.data.get("supervisor_pid")),
+                                                           s.data.get("supervisor_started")):
+            return "failed"  # the supervisor, which records the outcome, is gone too
         if s.state == "starting" and not is_alive(_int(s.data.get("starter_pid"))) and not s.pid:
             return "failed"
         return s.state
@@ -67,8 +66,7 @@ def view(session: Session) -> SessionView:
     return SessionView(session, alive)
 
 
-@dataclass(frozen=True)
-class Overview:
+class Overview(NamedTuple):
     active: int
     limit: Limit
     sessions: list[SessionView]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from kugetsu_tui.errors import KugetsuError
 
@@ -16,8 +16,7 @@ _URL = re.compile(rf"https?://(?P<host>{_HOST})/(?P<owner>{_PART})/(?P<repo>{_PA
 EXPECTED_FORMS = "HOST/OWNER/REPO#N, OWNER/REPO#N or https://HOST/OWNER/REPO/issues/N"
 
 
-@dataclass(frozen=True)
-class IssueRef:
+class IssueRef(NamedTuple):
     host: str
     owner: str
     repo: str

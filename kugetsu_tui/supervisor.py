@@ -7,7 +7,7 @@ JSON event that carries one, and writes the final state (idle or failed, with th
 Every write is guarded by the launch's run id, so a late write never touches a session that was
 destroyed or relaunched in the meantime.
 
-Run as: python -m kugetsu_tui.supervisor --home H --name N --run-id R [--cwd D] -- ARGV...
+Run as: python -m kugetsu_tui.supervisor --home H --name N --run-id R --cwd D -- ARGV...
 """
 
 from __future__ import annotations
@@ -18,16 +18,12 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import datetime, timezone
 from typing import Any
 
 from kugetsu_tui.home import FILE_MODE, Home
+from kugetsu_tui.launch import agent_env
 from kugetsu_tui.process import start_time
-from kugetsu_tui.sessions import update_session
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+from kugetsu_tui.sessions import now_iso, update_session
 
 
 def session_id_from_line(line: bytes) -> str | None:
@@ -54,7 +50,7 @@ def describe_exit(code: int) -> str:
     return f"exited with status {code}"
 
 
-def supervise(home: Home, name: str, run_id: str, argv: list[str], cwd: str | None) -> int:
+def supervise(home: Home, name: str, run_id: str, argv: list[str], cwd: str) -> int:
     def record(**fields: Any) -> bool:
         def apply(data: dict[str, Any]) -> None:
             data.update(fields)
@@ -70,7 +66,8 @@ def supervise(home: Home, name: str, run_id: str, argv: list[str], cwd: str | No
     log = os.fdopen(log_fd, "ab", buffering=0)
 
     try:
-        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, cwd=cwd)
+        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, cwd=cwd,
+                                 env=agent_env(cwd))
     except OSError as exc:
         message = f"cannot run {argv[0]!r}: {exc.strerror or exc}"
         log.write(f"kugetsu-tui: {message}\n".encode())
@@ -108,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", required=True)
     parser.add_argument("--name", required=True)
     parser.add_argument("--run-id", required=True)
-    parser.add_argument("--cwd")
+    parser.add_argument("--cwd", required=True)
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command

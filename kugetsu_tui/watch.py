@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from kugetsu_tui.inotify import DirectoryWatch
 from kugetsu_tui.sessions import is_session_filename
@@ -29,8 +29,7 @@ MODE_NATIVE = "inotify"
 MODE_POLLING = "polling (native watcher unavailable)"
 
 
-@dataclass(frozen=True)
-class Batch:
+class Batch(NamedTuple):
     """Changed session file names, or `rescan` when the consumer must re-read everything."""
 
     names: frozenset[str]

@@ -170,8 +170,8 @@ def demo_templates(store: Path, seconds: float = 0, fail: bool = False) -> dict[
     agent = demo_agent_argv(store, seconds, fail)
     return {
         "start": [*agent, "run", "--session", "{base_session_id}", "--fork", "--title", "{issue_ref}",
-                  "--format", "json", "{message}"],
-        "continue": [*agent, "run", "--session", "{session_id}", "--format", "json", "{message}"],
+                  "--format", "json", "--", "{message}"],
+        "continue": [*agent, "run", "--session", "{session_id}", "--format", "json", "--", "{message}"],
         "export": [*agent, "export", "{session_id}"],
         "delete": [*agent, "session", "delete", "{session_id}"],
         "import": [*agent, "import", "{export_file}"],

@@ -421,3 +421,25 @@ def test_the_launch_scripts_use_the_running_interpreter(home):
     assert os.path.realpath(cmdline[0]) == os.path.realpath(PY)
     assert cmdline[1:3] == ["-m", "kugetsu_tui.supervisor"]
     wait_for(lambda: store_ids(demo_store(home)) >= {data["opencode_session_id"]}, message="store entry")
+
+
+def test_a_session_keeps_the_directory_it_was_started_in(home, tmp_path, monkeypatch):
+    """opencode only continues a session from its own directory: the console may run elsewhere."""
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    project.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.chdir(project)
+    _started(home)
+    assert session_data(home, NAME)["cwd"] == str(project)
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("PWD", str(elsewhere))
+    continue_session(home, NAME, "from elsewhere")
+    wait_state(home, NAME, "idle")
+    assert actions.agent_cwd(session_data(home, NAME), actions.load_agent_config(home)) == str(project)
+
+
+def test_a_message_that_looks_like_an_option_reaches_the_agent(home):
+    start_session(home, REF, "--help me")
+    data = wait_state(home, NAME, "idle")
+    messages = read_json(demo_store(home) / f"{data['opencode_session_id']}.json")["messages"]
+    assert [m["text"] for m in messages if m["role"] == "user"][-1] == "--help me"

@@ -293,8 +293,8 @@ def test_the_default_templates_are_the_opencode_commands_of_the_spec(bare):
     config = load_agent_config(bare)
     assert config.templates == {
         "start": ["opencode", "run", "--session", "{base_session_id}", "--fork", "--title", "{issue_ref}",
-                  "--format", "json", "{message}"],
-        "continue": ["opencode", "run", "--session", "{session_id}", "--format", "json", "{message}"],
+                  "--format", "json", "--", "{message}"],
+        "continue": ["opencode", "run", "--session", "{session_id}", "--format", "json", "--", "{message}"],
         "export": ["opencode", "export", "{session_id}"],
         "delete": ["opencode", "session", "delete", "{session_id}"],
         "import": ["opencode", "import", "{export_file}"],

@@ -29,10 +29,10 @@ def prepare(home, run_id="run-1", **extra):
                                       "unknown_field": [1, 2], **extra})
 
 
-def supervise(home, argv, run_id="run-1"):
+def supervise(home, argv, run_id="run-1", cwd=None):
     """Start the supervisor exactly as the launcher does; return its Popen."""
     return subprocess.Popen([PY, "-m", "kugetsu_tui.supervisor", "--home", str(home.root), "--name", NAME,
-                             "--run-id", run_id, "--", *argv],
+                             "--run-id", run_id, "--cwd", str(cwd or home.root), "--", *argv],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)
 
@@ -174,7 +174,7 @@ def test_it_never_writes_through_a_file_that_became_corrupt(bare):
 
 def test_the_supervisor_needs_a_command():
     result = subprocess.run([PY, "-m", "kugetsu_tui.supervisor", "--home", "/nonexistent", "--name", "x",
-                             "--run-id", "r", "--"], capture_output=True, text=True, timeout=20)
+                             "--run-id", "r", "--cwd", "/", "--"], capture_output=True, text=True, timeout=20)
     assert result.returncode != 0 and "no agent command" in result.stderr
 
 
@@ -184,3 +184,15 @@ def test_it_does_not_start_the_agent_for_a_session_that_is_gone(bare, tmp_path):
                             str(marker)])
     proc.wait(timeout=20)
     assert not marker.exists()
+
+
+def test_the_agent_runs_in_the_given_directory_with_a_matching_pwd(bare, tmp_path, monkeypatch):
+    """opencode reads $PWD, not the real cwd: a stale PWD inherited from the caller makes it hang."""
+    workdir = tmp_path / "project"
+    workdir.mkdir()
+    monkeypatch.setenv("PWD", "/somewhere/else")
+    prepare(bare)
+    code = "import os; print('where', os.getcwd(), os.environ['PWD'], flush=True)"
+    proc = supervise(bare, [PY, "-c", code], cwd=workdir)
+    assert proc.wait(timeout=20) == 0
+    assert f"where {workdir} {workdir}" in bare.log_path(NAME).read_text()
