@@ -140,6 +140,8 @@ class KugetsuConsole(App[None]):
 
     def _merge(self, fresh: Iterable[SessionView], gone: Iterable[str], recount: bool = False) -> None:
         """Fold re-read sessions into the model and the table; the count follows incrementally."""
+        if not self.is_running:
+            return  # shutting down: a late batch or sample has no screen to update
         removed = []
         for name in gone:
             old = self.views.pop(name, None)
@@ -197,6 +199,8 @@ class KugetsuConsole(App[None]):
         self.call_from_thread(self._apply_samples, alive, stats)
 
     def _apply_samples(self, alive: dict[str, bool], stats: dict[str, tuple[float, int]]) -> None:
+        if not self.is_running:
+            return
         self.stats = stats
         changed = [SessionView(v.session, alive[n]) for n, v in self.views.items()
                    if n in alive and v.alive != alive[n]]
@@ -205,6 +209,8 @@ class KugetsuConsole(App[None]):
         self.query_one(SessionTable).refresh_live_cells(self.views, self.stats)
 
     def _capacity_changed(self) -> None:
+        if not self.is_running:
+            return
         self.query_one(CapacityBar).show(self.active, self.limit, self.watcher_mode)
         start_allowed = self.start_refusal() is None
         if start_allowed != self._start_allowed:  # the footer is rebuilt only when it must change

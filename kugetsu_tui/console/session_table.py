@@ -92,6 +92,8 @@ class SessionTable(DataTable[Text]):
     def apply(self, upserts: Iterable[SessionView], removals: Iterable[str],
               stats: dict[str, tuple[float, int]]) -> None:
         """Add, update and remove rows in one batch; only changed cells are touched."""
+        if not self.is_attached:
+            return  # deferred from a batch that arrived while the app was closing
         selected = self.selected_name
         now = self.clock()
         needs_sort = False

@@ -1,0 +1,110 @@
+"""The console's keys driving the real opencode: start, the cap, continue, destroy and undo.
+
+The console runs in this process (Textual's Pilot) with the isolated opencode environment, in
+the opencode project that holds the base session, as an operator's console would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from kugetsu_tui.archive import list_archive
+from kugetsu_tui.config import save_limit
+from kugetsu_tui.console.app import KugetsuConsole
+from kugetsu_tui.console.dialogs import ConfirmDialog, MessageDialog, StartDialog
+from kugetsu_tui.console.session_table import SessionTable
+from kugetsu_tui.home import Home
+
+from .harness import OpenCode, write_kugetsu_home
+
+pytestmark = pytest.mark.opencode
+
+NAME = "github.com-acme-console-1"
+AGENT_WAIT = 60.0
+
+
+@pytest.fixture
+def console_env(opencode_env: dict[str, str], opencode_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process takes opencode's isolated environment and runs in its project."""
+    for key in list(os.environ):
+        if key not in opencode_env:
+            monkeypatch.delenv(key)
+    for key, value in opencode_env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(opencode_project)
+    monkeypatch.setenv("PWD", str(opencode_project))
+
+
+def session(home: Home) -> dict:
+    try:
+        return json.loads(home.session_path(NAME).read_text())
+    except FileNotFoundError:
+        return {}
+
+
+async def wait_until(pilot, predicate, timeout: float = AGENT_WAIT, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"{what} not reached in {timeout:.0f}s"
+        await pilot.pause(0.2)
+
+
+async def test_start_continue_destroy_and_undo_from_the_keyboard(
+        console_env: None, opencode: OpenCode, base_session: str, tmp_path: Path) -> None:
+    home = Home(write_kugetsu_home(tmp_path / "kugetsu", base_session))
+    save_limit(home, 1)
+    app = KugetsuConsole(home)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, lambda: "base" in app.views, 10, "the base row")
+
+        # Start through the dialog: a real fork of the base session.
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, StartDialog)
+        await pilot.press(*"acme/console#1", "tab", *"write the changelog", "enter")
+        await wait_until(pilot, lambda: session(home).get("state") == "idle" and session(home).get(
+            "opencode_session_id"), what="the forked agent to finish")
+        sid = session(home)["opencode_session_id"]
+        assert sid != base_session and sid in opencode.session_ids()
+        await wait_until(pilot, lambda: app.active == 1, 5, "the footer count")
+
+        # At the limit: s is refused with the core's message, nothing is written.
+        await pilot.press("s")
+        await pilot.pause()
+        assert not isinstance(app.screen, StartDialog)
+        assert any("maximum concurrent agents (1) reached" in n.message for n in app._notifications)
+
+        # Continue the selected session at capacity: the transcript grows.
+        before = opencode.message_count(sid)
+        table = app.query_one(SessionTable)
+        table.move_cursor(row=table.get_row_index(NAME))
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, MessageDialog)
+        await pilot.press(*"and the docs", "enter")
+        await wait_until(pilot, lambda: session(home).get("state") == "idle"
+                         and session(home).get("run_id") and opencode.message_count(sid) > before,
+                         what="the continued agent to finish")
+
+        # Destroy: transcript exported into the archive, the opencode session deleted.
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: not home.session_path(NAME).exists(), what="the destroy")
+        [entry] = list_archive(home)
+        assert json.loads((entry.path / "export.json").read_text())["info"]["id"] == sid
+        assert sid not in opencode.session_ids()
+        await wait_until(pilot, lambda: app.active == 0, 5, "the slot to free")
+
+        # Undo: imported back into opencode with the same id, the file back in place.
+        await pilot.press("u")
+        await wait_until(pilot, lambda: home.session_path(NAME).exists() and not list_archive(home),
+                         what="the undo")
+        assert session(home)["opencode_session_id"] == sid
+        assert sid in opencode.session_ids()
