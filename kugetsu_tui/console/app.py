@@ -78,6 +78,8 @@ class KugetsuConsole(App[None]):
         self._sampler = ProcessSampler()
         self._start_allowed: bool | None = None
         self._with_pid: set[str] = set()  # the sessions the process sampler has to look at
+        self._pending_rows: dict[str, SessionView | None] = {}  # table updates not drawn yet (None: gone)
+        self._flush_scheduled = False
         self._config_stamp: tuple[float | None, ...] = ()
         self._stop_watching = asyncio.Event()
 
@@ -162,11 +164,23 @@ class KugetsuConsole(App[None]):
             changed.append(item)
         if recount:
             self.active = sum(1 for v in self.views.values() if v.session.kind == KIND_DEV)
-        # The figure first, in a frame of its own; the table (whose redraw costs more) right after.
+        # The figure first, in a frame of its own; the table, whose redraw costs tens of
+        # milliseconds, right after, with every batch that arrived meanwhile folded into one update.
         self._capacity_changed()
-        table = self.query_one(SessionTable)
-        self.call_after_refresh(table.apply, [v for v in changed if self._matches(v)],
-                                removed + [v.session.name for v in changed if not self._matches(v)], self.stats)
+        for name in removed:
+            self._pending_rows[name] = None
+        for item in changed:
+            self._pending_rows[item.session.name] = item
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.call_after_refresh(self._flush_rows)
+
+    def _flush_rows(self) -> None:
+        self._flush_scheduled = False
+        pending, self._pending_rows = self._pending_rows, {}
+        shown = [v for v in pending.values() if v is not None and self._matches(v)]
+        hidden = [name for name, v in pending.items() if v is None or not self._matches(v)]
+        self.query_one(SessionTable).apply(shown, hidden, self.stats)
 
     def _matches(self, item: SessionView) -> bool:
         if not self.filter_text:
