@@ -1,0 +1,1 @@
+"""Speed and scale benchmarks for kugetsu-tui: `python -m benchmarks` (not part of the test suite)."""

@@ -1,0 +1,288 @@
+"""Measure kugetsu-tui against its speed targets and print a table (also written as JSON).
+
+    .venv/bin/python -m benchmarks [--quick] [--out benchmarks/results.json]
+
+Every figure is taken on this machine in this run; where a peer exists (a bare Textual app,
+`python -c pass`) it is measured in the same run, interleaved, and the ratio is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from benchmarks.pty_app import PtyApp
+from kugetsu_tui.demo import demo_templates
+
+ROOT = Path(__file__).resolve().parent.parent
+BIG_LIMIT = 100_000
+# Changes are spaced so that each one meets a console at rest: the figure measures the latency of a
+# change, not a queue behind the previous change's table redraw (tens of ms; ~100-280 ms at 10,000 rows).
+CHANGE_SPACING = 0.5
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def make_home(root: Path, dev_count: int, limit: int, live_pids: list[int] = ()) -> Path:
+    """A kugetsu home with base, PM and `dev_count` dev sessions; the first ones point at live pids."""
+    sessions = root / "sessions"
+    sessions.mkdir(parents=True, mode=0o700)
+    store = root / "demo-opencode"
+    import tomli_w
+
+    (root / "config.toml").write_text(tomli_w.dumps({"max_concurrent_agents": limit,
+                                                     "agent": demo_templates(store, 0)}))
+    base = subprocess.run([sys.executable, "-m", "kugetsu_tui.demo_agent", "--store", str(store), "--seconds", "0",
+                           "run", "--format", "json", "base"], capture_output=True, check=True).stdout
+    base_id = json.loads(base.splitlines()[0])["sessionID"]
+    (sessions / "base.json").write_text(json.dumps({"type": "base", "opencode_session_id": base_id,
+                                                    "created_at": "2026-01-01T00:00:00+00:00", "state": "idle"}))
+    (sessions / "pm-agent.json").write_text(json.dumps({"type": "pm_agent", "opencode_session_id": "ses_pm",
+                                                        "created_at": "2026-01-01T00:00:01+00:00", "state": "idle"}))
+    for i in range(dev_count):
+        data = {"type": "forked", "issue_ref": f"github.com/acme/widgets#{i + 1}",
+                "opencode_session_id": f"ses_{i:08d}", "created_at": "2026-01-02T00:00:00+00:00", "state": "idle"}
+        if i < len(live_pids):
+            pid = live_pids[i]
+            data.update(state="running", pid=pid, pid_started=psutil.Process(pid).create_time())
+        (sessions / f"github.com-acme-widgets-{i + 1}.json").write_text(json.dumps(data))
+    return root
+
+
+def child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "MAX_CONCURRENT_AGENTS"}
+    env.update(TERM="xterm-256color", COLORTERM="truecolor", PYTHONPATH=str(ROOT))
+    return env
+
+
+def console(home: Path) -> PtyApp:
+    return PtyApp([sys.executable, "-m", "kugetsu_tui", "--home", str(home)], child_env())
+
+
+def settle(app: PtyApp, quiet_percent: float = 5.0, timeout: float = 60.0) -> None:
+    """Wait until the app has finished loading: its CPU stays low for half a second."""
+    proc = psutil.Process(app.proc.pid)
+    deadline = time.monotonic() + timeout
+    proc.cpu_percent(None)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        if proc.cpu_percent(None) < quiet_percent:
+            return
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.bench.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+# --- 1. change -> capacity figure --------------------------------------------------------------
+
+def bench_change_latency(work: Path, sessions: int, changes: int) -> dict:
+    home = make_home(work / f"latency-{sessions}", sessions, BIG_LIMIT)
+    app = console(home)
+    try:
+        app.wait_for(f"{sessions}/{BIG_LIMIT}".encode(), timeout=60)
+        settle(app)
+        latencies = []
+        extra = home / "sessions" / "github.com-other-repo-1.json"
+        for i in range(changes):
+            since = app.offset
+            if i % 2 == 0:
+                written = time.monotonic()
+                write_atomic(extra, b'{"type": "forked", "issue_ref": "github.com/other/repo#1", "state": "idle"}')
+                expected = sessions + 1
+            else:
+                written = time.monotonic()
+                extra.unlink()
+                expected = sessions
+            shown = app.wait_for(f"{expected}/{BIG_LIMIT}".encode(), since=since, timeout=10)
+            latencies.append((shown - written) * 1000)
+            time.sleep(CHANGE_SPACING)
+    finally:
+        app.close()
+    return {"sessions": sessions, "changes": changes, "p50_ms": round(statistics.median(latencies), 1),
+            "p95_ms": round(percentile(latencies, 95), 1), "max_ms": round(max(latencies), 1)}
+
+
+# --- 2. start-up to the first capacity figure ----------------------------------------------------
+
+def bench_startup(work: Path, sessions: int, runs: int) -> dict:
+    home = make_home(work / f"startup-{sessions}", sessions, BIG_LIMIT)
+    ours, bare = [], []
+    for _ in range(runs):  # interleaved, so both see the same machine state
+        app = console(home)
+        try:
+            ours.append(app.wait_for(f"{sessions}/{BIG_LIMIT}".encode(), timeout=60) - app.started)
+        finally:
+            app.close()
+        peer = PtyApp([sys.executable, "-m", "benchmarks.bare_app"], child_env())
+        try:
+            bare.append(peer.wait_for(b"BARE-READY", timeout=60) - peer.started)
+        finally:
+            peer.close()
+    ours_ms, bare_ms = statistics.median(ours) * 1000, statistics.median(bare) * 1000
+    return {"sessions": sessions, "runs": runs, "console_ms": round(ours_ms), "bare_textual_ms": round(bare_ms),
+            "ratio": round(ours_ms / bare_ms, 2)}
+
+
+# --- 3. idle CPU ---------------------------------------------------------------------------------
+
+def bench_idle_cpu(work: Path, seconds: float) -> dict:
+    agents = [subprocess.Popen(["sleep", "600"]) for _ in range(20)]
+    try:
+        home = make_home(work / "idle", 50, BIG_LIMIT, [p.pid for p in agents])
+        app = console(home)
+        try:
+            app.wait_for(f"50/{BIG_LIMIT}".encode(), timeout=60)
+            settle(app)
+            time.sleep(2)
+            proc = psutil.Process(app.proc.pid)
+            before, started = proc.cpu_times(), time.monotonic()
+            time.sleep(seconds)
+            after, elapsed = proc.cpu_times(), time.monotonic() - started
+        finally:
+            app.close()
+    finally:
+        for agent in agents:
+            agent.kill()
+            agent.wait()
+    used = (after.user - before.user) + (after.system - before.system)
+    return {"sessions": 50, "live_agents": 20, "seconds": round(elapsed, 1),
+            "cpu_percent_of_one_core": round(100 * used / elapsed, 2)}
+
+
+# --- 4. CLI start-up -----------------------------------------------------------------------------
+
+def timed(argv: list[str], env: dict[str, str], expect: int) -> float:
+    started = time.perf_counter()
+    code = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+    elapsed = time.perf_counter() - started
+    if code != expect:
+        raise RuntimeError(f"{argv} exited {code}, expected {expect}")
+    return elapsed
+
+
+def bench_cli(work: Path, runs: int) -> dict:
+    home = make_home(work / "cli", 100, 100)  # 100 dev sessions against a limit of 100: at capacity
+    env = dict(child_env(), KUGETSU_HOME=str(home))
+    commands = {
+        "python -c pass": ([sys.executable, "-c", "pass"], 0),
+        "ls --json": ([sys.executable, "-m", "kugetsu_tui", "ls", "--json"], 0),
+        "start (refused, at capacity)": ([sys.executable, "-m", "kugetsu_tui", "start", "acme/widgets#999", "x"], 2),
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, (argv, expect) in commands.items():
+            times[name].append(timed(argv, env, expect))
+    base = statistics.median(times["python -c pass"])
+    return {name: {"median_ms": round(statistics.median(t) * 1000, 1),
+                   "ratio": round(statistics.median(t) / base, 2)} for name, t in times.items()}
+
+
+# --- 5. the cap under contention -----------------------------------------------------------------
+
+def bench_contention(work: Path, rounds: int, starters: int = 32, cap: int = 3) -> dict:
+    home = make_home(work / "contention", 0, cap)
+    env = dict(child_env(), KUGETSU_HOME=str(home))
+    sessions = home / "sessions"
+    overshoots, refusals, admitted, other = 0, 0, 0, 0
+    worst = 0
+    for round_number in range(rounds):
+        procs = [subprocess.Popen([sys.executable, "-m", "kugetsu_tui", "start", f"acme/widgets#{i + 1}", "go"],
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 for i in range(starters)]
+        codes = [p.wait() for p in procs]
+        dev = [p for p in sessions.glob("*.json") if p.name not in ("base.json", "pm-agent.json")]
+        worst = max(worst, len(dev))
+        overshoots += max(0, len(dev) - cap)
+        refusals += codes.count(2)
+        admitted += codes.count(0)
+        other += sum(1 for c in codes if c not in (0, 2))
+        for path in dev:  # the demo agent exits at once; clear the round
+            path.unlink()
+    return {"rounds": rounds, "starters_per_round": starters, "cap": cap, "overshoots": overshoots,
+            "most_sessions_seen": worst, "admitted": admitted, "refused_exit_2": refusals, "other_exit": other}
+
+
+def machine() -> dict:
+    import textual
+
+    return {"platform": platform.platform(), "python": platform.python_version(), "cores": os.cpu_count(),
+            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1), "textual": textual.__version__,
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs and rounds (not for the README)")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results.json"))
+    args = parser.parse_args()
+    quick = args.quick
+    work = Path(tempfile.mkdtemp(prefix="kugetsu-bench-"))
+    results: dict = {"machine": machine()}
+    try:
+        results["change_to_figure"] = [bench_change_latency(work, n, 20 if quick else 30) for n in (100, 10_000)]
+        results["startup"] = [bench_startup(work, n, 3 if quick else 7) for n in (100, 10_000)]
+        results["idle_cpu"] = bench_idle_cpu(work, 10 if quick else 30)
+        results["cli"] = bench_cli(work, 7 if quick else 21)
+        results["contention"] = bench_contention(work, 10 if quick else 100)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    print(render_table(results))
+    print(f"\nwritten to {args.out}")
+    return 0
+
+
+def render_table(r: dict) -> str:
+    m = r["machine"]
+    rows = [f"Machine: {m['cores']} cores, {m['memory_gib']} GiB, {m['platform']}, Python {m['python']}, "
+            f"Textual {m['textual']}, {m['date']}", "",
+            "| # | Measure | Result | Target | Met |", "|---|---|---|---|---|"]
+    for item in r["change_to_figure"]:
+        target = 50 if item["sessions"] == 100 else 100
+        rows.append(f"| 1 | change → capacity figure on screen, {item['sessions']:,} sessions ({item['changes']} changes) "
+                    f"| p50 {item['p50_ms']} ms, p95 {item['p95_ms']} ms | p95 ≤ {target} ms "
+                    f"| {'yes' if item['p95_ms'] <= target else 'NO'} |")
+    for item in r["startup"]:
+        if item["sessions"] == 100:
+            met, target = item["ratio"] <= 1.5, "≤ 1.5× bare"
+        else:
+            met, target = item["console_ms"] <= 2000, "≤ 2 s"
+        rows.append(f"| 2 | start-up to first capacity figure, {item['sessions']:,} sessions (median of {item['runs']}) "
+                    f"| {item['console_ms']} ms vs bare Textual app {item['bare_textual_ms']} ms ({item['ratio']}×) "
+                    f"| {target} | {'yes' if met else 'NO'} |")
+    idle = r["idle_cpu"]
+    rows.append(f"| 3 | idle CPU, 50 sessions with 20 live agents, {idle['seconds']} s "
+                f"| {idle['cpu_percent_of_one_core']} % of a core | ≤ 1 % | "
+                f"{'yes' if idle['cpu_percent_of_one_core'] <= 1 else 'NO'} |")
+    base = r["cli"]["python -c pass"]["median_ms"]
+    for name in ("ls --json", "start (refused, at capacity)"):
+        item = r["cli"][name]
+        rows.append(f"| 4 | `kugetsu-tui {name}`, 100 sessions (median) | {item['median_ms']} ms vs `python -c pass` "
+                    f"{base} ms ({item['ratio']}×) | ≤ 3× | {'yes' if item['ratio'] <= 3 else 'NO'} |")
+    c = r["contention"]
+    rows.append(f"| 5 | {c['starters_per_round']} concurrent starts at cap {c['cap']}, {c['rounds']} rounds "
+                f"| {c['overshoots']} overshoots, {c['refused_exit_2']} refused with exit 2, {c['admitted']} admitted, "
+                f"{c['other_exit']} other | 0 overshoots | {'yes' if c['overshoots'] == 0 else 'NO'} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
