@@ -22,12 +22,15 @@ DEMO_LIMIT = 5
 AGENT_SECONDS = 12
 
 
-def demo_agent_argv(store: Path, seconds: float) -> list[str]:
-    return [sys.executable, "-m", "kugetsu_tui.demo_agent", "--store", str(store), "--seconds", str(seconds)]
+def demo_agent_argv(store: Path, seconds: float, fail: bool = False) -> list[str]:
+    """The simulated agent's command prefix; `fail` makes every run fail, like a broken agent."""
+    return [sys.executable, "-m", "kugetsu_tui.demo_agent", "--store", str(store), "--seconds", str(seconds),
+            *(["--fail"] if fail else [])]
 
 
-def demo_templates(store: Path, seconds: float = AGENT_SECONDS) -> dict[str, list[str]]:
-    agent = demo_agent_argv(store, seconds)
+def demo_templates(store: Path, seconds: float = AGENT_SECONDS, fail: bool = False) -> dict[str, list[str]]:
+    """[agent] templates that drive the simulated agent exactly as opencode's CLI is driven."""
+    agent = demo_agent_argv(store, seconds, fail)
     return {
         "start": [*agent, "run", "--session", "{base_session_id}", "--fork", "--title", "{issue_ref}",
                   "--format", "json", "--", "{message}"],

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import psutil
 
+from kugetsu_tui.demo import demo_templates
 from kugetsu_tui.home import Home
 
 PY = sys.executable
@@ -156,27 +157,6 @@ def tree_listing(root: Path) -> dict[str, tuple[str, int, str]]:
 
 
 # --- agent configuration ------------------------------------------------------------------------
-
-def demo_agent_argv(store: Path, seconds: float = 0, fail: bool = False) -> list[str]:
-    """The demo agent's command prefix (before its subcommand)."""
-    argv = [PY, "-m", "kugetsu_tui.demo_agent", "--store", str(store), "--seconds", str(seconds)]
-    if fail:
-        argv.append("--fail")
-    return argv
-
-
-def demo_templates(store: Path, seconds: float = 0, fail: bool = False) -> dict[str, list[str]]:
-    """[agent] templates that drive the demo agent exactly like opencode's CLI would be driven."""
-    agent = demo_agent_argv(store, seconds, fail)
-    return {
-        "start": [*agent, "run", "--session", "{base_session_id}", "--fork", "--title", "{issue_ref}",
-                  "--format", "json", "--", "{message}"],
-        "continue": [*agent, "run", "--session", "{session_id}", "--format", "json", "--", "{message}"],
-        "export": [*agent, "export", "{session_id}"],
-        "delete": [*agent, "session", "delete", "{session_id}"],
-        "import": [*agent, "import", "{export_file}"],
-    }
-
 
 def demo_agent_config(home: Home, store: Path | None = None, seconds: float = 0, fail: bool = False,
                       **overrides: Any) -> Path:
