@@ -14,25 +14,28 @@ from kugetsu_tui.home import Home
 from kugetsu_tui.sessions import count_active
 
 
-def refusal(what: str, limit: int, active: int) -> str:
-    return (f"Cannot start {what}: maximum concurrent agents ({limit}) reached "
-            f"({active}/{limit} active). Destroy a finished session first.")
+def refusal(what: str, limit: Limit, active: int) -> KugetsuError | None:
+    """Why a new dev session may not start now (as the error to raise), or None if it may.
 
-
-def require_valid(limit: Limit, what: str) -> int:
+    The console asks this too, with its live figures, so its dimmed key and message are the
+    core's own.
+    """
     if limit.value is None:
-        raise KugetsuError(f"Cannot start {what}: {limit.error}. Fix it first.")
-    return limit.value
+        return KugetsuError(f"Cannot start {what}: {limit.error}. Fix it first.")
+    if active >= limit.value:
+        return AtCapacityError(f"Cannot start {what}: maximum concurrent agents ({limit.value}) reached "
+                               f"({active}/{limit.value} active). Destroy a finished session first.")
+    return None
 
 
 def check_capacity(home: Home, what: str) -> int:
-    """Raise AtCapacityError if no slot is free now; return the active count otherwise.
+    """Raise if no slot is free now; return the active count otherwise.
 
     Called once as a cheap preflight (before any side effect) and again under the lock, each
     time with the limit read afresh so a limit lowered meanwhile is honoured.
     """
-    value = require_valid(resolve_limit(home), what)
     active = count_active(home)
-    if active >= value:
-        raise AtCapacityError(refusal(what, value, active))
+    error = refusal(what, resolve_limit(home), active)
+    if error is not None:
+        raise error
     return active

@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Footer, Header, Input
 
 from kugetsu_tui.admission import refusal
 from kugetsu_tui.config import LIMIT_ENV, Limit, resolve_limit, save_limit
-from kugetsu_tui.console.capacity import CapacityBar, headroom
+from kugetsu_tui.console.capacity import CapacityBar
 from kugetsu_tui.console.session_table import SessionTable
 from kugetsu_tui.display import printable
 from kugetsu_tui.errors import KugetsuError
@@ -180,7 +180,11 @@ class KugetsuConsole(App[None]):
         pending, self._pending_rows = self._pending_rows, {}
         shown = [v for v in pending.values() if v is not None and self._matches(v)]
         hidden = [name for name, v in pending.items() if v is None or not self._matches(v)]
-        self.query_one(SessionTable).apply(shown, hidden, self.stats)
+        table = self.query_one(SessionTable)
+        had_rows = table.row_count > 0
+        table.apply(shown, hidden, self.stats)
+        if had_rows != (table.row_count > 0):
+            self.refresh_bindings()  # continue, destroy and details need a selected row
 
     def _matches(self, item: SessionView) -> bool:
         if not self.filter_text:
@@ -235,11 +239,8 @@ class KugetsuConsole(App[None]):
 
     def start_refusal(self) -> str | None:
         """The core's refusal text when no dev session may start now, else None."""
-        if self.limit.value is None:
-            return f"Cannot start a dev session: {self.limit.error}. Fix it first."
-        if headroom(self.active, self.limit) == "full":
-            return refusal("a dev session", self.limit.value, self.active)
-        return None
+        error = refusal("a dev session", self.limit, self.active)
+        return None if error is None else str(error)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "start":

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import tomli_w
 
-from kugetsu_tui.demo import create_demo_home, demo_templates
+from kugetsu_tui.demo import demo_templates
 from kugetsu_tui.home import Home
 
 FIXED_NOW = 1_795_000_000.0  # a fixed "now" so ages in snapshots never change

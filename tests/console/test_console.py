@@ -352,3 +352,17 @@ async def test_usable_at_80x24(static_home: Home) -> None:
         await pilot.resize_terminal(60, 15)
         await pilot.pause()
         assert app.query_one(CapacityBar).region.y == 14
+
+
+async def test_row_keys_are_enabled_once_rows_exist(tmp_path: Path) -> None:
+    home = Home(tmp_path / "home")
+    home.sessions_dir.mkdir(parents=True)
+    app = KugetsuConsole(home, sample_processes=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, lambda: app.watcher_mode == "inotify")
+        assert app.screen.active_bindings["d"].enabled is False  # nothing to destroy
+        write_session(home, "github.com-acme-widgets-1", dev(1))
+        await wait_until(pilot, loaded(app, 1))
+        await pilot.pause()
+        assert app.screen.active_bindings["d"].enabled is True
+        assert app.screen.active_bindings["c"].enabled is True
