@@ -180,11 +180,7 @@ class KugetsuConsole(App[None]):
         pending, self._pending_rows = self._pending_rows, {}
         shown = [v for v in pending.values() if v is not None and self._matches(v)]
         hidden = [name for name, v in pending.items() if v is None or not self._matches(v)]
-        table = self.query_one(SessionTable)
-        had_rows = table.row_count > 0
-        table.apply(shown, hidden, self.stats)
-        if had_rows != (table.row_count > 0):
-            self.refresh_bindings()  # continue, destroy and details need a selected row
+        self.query_one(SessionTable).apply(shown, hidden, self.stats)
 
     def _matches(self, item: SessionView) -> bool:
         if not self.filter_text:
