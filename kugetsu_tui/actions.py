@@ -18,7 +18,7 @@ from kugetsu_tui.errors import KugetsuError
 from kugetsu_tui.home import Home
 from kugetsu_tui.launch import last_words, launch_supervised, require_program
 from kugetsu_tui.locking import sessions_lock
-from kugetsu_tui.process import is_alive
+from kugetsu_tui.process import is_alive, pid_running, start_time
 from kugetsu_tui.refs import parse_issue_ref
 from kugetsu_tui.sessions import BASE_FILE, Session, now_iso, read_session, update_session
 
@@ -76,7 +76,7 @@ def base_session_id(home: Home) -> str:
 def start_session(home: Home, ref_text: str, message: str, config: AgentConfig | None = None) -> Launched:
     """Admit a new dev session under the cap, then launch its agent; roll back if the launch fails."""
     ref = parse_issue_ref(ref_text)
-    what = f"dev session for {ref}"
+    what = f"start dev session for {ref}"
     config = config or load_agent_config(home)
     template = config.template("start")
     if not template:
@@ -106,6 +106,7 @@ def start_session(home: Home, ref_text: str, message: str, config: AgentConfig |
             "state": "starting",
             "run_id": run_id,
             "starter_pid": os.getpid(),
+            "starter_started": start_time(os.getpid()),
             "log": str(log),
             "cwd": cwd,
         })
@@ -116,13 +117,13 @@ def start_session(home: Home, ref_text: str, message: str, config: AgentConfig |
         proc = launch_supervised(home, ref.session_name, run_id, argv, cwd)
     except OSError as exc:
         _roll_back(home, ref.session_name, run_id)
-        raise KugetsuError(f"Cannot start {what}: cannot launch the supervisor: {exc}") from None
+        raise KugetsuError(f"Cannot {what}: cannot launch the supervisor: {exc}") from None
     _record_supervisor(home, ref.session_name, run_id, proc.pid)
     data = _await_launch(home, ref.session_name, run_id, proc.pid, config.start_wait)
     if data.get("state") == "failed" and not data.get("opencode_session_id"):
         tail = last_words(_read_log(log))
         _roll_back(home, ref.session_name, run_id)
-        raise KugetsuError(f"Cannot start {what}: the agent failed: {tail}")
+        raise KugetsuError(f"Cannot {what}: the agent failed: {tail}")
     return _launched(ref.session_name, data, log)
 
 
@@ -156,7 +157,7 @@ def continue_session(home: Home, target: str, message: str | None = None,
                     and is_alive(pid, data.get(started_key)):
                 raise KugetsuError(f"cannot continue {session.name}: its agent is still running (pid {pid})")
         previous.update(data)
-        data.update(run_id=run_id, state="starting", log=str(log), exit_code=None, error=None)
+        data.update(run_id=run_id, state="starting", log=str(log), exit_code=None, error=None, first_event_at=None)
 
     if update_session(home, session.name, claim) is None:
         raise KugetsuError(f"cannot continue {session.name}: the session changed meanwhile, try again")
@@ -166,13 +167,13 @@ def continue_session(home: Home, target: str, message: str | None = None,
         update_session(home, session.name, lambda data: previous, run_id=run_id)
         raise KugetsuError(f"cannot continue {session.name}: cannot launch the supervisor: {exc}") from None
     _record_supervisor(home, session.name, run_id, proc.pid)
-    data = _await_launch(home, session.name, run_id, proc.pid, min(config.start_wait, 2.0))
+    data = _await_launch(home, session.name, run_id, proc.pid, config.start_wait)
+    if data.get("state") == "failed" and not data.get("first_event_at"):
+        raise KugetsuError(f"cannot continue {session.name}: the agent failed: {last_words(_read_log(log))}")
     return _launched(session.name, data, log)
 
 
 def _record_supervisor(home: Home, name: str, run_id: str, pid: int) -> None:
-    from kugetsu_tui.process import start_time
-
     def apply(data: dict[str, Any]) -> None:
         if not data.get("supervisor_pid") or data.get("state") == "starting":
             data.update(supervisor_pid=pid, supervisor_started=start_time(pid))
@@ -193,12 +194,21 @@ def agent_cwd(data: dict[str, Any], config: AgentConfig) -> str:
 
 
 def _refuse_existing(path: Any, ref: str) -> None:
-    if os.path.lexists(path):
-        raise KugetsuError(f"{ref} already has a session ({path.name}): use `kugetsu-tui continue {ref}`")
+    if not os.path.lexists(path):
+        return
+    try:
+        owner = read_session(path).issue_ref
+    except FileNotFoundError:
+        return
+    if owner and owner != ref:
+        # kugetsu's naming maps a-b/c#1 and a/b-c#1 to the same file.
+        raise KugetsuError(f"{path.name} already holds the session of {owner}, which kugetsu names like {ref}: "
+                           "destroy that one first")
+    raise KugetsuError(f"{ref} already has a session ({path.name}): use `kugetsu-tui continue {ref}`")
 
 
 def _await_launch(home: Home, name: str, run_id: str, supervisor_pid: int, wait: float) -> dict[str, Any]:
-    """Wait until the agent reports its session id, finishes, or `wait` seconds pass."""
+    """Wait until the agent's first event (with its session id), its end, or `wait` seconds."""
     deadline = time.monotonic() + wait
     data: dict[str, Any] = {}
     while True:
@@ -210,9 +220,9 @@ def _await_launch(home: Home, name: str, run_id: str, supervisor_pid: int, wait:
         if data.get("run_id") != run_id:
             raise KugetsuError(f"session {name} was replaced while starting")
         state = data.get("state")
-        if data.get("opencode_session_id") or state in ("idle", "failed"):
+        if data.get("first_event_at") or state in ("idle", "failed"):
             return data
-        if state == "starting" and not is_alive(supervisor_pid):
+        if state == "starting" and not pid_running(supervisor_pid):
             # The supervisor died before it could record anything.
             data = dict(data, state="failed")
             return data

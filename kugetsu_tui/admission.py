@@ -15,15 +15,16 @@ from kugetsu_tui.sessions import count_active
 
 
 def refusal(what: str, limit: Limit, active: int) -> KugetsuError | None:
+    # `what` completes "Cannot ...": "start dev session for github.com/a/b#1", "restore NAME".
     """Why a new dev session may not start now (as the error to raise), or None if it may.
 
     The console asks this too, with its live figures, so its dimmed key and message are the
     core's own.
     """
     if limit.value is None:
-        return KugetsuError(f"Cannot start {what}: {limit.error}. Fix it first.")
+        return KugetsuError(f"Cannot {what}: {limit.error}. Fix it first.")
     if active >= limit.value:
-        return AtCapacityError(f"Cannot start {what}: maximum concurrent agents ({limit.value}) reached "
+        return AtCapacityError(f"Cannot {what}: maximum concurrent agents ({limit.value}) reached "
                                f"({active}/{limit.value} active). Destroy a finished session first.")
     return None
 

@@ -27,7 +27,9 @@ from kugetsu_tui.process import live_process, terminate_tree
 from kugetsu_tui.sessions import KIND_BASE, KIND_DEV, KIND_PM, Session, kind_for_filename, now_iso, read_session
 
 SESSION_FILE, EXPORT_FILE, LOG_FILE, META_FILE = "session.json", "export.json", "agent.log", "meta.json"
-RUNTIME_FIELDS = ("pid", "pid_started", "supervisor_pid", "supervisor_started", "run_id", "starter_pid")
+# Fields of a finished run that mean nothing once the session is restored.
+RUNTIME_FIELDS = ("pid", "pid_started", "supervisor_pid", "supervisor_started", "run_id", "starter_pid",
+                  "starter_started", "error", "exit_code", "finished_at", "first_event_at")
 
 
 class ArchiveEntry(NamedTuple):
@@ -62,23 +64,20 @@ def destroy_session(home: Home, target: str, *, allow_base: bool = False, allow_
         raise KugetsuError("refusing to destroy the PM agent session without --pm-agent")
     config = config or load_agent_config(home)
     warnings: list[str] = []
-
-    stop_agent(session)
     sid = None if session.corrupt else session.opencode_session_id
+
+    # Export while nothing has been touched: a refused destroy has no side effect at all.
     transcript = _export(session, sid, config, force, warnings)
+    if stop_agent(session) and transcript is not None:
+        transcript = _export(session, sid, config, True, []) or transcript  # the agent's final words too
+    deleted = _delete(session, sid, config, warnings)
 
     entry_dir = _new_entry_dir(home, session.name)
     if transcript is not None:
         write_bytes(entry_dir / EXPORT_FILE, transcript)
-    if sid and config.template("delete"):
-        argv = render(config.template("delete"), {"session_id": sid, "name": session.name,
-                                                  "issue_ref": session.issue_ref or ""})
-        result = run_step("delete", argv, agent_cwd(session.data, config))
-        if result.returncode != 0:
-            warnings.append(f"opencode session {sid} was not deleted: {last_words(result.stderr + result.stdout)}")
     meta = {"name": session.name, "kind": session.kind, "issue_ref": session.issue_ref,
             "opencode_session_id": sid, "archived_at": now_iso(), "exported": transcript is not None,
-            "state": session.state, "error": session.error}
+            "deleted_from_opencode": deleted, "state": session.state, "error": session.error}
     with sessions_lock(home):
         if os.path.lexists(session.path):
             index.remove_entry(home, session)
@@ -93,14 +92,18 @@ def destroy_session(home: Home, target: str, *, allow_base: bool = False, allow_
     return Destroyed(ArchiveEntry(entry_dir, meta), warnings)
 
 
-def stop_agent(session: Session) -> None:
-    """Terminate the supervisor and agent process trees, if they still run."""
+def stop_agent(session: Session) -> bool:
+    """Terminate the supervisor and agent process trees if they still run; True if any did.
+
+    Only processes whose recorded start time matches are touched (see process.is_alive).
+    """
     if session.corrupt:
-        return
+        return False
     roots = [p for p in (live_process(session.supervisor_pid, session.data.get("supervisor_started")),
                          live_process(session.pid, session.data.get("pid_started"))) if p is not None]
     if roots:
         terminate_tree(roots)
+    return bool(roots)
 
 
 def _export(session: Session, sid: str | None, config: AgentConfig, force: bool, warnings: list[str]) -> bytes | None:
@@ -118,9 +121,26 @@ def _export(session: Session, sid: str | None, config: AgentConfig, force: bool,
         return result.stdout
     if not force:
         raise KugetsuError(f"export of {session.name} (opencode session {sid}) failed: {failure}; "
-                           "the session is kept. Use --force to destroy it without a transcript")
+                           "the session is kept and nothing was changed. Use --force to destroy it without a transcript")
     warnings.append(f"destroyed without a transcript: export failed: {failure}")
     return None
+
+
+def _delete(session: Session, sid: str | None, config: AgentConfig, warnings: list[str]) -> bool:
+    """Delete the opencode session; a failure is a warning (the transcript is already saved)."""
+    if not sid or not config.template("delete"):
+        return False
+    argv = render(config.template("delete"), {"session_id": sid, "name": session.name,
+                                              "issue_ref": session.issue_ref or ""})
+    try:
+        result = run_step("delete", argv, agent_cwd(session.data, config))
+    except KugetsuError as exc:
+        warnings.append(f"opencode session {sid} was not deleted: {exc}")
+        return False
+    if result.returncode != 0:
+        warnings.append(f"opencode session {sid} was not deleted: {last_words(result.stderr + result.stdout)}")
+        return False
+    return True
 
 
 def _new_entry_dir(home: Home, name: str) -> Path:
@@ -139,8 +159,8 @@ def list_archive(home: Home) -> list[ArchiveEntry]:
     except FileNotFoundError:
         return []
     for child in children:
-        if not child.is_dir() or child.is_symlink():
-            continue
+        if not child.is_dir() or child.is_symlink() or not os.path.lexists(child / SESSION_FILE):
+            continue  # not an entry (or one a crash left unfinished)
         try:
             meta = json.loads((child / META_FILE).read_text("utf-8"))
         except (OSError, ValueError):
@@ -173,7 +193,7 @@ def restore_session(home: Home, name: str, config: AgentConfig | None = None) ->
     entry = find_entry(home, name)
     session_name = entry.session_name
     kind = kind_for_filename(f"{session_name}.json")
-    what = f"restored session {session_name}"
+    what = f"restore {session_name}"
     config = config or load_agent_config(home)
     archived = entry.path / SESSION_FILE
     if not os.path.lexists(archived):
@@ -206,7 +226,7 @@ def restore_session(home: Home, name: str, config: AgentConfig | None = None) ->
         raise
     with sessions_lock(home):
         if restored is not None:
-            write_json(target, dict(restored, state="idle", restored_at=now_iso()))
+            write_json(target, dict(restored, restored_at=now_iso(), **_restored_state(entry, restored)))
         session = read_session(target)
         index.add_entry(home, session)
     log = entry.path / LOG_FILE
@@ -215,6 +235,16 @@ def restore_session(home: Home, name: str, config: AgentConfig | None = None) ->
         os.rename(log, home.log_path(session_name))
     shutil.rmtree(entry.path)
     return session
+
+
+def _restored_state(entry: ArchiveEntry, restored: dict[str, Any]) -> dict[str, Any]:
+    """idle, unless its opencode session was deleted with no transcript kept to import back."""
+    lost = (restored.get("opencode_session_id") and entry.meta.get("exported") is False
+            and entry.meta.get("deleted_from_opencode", True))
+    if lost:
+        return {"state": "failed", "error": f"restored without a transcript: opencode session "
+                                            f"{restored['opencode_session_id']} was deleted when it was destroyed"}
+    return {"state": "idle"}
 
 
 def _restored_content(archived: Path) -> dict[str, Any] | None:

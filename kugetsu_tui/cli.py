@@ -72,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     except KugetsuError as exc:
         print(f"kugetsu-tui: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        # The reader went away (`ls | head`): not an error worth a message.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"kugetsu-tui: {exc.strerror or exc}{where}", file=sys.stderr)
@@ -143,8 +147,11 @@ def cmd_destroy(home, args) -> int:
         session = find_session(home, args.target)
         if not sys.stdin or not sys.stdin.isatty():
             raise KugetsuError(f"destroy {args.target}: no terminal to confirm on; pass -y to confirm")
-        answer = input(f"Destroy {printable(session.name)}? The agent is stopped, the transcript saved and "
-                       "the session archived (restorable). [y/N] ")
+        try:
+            answer = input(f"Destroy {printable(session.name)}? The agent is stopped, the transcript saved and "
+                           "the session archived (restorable). [y/N] ")
+        except EOFError:
+            answer = ""
         if answer.strip().lower() not in ("y", "yes"):
             print("cancelled")
             return EXIT_ERROR
@@ -170,6 +177,8 @@ def cmd_restore(home, args) -> int:
         return EXIT_OK
     session = restore_session(home, args.name)
     print(f"restored {session.name} ({session.path})")
+    if session.data.get("error"):
+        print(f"kugetsu-tui: warning: {printable(session.data['error'])}", file=sys.stderr)
     return EXIT_OK
 
 

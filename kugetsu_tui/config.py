@@ -176,6 +176,10 @@ def load_agent_config(home: Home) -> AgentConfig:
     where = f"{home.config_toml} [agent]"
     if not isinstance(section, dict):
         raise KugetsuError(f"{where} must be a table")
+    unknown = sorted(set(section) - set(DEFAULT_TEMPLATES) - {"start_wait", "cwd"})
+    if unknown:
+        raise KugetsuError(f"{where}: unknown key {unknown[0]!r}; known: "
+                           f"{', '.join([*DEFAULT_TEMPLATES, 'start_wait', 'cwd'])}")
     templates = dict(DEFAULT_TEMPLATES)
     for step in DEFAULT_TEMPLATES:
         if step not in section:

@@ -22,10 +22,11 @@ class SessionView(NamedTuple):
         s = self.session
         if s.corrupt or self.alive:
             return s.state
-        if s.state == "running" and s.pid and not is_alive(_int(s.data.get("supervisor_pid")),
+        if s.state == "running" and s.pid and not is_alive(s.data.get("supervisor_pid"),
                                                            s.data.get("supervisor_started")):
             return "failed"  # the supervisor, which records the outcome, is gone too
-        if s.state == "starting" and not is_alive(_int(s.data.get("starter_pid"))) and not s.pid:
+        if s.state == "starting" and not s.pid and not is_alive(s.data.get("starter_pid"),
+                                                                s.data.get("starter_started")):
             return "failed"
         return s.state
 
@@ -55,10 +56,6 @@ class SessionView(NamedTuple):
             "path": str(s.path),
             "error": self.error,
         }
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def view(session: Session) -> SessionView:

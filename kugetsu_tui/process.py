@@ -49,23 +49,31 @@ def start_time(pid: int) -> float | None:
     return stat[1] if stat else None
 
 
-def is_alive(pid: int | None, created: float | None = None) -> bool:
-    """True if `pid` runs (not a zombie) and, when `created` is known, is the same process."""
-    if not pid or pid < 1:
+def pid_running(pid: int | None) -> bool:
+    """True if `pid` runs (not a zombie). Only for a process this program just started itself."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid < 1:
         return False
     stat = _stat(pid)
-    if stat is None or stat[0] in ("Z", "X"):
+    return stat is not None and stat[0] not in ("Z", "X")
+
+
+def is_alive(pid: object, started: object) -> bool:
+    """True if a pid read from a session file is still the process that was recorded there.
+
+    Session files are untrusted and pids are reused: without a recorded start time that
+    matches, the pid is not ours, whatever runs under it now, and is never signalled.
+    """
+    if not pid_running(pid) or isinstance(started, bool) or not isinstance(started, (int, float)):
         return False
-    if isinstance(created, bool) or not isinstance(created, (int, float)):
-        return True  # no usable start time recorded (files are untrusted): the pid must do
-    return abs(stat[1] - created) <= START_TIME_TOLERANCE
+    stat = _stat(pid)  # type: ignore[arg-type]
+    return stat is not None and abs(stat[1] - started) <= START_TIME_TOLERANCE
 
 
-def live_process(pid: int | None, created: float | None = None) -> "psutil.Process | None":
+def live_process(pid: object, started: object) -> "psutil.Process | None":
     """A psutil handle on the process if it is alive and the same one (see `is_alive`)."""
     import psutil
 
-    if not is_alive(pid, created):
+    if not is_alive(pid, started):
         return None
     try:
         return psutil.Process(pid)

@@ -24,6 +24,7 @@ PM_FILE = "pm-agent.json"
 MAX_SESSION_BYTES = 1024 * 1024
 
 KIND_BASE, KIND_PM, KIND_DEV = "base", "pm", "dev"
+_JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
 KIND_ORDER = {KIND_BASE: 0, KIND_PM: 1, KIND_DEV: 2}
 
 
@@ -153,11 +154,11 @@ def read_session(path: Path) -> Session:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        return corrupt(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", info.st_mtime)
+        return corrupt(f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", info.st_mtime)
     except RecursionError:
         return corrupt("invalid JSON: nested too deeply", info.st_mtime)
     if not isinstance(data, dict):
-        return corrupt(f"JSON {type(data).__name__} where an object was expected", info.st_mtime)
+        return corrupt(f"JSON {_JSON_TYPES.get(type(data), 'value')} where an object was expected", info.st_mtime)
     return Session(name=name, path=path, kind=kind, data=data, mtime=info.st_mtime)
 
 

@@ -91,7 +91,8 @@ def supervise(home: Home, name: str, run_id: str, argv: list[str], cwd: str) -> 
             sid = session_id_from_line(line)
             if sid:
                 session_id_seen = True
-                record(opencode_session_id=sid)
+                # The first event proves the agent is at work; start and continue wait for it.
+                record(opencode_session_id=sid, first_event_at=now_iso())
     code = child.wait()
     if code == 0:
         record(state="idle", exit_code=0, finished_at=now_iso())

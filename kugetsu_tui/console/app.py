@@ -54,8 +54,9 @@ class KugetsuConsole(App[None]):
         Binding("slash", "filter", "Filter"),
         Binding("escape", "clear_filter", "Clear filter"),
         Binding("space", "details", "Details", show=False),
-        Binding("plus", "limit(1)", "Limit+", key_display="+"),
-        Binding("minus", "limit(-1)", "Limit-", key_display="-"),
+        # Shown in help and the palette; left out of the footer so it fits 80 columns.
+        Binding("plus", "limit(1)", "Raise limit", key_display="+", show=False),
+        Binding("minus", "limit(-1)", "Lower limit", key_display="-", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
     ]
@@ -235,7 +236,7 @@ class KugetsuConsole(App[None]):
 
     def start_refusal(self) -> str | None:
         """The core's refusal text when no dev session may start now, else None."""
-        error = refusal("a dev session", self.limit, self.active)
+        error = refusal("start a dev session", self.limit, self.active)
         return None if error is None else str(error)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -258,7 +259,7 @@ class KugetsuConsole(App[None]):
     def action_start(self) -> None:
         reason = self.start_refusal()
         if reason:
-            self.notify(reason, title="At capacity", severity="warning", markup=False)
+            self._explain_refusal(reason)
             return
         from kugetsu_tui.console.dialogs import StartDialog  # screens load when first used: faster start-up
 
@@ -266,8 +267,11 @@ class KugetsuConsole(App[None]):
         self.push_screen(StartDialog(capacity), self._start_confirmed)
 
     def action_explain_start(self) -> None:
-        self.notify(self.start_refusal() or "start is available again", title="Start disabled",
-                    severity="warning", markup=False)
+        self._explain_refusal(self.start_refusal() or "start is available again")
+
+    def _explain_refusal(self, reason: str) -> None:
+        title = "Limit invalid" if self.limit.value is None else "At capacity"
+        self.notify(reason, title=title, severity="warning", markup=False)
 
     def _start_confirmed(self, answer: tuple[str, str] | None) -> None:
         if answer:
@@ -323,7 +327,8 @@ class KugetsuConsole(App[None]):
                 self.run_destroy(s.name, s.kind)
                 return
             self.push_screen(ConfirmDialog(f"Really destroy {special}?",
-                                           "This is not a dev session. Press y again to confirm.", danger=True),
+                                           "This is not a dev session. Press y to confirm.", danger=True,
+                                           enter_confirms=False),
                              lambda again: again and self.run_destroy(s.name, s.kind))
 
         self.push_screen(ConfirmDialog(f"Destroy {label}?", body, danger=special is not None), first)
@@ -378,7 +383,10 @@ class KugetsuConsole(App[None]):
         if self.limit.value is None:
             self.notify(f"Fix the limit first: {self.limit.error}", severity="error", markup=False)
             return
-        value = max(1, self.limit.value + delta)
+        value = self.limit.value + delta
+        if value < 1:
+            self.notify("the limit is already 1, the lowest it can be", markup=False)
+            return
         try:
             save_limit(self.home, value)
         except KugetsuError as exc:
@@ -389,6 +397,9 @@ class KugetsuConsole(App[None]):
                         severity="warning", markup=False)
         self.limit = resolve_limit(self.home)
         self._capacity_changed()
+        if self.limit.value is not None and self.active > self.limit.value:
+            self.notify(f"limit {self.limit.value}: {self.active} dev sessions already exist; no new start until "
+                        f"{self.active - self.limit.value + 1} of them are destroyed", severity="warning", markup=False)
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)

@@ -37,5 +37,4 @@ class CapacityBar(Static):
         if watcher_mode != "inotify":
             text.append(f" · {printable(watcher_mode)}")
         self.update(text)
-        if limit.error:
-            self.tooltip = limit.error
+        self.tooltip = limit.error

@@ -42,6 +42,7 @@ class StartDialog(ModalScreen[tuple[str, str] | None]):
             yield Static("", id="ref-error", classes="error", markup=False)
             yield Label("Message for the agent")
             yield Input(placeholder="What should the agent do?", id="message")
+            yield Static("", id="message-error", classes="error", markup=False)
             yield Static("Tab: next field   Enter: start   Escape: cancel", classes="hint", markup=False)
 
     def on_mount(self) -> None:
@@ -74,7 +75,7 @@ class StartDialog(ModalScreen[tuple[str, str] | None]):
             return
         message = self.query_one("#message", Input).value.strip()
         if not message:
-            self.query_one("#ref-error", Static).update("a message for the agent is needed")
+            self.query_one("#message-error", Static).update("a message for the agent is needed")
             return
         self.dismiss((self.query_one("#ref", Input).value.strip(), message))
 
@@ -110,26 +111,37 @@ class MessageDialog(ModalScreen[str | None]):
 
 
 class ConfirmDialog(ModalScreen[bool]):
-    """Yes or no: `y` or Enter confirms, `n` or Escape cancels."""
+    """Yes or no: `y` or Enter confirms, `n` or Escape cancels.
+
+    With `enter_confirms=False` only `y` confirms: a second, deliberate keystroke for the
+    irreversible-looking cases (base, PM), so Enter pressed twice cannot do it.
+    """
 
     DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmDialog") + """
     ConfirmDialog.danger > Vertical { border: thick $error; }
     """
     BINDINGS = [
-        Binding("y,enter", "answer(True)", "Yes"),
+        Binding("y", "answer(True)", "Yes"),
+        Binding("enter", "enter", "Yes", show=False),
         Binding("n,escape", "answer(False)", "No"),
     ]
 
-    def __init__(self, title: str, body: str, danger: bool = False) -> None:
+    def __init__(self, title: str, body: str, danger: bool = False, enter_confirms: bool = True) -> None:
         super().__init__(classes="danger" if danger else "")
         self.title_text = title
         self.body = body
+        self.enter_confirms = enter_confirms
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.title_text, classes="title", markup=False)
             yield Static(self.body, markup=False)
-            yield Static("\ny / Enter: yes    n / Escape: no", classes="hint", markup=False)
+            yes = "y / Enter" if self.enter_confirms else "y"
+            yield Static(f"\n{yes}: yes    n / Escape: no", classes="hint", markup=False)
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+    def action_enter(self) -> None:
+        if self.enter_confirms:
+            self.dismiss(True)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 from kugetsu_tui.display import age, megabytes, printable
@@ -61,6 +62,17 @@ def row_cells(view: SessionView, stats: tuple[float, int] | None, now: float) ->
 
 class SessionTable(DataTable[Text]):
     """One row per session file, keyed by session name, in the core's order."""
+
+    BINDINGS = [
+        Binding("home,g", "first_row", "First row", show=False),
+        Binding("end,G", "last_row", "Last row", show=False),
+    ]
+
+    def action_first_row(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_last_row(self) -> None:
+        self.move_cursor(row=max(0, self.row_count - 1))
 
     DEFAULT_CSS = """
     SessionTable { height: 1fr; }

@@ -237,7 +237,10 @@ async def test_base_needs_a_second_confirmation(demo_home: Home) -> None:
         await pilot.press("n")
         await pilot.pause()
         assert demo_home.session_path("base").exists()
-        await pilot.press("d", "y", "y")
+        await pilot.press("d", "enter", "enter")  # Enter twice is not a deliberate yes
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog) and demo_home.session_path("base").exists()
+        await pilot.press("y")
         await wait_until(pilot, lambda: "base" not in app.views)
 
 
@@ -366,3 +369,26 @@ async def test_row_keys_are_enabled_once_rows_exist(tmp_path: Path) -> None:
         await pilot.pause()
         assert app.screen.active_bindings["d"].enabled is True
         assert app.screen.active_bindings["c"].enabled is True
+
+
+async def test_home_and_end_move_the_cursor_to_the_first_and_last_row(static_home: Home) -> None:
+    app = KugetsuConsole(static_home, sample_processes=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        table = app.query_one(SessionTable)
+        await pilot.press("end")
+        assert table.selected_name == "github.com-acme-widgets-16"
+        await pilot.press("home")
+        assert table.selected_name == "base"
+
+
+async def test_lowering_the_limit_below_the_active_count_says_what_it_means(static_home: Home) -> None:
+    app = KugetsuConsole(static_home, sample_processes=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        await pilot.press("minus")
+        assert resolve_limit(static_home).value == 2
+        assert any("3 dev sessions already exist" in m and "2 of them" in m for m in notifications(app))
+        await pilot.press("minus", "minus")
+        assert resolve_limit(static_home).value == 1
+        assert any("already 1" in m for m in notifications(app))

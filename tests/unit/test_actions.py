@@ -370,9 +370,10 @@ def test_continue_of_an_unknown_session_is_a_clear_error(home):
 def test_continue_with_a_failing_agent_records_failed(home):
     _started(home)
     demo_agent_config(home, fail=True)
-    continue_session(home, REF, "x")
+    with pytest.raises(KugetsuError, match="the agent failed: Error: simulated failure"):
+        continue_session(home, REF, "x")  # a launch that fails is an error, not "continued"
     data = wait_state(home, NAME, "failed")
-    assert data["exit_code"] == 1 and dev_files(home) == [f"{NAME}.json"]
+    assert data["exit_code"] == 1 and dev_files(home) == [f"{NAME}.json"]  # the session itself is kept
 
 
 def test_a_second_continue_while_the_first_is_still_launching_is_refused(home, monkeypatch):

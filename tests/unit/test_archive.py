@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import stat
+import subprocess
 
 import psutil
 import pytest
@@ -431,3 +432,65 @@ def test_restore_under_the_cap_counts_the_restored_session(home, monkeypatch):
         start_session(home, "shoko/kugetsu#50", "x")
     with pytest.raises(KugetsuError):
         restore_session(home, REF)
+
+
+# --- found by a review as a new user ----------------------------------------------------------------
+
+def test_a_pid_without_its_recorded_start_time_is_never_signalled(home):
+    """A session file is untrusted: a bare pid may name any process, so destroy leaves it alone."""
+    bystander = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        write_session(home, NAME, {"type": "forked", "issue_ref": REF, "state": "running", "pid": bystander.pid})
+        assert run_cli(home, "ls", "--json").returncode == 0
+        listed = json.loads(run_cli(home, "ls", "--json").stdout)["sessions"]
+        assert [s["alive"] for s in listed if s["name"] == NAME] == [False]
+        result = run_cli(home, "destroy", REF, "-y")
+        assert result.returncode == 0, result.stderr
+        assert bystander.poll() is None  # still running
+        write_session(home, "github.com-shoko-kugetsu-8", {"type": "forked", "state": "running",
+                                                           "pid": bystander.pid, "pid_started": 12345.0})
+        assert run_cli(home, "destroy", "github.com-shoko-kugetsu-8", "-y").returncode == 0
+        assert bystander.poll() is None  # a start time that does not match is no better
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_a_refused_destroy_leaves_a_running_agent_running(home):
+    demo_agent_config(home, seconds=30)
+    start_session(home, REF, "long work")
+    data = wait_for(lambda: (d := session_data(home, NAME)).get("state") == "running" and d.get("pid") and d)
+    demo_agent_config(home, seconds=30, export=FAILING_EXPORT)
+    result = run_cli(home, "destroy", REF, "-y")
+    assert_one_line_error(result, 1, "export", "nothing was changed")
+    assert pid_alive(data["pid"])
+    assert session_data(home, NAME)["state"] == "running"
+    assert entries(home) == []
+
+
+def test_force_goes_past_a_missing_delete_program_and_leaves_a_whole_entry(home):
+    idle_session(home)
+    demo_agent_config(home, export=FAILING_EXPORT, delete=["/nonexistent/opencode", "session", "delete", "{session_id}"])
+    result = run_cli(home, "destroy", REF, "-y", "--force")
+    assert result.returncode == 0, result.stderr
+    assert "was not deleted" in result.stderr
+    (entry,) = list_archive(home)
+    assert (entry.path / "session.json").exists() and entry.meta["deleted_from_opencode"] is False
+
+
+def test_a_directory_without_a_session_file_is_not_an_archive_entry(home):
+    (home.archive_dir / "github.com-shoko-kugetsu-7--20260101T000000000000").mkdir(parents=True)
+    assert list_archive(home) == []
+    assert run_cli(home, "restore", "--list").stdout.strip() == "the archive is empty"
+
+
+def test_a_session_restored_without_its_transcript_says_it_is_broken(home):
+    data = idle_session(home)
+    demo_agent_config(home, export=FAILING_EXPORT)
+    assert run_cli(home, "destroy", REF, "-y", "--force").returncode == 0  # exported nothing, deleted it
+    result = run_cli(home, "restore", NAME)
+    assert result.returncode == 0, result.stderr
+    assert "warning: restored without a transcript" in result.stderr
+    restored = session_data(home, NAME)
+    assert restored["state"] == "failed" and data["opencode_session_id"] in restored["error"]
+    assert "exit_code" not in restored and "finished_at" not in restored  # the old run's outcome is gone

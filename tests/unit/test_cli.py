@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 
 import pytest
 
 from kugetsu_tui.actions import start_session
 from tests.helpers import (
+    PY,
     SEED_DEV_NAMES,
     assert_one_line_error,
+    cli_env,
     demo_agent_config,
     make_home,
     run_cli,
@@ -187,3 +190,45 @@ def test_an_unwritable_home_is_a_one_line_error(home):
         assert_one_line_error(result, 1)
     finally:
         home.sessions_dir.chmod(0o700)
+
+
+def test_end_of_input_at_the_destroy_prompt_cancels_without_a_traceback(home):
+    """Ctrl+D at the y/N prompt: the answer is no."""
+    import pty
+
+    write_session(home, "github.com-shoko-kugetsu-4")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([PY, "-m", "kugetsu_tui", "destroy", "shoko/kugetsu#4"], stdin=slave, stdout=slave,
+                            stderr=slave, env=cli_env(home), close_fds=True)
+    os.close(slave)
+    output = b""
+    while b"[y/N]" not in output:
+        output += os.read(master, 4096)
+    os.write(master, b"\x04")
+    assert proc.wait(timeout=20) == 1
+    try:
+        while chunk := os.read(master, 4096):
+            output += chunk
+    except OSError:
+        pass
+    os.close(master)
+    assert b"Traceback" not in output and b"cancelled" in output
+    assert home.session_path("github.com-shoko-kugetsu-4").exists()
+
+
+def test_a_closed_pipe_is_not_an_error(home):
+    for number in range(300):
+        write_session(home, f"github.com-shoko-kugetsu-{number + 1}")
+    proc = subprocess.Popen([PY, "-m", "kugetsu_tui", "ls"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=cli_env(home))
+    proc.stdout.read(10)
+    proc.stdout.close()  # like `ls | head -1`
+    assert proc.wait(timeout=20) == 0
+    assert proc.stderr.read() == b""
+
+
+def test_two_refs_that_kugetsu_names_alike_are_told_apart(home):
+    assert run_cli(home, "start", "a-b/c#1", "first").returncode == 0
+    result = run_cli(home, "start", "a/b-c#1", "second")
+    line = assert_one_line_error(result, 1, "github.com-a-b-c-1.json", "github.com/a-b/c#1", "destroy that one first")
+    assert "continue" not in line

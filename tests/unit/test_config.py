@@ -365,3 +365,9 @@ def test_render_refuses_a_placeholder_without_a_value():
 
 def test_render_leaves_non_placeholder_braces_alone():
     assert render(["x", "{0}", "{}", "a{b"], {}) == ["x", "{0}", "{}", "a{b"]
+
+
+def test_an_unknown_agent_key_is_a_clear_error(bare):
+    bare.config_toml.write_text('[agent]\nxexport = ["opencode", "export", "{session_id}"]\n')
+    with pytest.raises(KugetsuError, match="unknown key 'xexport'"):
+        load_agent_config(bare)
