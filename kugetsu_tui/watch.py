@@ -92,6 +92,7 @@ async def _native(watch: DirectoryWatch, sessions_dir: Path, identity: tuple[int
     ready = asyncio.Event()
     loop.add_reader(watch.fd, ready.set)
     stopping = asyncio.ensure_future(stop.wait())
+    waiting: asyncio.Future[bool] | None = None
     try:
         while not stop.is_set():
             waiting = asyncio.ensure_future(ready.wait())
@@ -113,6 +114,8 @@ async def _native(watch: DirectoryWatch, sessions_dir: Path, identity: tuple[int
     finally:
         loop.remove_reader(watch.fd)
         stopping.cancel()
+        if waiting is not None:
+            waiting.cancel()
 
 
 async def _polling(sessions_dir: Path, identity: tuple[int, int], stop: asyncio.Event) -> AsyncIterator[Batch]:

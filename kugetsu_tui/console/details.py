@@ -9,11 +9,11 @@ from pathlib import Path
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Log, Static
 
-from kugetsu_tui.display import printable
+from kugetsu_tui.display import agent_log_line, printable
 from kugetsu_tui.home import Home
 from kugetsu_tui.overview import view
 from kugetsu_tui.sessions import read_session
@@ -59,11 +59,15 @@ class DetailsScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     DetailsScreen { align: center middle; }
     DetailsScreen > Vertical { width: 100%; height: 100%; border: thick $primary; background: $surface; }
-    DetailsScreen #fields { height: auto; max-height: 50%; padding: 0 1; overflow-y: auto; }
+    DetailsScreen #fields-scroll { height: auto; max-height: 50%; }
+    DetailsScreen #fields { height: auto; padding: 0 1; }
     DetailsScreen #log-title { background: $primary-muted; padding: 0 1; }
     DetailsScreen Log { height: 1fr; }
     """
-    BINDINGS = [Binding("escape,q,enter,space", "close", "Close")]
+    BINDINGS = [
+        Binding("escape,q,enter,space", "close", "Close"),
+        Binding("r", "toggle_raw", "Raw log lines"),
+    ]
 
     def __init__(self, home: Home, name: str) -> None:
         super().__init__()
@@ -71,10 +75,12 @@ class DetailsScreen(ModalScreen[None]):
         self.session_name = name
         self._log_offset = 0
         self._shown = ""
+        self.raw = False  # show the agent's JSON events as they are, not their words
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(id="fields", markup=False)
+            with VerticalScroll(id="fields-scroll"):
+                yield Static(id="fields", markup=False)
             yield Static("agent log", id="log-title", markup=False)
             yield Log(highlight=False, max_lines=2000)
         yield Footer()
@@ -114,7 +120,14 @@ class DetailsScreen(ModalScreen[None]):
             return  # wait until the line is complete
         self._log_offset = start + cut
         lines = chunk[:cut].decode("utf-8", "replace").splitlines()
-        log_widget.write_lines(printable(line) for line in lines)
+        log_widget.write_lines(printable(line) if self.raw else agent_log_line(line) for line in lines)
+
+    def action_toggle_raw(self) -> None:
+        """Re-read the tail in the other form."""
+        self.raw = not self.raw
+        self.query_one(Log).clear()
+        self._log_offset = 0
+        self._follow_log()
 
     def action_close(self) -> None:
         self.dismiss(None)

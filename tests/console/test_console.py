@@ -294,7 +294,11 @@ async def test_details_pane_follows_the_log(static_home: Home) -> None:
         await wait_until(pilot, lambda: any("ses_dev12" in line for line in widget.lines))
         with log.open("a") as handle:
             handle.write("a new line from the agent\n")
-        await wait_until(pilot, lambda: any("a new line from the agent" in line for line in widget.lines))
+            handle.write('{"type": "text", "part": {"text": "the words of the agent"}}\n')
+        await wait_until(pilot, lambda: "the words of the agent" in widget.lines)
+        assert any("a new line from the agent" in line for line in widget.lines)
+        await pilot.press("r")  # raw: the JSON events as written
+        await wait_until(pilot, lambda: any(line.startswith('{"type": "text"') for line in widget.lines))
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, DetailsScreen)
