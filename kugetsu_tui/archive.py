@@ -12,7 +12,7 @@ import os
 import shutil
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kugetsu_tui import index
 from kugetsu_tui.actions import agent_cwd, find_session
@@ -25,6 +25,9 @@ from kugetsu_tui.launch import last_words, run_step
 from kugetsu_tui.locking import sessions_lock
 from kugetsu_tui.process import live_process, terminate_tree
 from kugetsu_tui.sessions import KIND_BASE, KIND_DEV, KIND_PM, Session, kind_for_filename, now_iso, read_session
+
+if TYPE_CHECKING:
+    import subprocess
 
 SESSION_FILE, EXPORT_FILE, LOG_FILE, META_FILE = "session.json", "export.json", "agent.log", "meta.json"
 # Fields of a finished run that mean nothing once the session is restored.
@@ -106,17 +109,26 @@ def stop_agent(session: Session) -> bool:
     return bool(roots)
 
 
-def _export(session: Session, sid: str | None, config: AgentConfig, force: bool, warnings: list[str]) -> bytes | None:
-    if not sid or not config.template("export"):
+def _session_step(step: str, session: Session, sid: str | None, config: AgentConfig
+                  ) -> "subprocess.CompletedProcess[bytes] | None":
+    """Run export or delete for the session in its own directory; None when the step is off."""
+    if not sid or not config.template(step):
         return None
-    argv = render(config.template("export"), {"session_id": sid, "name": session.name,
-                                              "issue_ref": session.issue_ref or ""})
+    argv = render(config.template(step), {"session_id": sid, "name": session.name,
+                                          "issue_ref": session.issue_ref or ""})
+    return run_step(step, argv, agent_cwd(session.data, config))
+
+
+def _export(session: Session, sid: str | None, config: AgentConfig, force: bool, warnings: list[str]) -> bytes | None:
     try:
-        result = run_step("export", argv, agent_cwd(session.data, config))
-        failure = None if result.returncode == 0 and result.stdout.strip() else \
-            last_words(result.stderr + result.stdout) if result.returncode else "it printed nothing"
+        result = _session_step("export", session, sid, config)
     except KugetsuError as exc:
         result, failure = None, str(exc)
+    else:
+        if result is None:
+            return None  # no opencode session, or the step is turned off
+        failure = None if result.returncode == 0 and result.stdout.strip() else \
+            last_words(result.stderr + result.stdout) if result.returncode else "it printed nothing"
     if failure is None and result is not None:
         return result.stdout
     if not force:
@@ -128,14 +140,12 @@ def _export(session: Session, sid: str | None, config: AgentConfig, force: bool,
 
 def _delete(session: Session, sid: str | None, config: AgentConfig, warnings: list[str]) -> bool:
     """Delete the opencode session; a failure is a warning (the transcript is already saved)."""
-    if not sid or not config.template("delete"):
-        return False
-    argv = render(config.template("delete"), {"session_id": sid, "name": session.name,
-                                              "issue_ref": session.issue_ref or ""})
     try:
-        result = run_step("delete", argv, agent_cwd(session.data, config))
+        result = _session_step("delete", session, sid, config)
     except KugetsuError as exc:
         warnings.append(f"opencode session {sid} was not deleted: {exc}")
+        return False
+    if result is None:
         return False
     if result.returncode != 0:
         warnings.append(f"opencode session {sid} was not deleted: {last_words(result.stderr + result.stdout)}")
