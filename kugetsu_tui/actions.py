@@ -92,7 +92,7 @@ def start_session(home: Home, ref_text: str, message: str, config: AgentConfig |
     check_capacity(home, what)  # cheap preflight: no side effect yet
 
     run_id = new_run_id()
-    cwd = config.cwd or os.getcwd()
+    cwd = agent_cwd({}, config)  # a new session runs where configured, or here
     log = home.log_path(ref.session_name)
     home.ensure()
     with sessions_lock(home):

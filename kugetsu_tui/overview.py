@@ -11,36 +11,13 @@ from kugetsu_tui.sessions import KIND_DEV, Session, list_sessions
 
 
 class SessionView(NamedTuple):
-    """A session as an operator sees it: the file's fields plus whether its agent is alive."""
+    """A session as an operator sees it: the file's fields, whether its agent is alive, and
+    the state and error that follow (derived once, in `view`: they can cost /proc reads)."""
 
     session: Session
     alive: bool
-
-    @property
-    def state(self) -> str:
-        """The recorded state, corrected when the process it names is gone without a word."""
-        s = self.session
-        if s.corrupt or self.alive:
-            return s.state
-        if s.state == "running" and s.pid and not is_alive(s.data.get("supervisor_pid"),
-                                                           s.data.get("supervisor_started")):
-            return "failed"  # the supervisor, which records the outcome, is gone too
-        if s.state == "starting" and not s.pid and not is_alive(s.data.get("starter_pid"),
-                                                                s.data.get("starter_started")):
-            return "failed"
-        return s.state
-
-    @property
-    def error(self) -> str | None:
-        s = self.session
-        if s.error:
-            return s.error
-        if self.state == "failed" and s.state == "running":
-            return "agent process vanished without recording an exit status"
-        if self.state == "failed" and s.state == "starting":
-            return "the start was interrupted before the agent launched"
-        value = s.data.get("error")
-        return value if isinstance(value, str) and value else None
+    state: str
+    error: str | None
 
     def as_json(self) -> dict[str, Any]:
         s = self.session
@@ -58,9 +35,36 @@ class SessionView(NamedTuple):
         }
 
 
-def view(session: Session) -> SessionView:
-    alive = not session.corrupt and is_alive(session.pid, session.data.get("pid_started"))
-    return SessionView(session, alive)
+def view(session: Session, alive: bool | None = None) -> SessionView:
+    """`alive` is checked from /proc unless the caller has just sampled it."""
+    if alive is None:
+        alive = not session.corrupt and is_alive(session.pid, session.data.get("pid_started"))
+    state = _effective_state(session, alive)
+    return SessionView(session, alive, state, _error(session, state))
+
+
+def _effective_state(s: Session, alive: bool) -> str:
+    """The recorded state, corrected when the process it names is gone without a word."""
+    if s.corrupt or alive:
+        return s.state
+    if s.state == "running" and s.pid and not is_alive(s.data.get("supervisor_pid"),
+                                                       s.data.get("supervisor_started")):
+        return "failed"  # the supervisor, which records the outcome, is gone too
+    if s.state == "starting" and not s.pid and not is_alive(s.data.get("starter_pid"),
+                                                            s.data.get("starter_started")):
+        return "failed"
+    return s.state
+
+
+def _error(s: Session, state: str) -> str | None:
+    if s.error:
+        return s.error
+    if state == "failed" and s.state == "running":
+        return "agent process vanished without recording an exit status"
+    if state == "failed" and s.state == "starting":
+        return "the start was interrupted before the agent launched"
+    value = s.data.get("error")
+    return value if isinstance(value, str) and value else None
 
 
 class Overview(NamedTuple):

@@ -217,7 +217,7 @@ class KugetsuConsole(App[None]):
         if not self.is_running:
             return
         self.stats = stats
-        changed = [SessionView(v.session, alive[n]) for n, v in self.views.items()
+        changed = [view(v.session, alive[n]) for n, v in self.views.items()
                    if n in alive and v.alive != alive[n]]
         if changed:
             self._merge(changed, [])
