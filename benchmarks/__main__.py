@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import psutil
@@ -38,7 +39,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def make_home(root: Path, dev_count: int, limit: int, live_pids: list[int] = ()) -> Path:
+def make_home(root: Path, dev_count: int, limit: int, live_pids: Sequence[int] = ()) -> Path:
     """A kugetsu home with base, PM and `dev_count` dev sessions; the first ones point at live pids."""
     sessions = root / "sessions"
     sessions.mkdir(parents=True, mode=0o700)
@@ -55,7 +56,7 @@ def make_home(root: Path, dev_count: int, limit: int, live_pids: list[int] = ())
     (sessions / "pm-agent.json").write_text(json.dumps({"type": "pm_agent", "opencode_session_id": "ses_pm",
                                                         "created_at": "2026-01-01T00:00:01+00:00", "state": "idle"}))
     for i in range(dev_count):
-        data = {"type": "forked", "issue_ref": f"github.com/acme/widgets#{i + 1}",
+        data: dict[str, object] = {"type": "forked", "issue_ref": f"github.com/acme/widgets#{i + 1}",
                 "opencode_session_id": f"ses_{i:08d}", "created_at": "2026-01-02T00:00:00+00:00", "state": "idle"}
         if i < len(live_pids):
             pid = live_pids[i]
@@ -203,7 +204,7 @@ def bench_contention(work: Path, rounds: int, starters: int = 32, cap: int = 3) 
     sessions = home / "sessions"
     overshoots, refusals, admitted, other = 0, 0, 0, 0
     worst = 0
-    for round_number in range(rounds):
+    for _ in range(rounds):
         procs = [subprocess.Popen([sys.executable, "-m", "kugetsu_tui", "start", f"acme/widgets#{i + 1}", "go"],
                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                  for i in range(starters)]
@@ -262,12 +263,12 @@ def render_table(r: dict) -> str:
                     f"| {'yes' if item['p95_ms'] <= target else 'NO'} |")
     for item in r["startup"]:
         if item["sessions"] == 100:
-            met, target = item["ratio"] <= 1.5, "≤ 1.5× bare"
+            met, goal = item["ratio"] <= 1.5, "≤ 1.5× bare"
         else:
-            met, target = item["console_ms"] <= 2000, "≤ 2 s"
+            met, goal = item["console_ms"] <= 2000, "≤ 2 s"
         rows.append(f"| 2 | start-up to first capacity figure, {item['sessions']:,} sessions (median of {item['runs']}) "
                     f"| {item['console_ms']} ms vs bare Textual app {item['bare_textual_ms']} ms ({item['ratio']}×) "
-                    f"| {target} | {'yes' if met else 'NO'} |")
+                    f"| {goal} | {'yes' if met else 'NO'} |")
     idle = r["idle_cpu"]
     rows.append(f"| 3 | idle CPU, 50 sessions with 20 live agents, {idle['seconds']} s "
                 f"| {idle['cpu_percent_of_one_core']} % of a core | ≤ 1 % | "

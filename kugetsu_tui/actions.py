@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from kugetsu_tui import index
@@ -16,11 +17,13 @@ from kugetsu_tui.atomic import write_json
 from kugetsu_tui.config import AgentConfig, load_agent_config, render
 from kugetsu_tui.errors import KugetsuError
 from kugetsu_tui.home import Home
-from kugetsu_tui.launch import last_words, launch_supervised, require_program
+from kugetsu_tui.launch import launch_supervised, require_program
 from kugetsu_tui.locking import sessions_lock
+from kugetsu_tui.opencode.events import last_words
 from kugetsu_tui.process import is_alive, pid_running, start_time
 from kugetsu_tui.refs import parse_issue_ref
 from kugetsu_tui.sessions import BASE_FILE, Session, now_iso, read_session, update_session
+from kugetsu_tui.states import LAUNCHING, State
 
 POLL_INTERVAL = 0.05
 
@@ -39,7 +42,7 @@ class Launched(NamedTuple):
     opencode_session_id: str | None
     pid: int | None
     log: str
-    state: str
+    state: State
 
 
 def find_session(home: Home, target: str) -> Session:
@@ -103,7 +106,7 @@ def start_session(home: Home, ref_text: str, message: str, config: AgentConfig |
             "issue_ref": ref.text,
             "opencode_session_id": None,
             "created_at": now_iso(),
-            "state": "starting",
+            "state": State.STARTING,
             "run_id": run_id,
             "starter_pid": os.getpid(),
             "starter_started": start_time(os.getpid()),
@@ -120,7 +123,7 @@ def start_session(home: Home, ref_text: str, message: str, config: AgentConfig |
         raise KugetsuError(f"Cannot {what}: cannot launch the supervisor: {exc}") from None
     _record_supervisor(home, ref.session_name, run_id, proc.pid)
     data = _await_launch(home, ref.session_name, run_id, proc.pid, config.start_wait)
-    if data.get("state") == "failed" and not data.get("opencode_session_id"):
+    if data.get("state") == State.FAILED and not data.get("opencode_session_id"):
         tail = last_words(_read_log(log))
         _roll_back(home, ref.session_name, run_id)
         raise KugetsuError(f"Cannot {what}: the agent failed: {tail}")
@@ -153,11 +156,11 @@ def continue_session(home: Home, target: str, message: str | None = None,
     def claim(data: dict[str, Any]) -> None:
         for pid_key, started_key in (("supervisor_pid", "supervisor_started"), ("pid", "pid_started")):
             pid = data.get(pid_key)
-            if data.get("state") in ("starting", "running") and isinstance(pid, int) \
+            if data.get("state") in LAUNCHING and isinstance(pid, int) \
                     and is_alive(pid, data.get(started_key)):
                 raise KugetsuError(f"cannot continue {session.name}: its agent is still running (pid {pid})")
         previous.update(data)
-        data.update(run_id=run_id, state="starting", log=str(log), exit_code=None, error=None, first_event_at=None)
+        data.update(run_id=run_id, state=State.STARTING, log=str(log), exit_code=None, error=None, first_event_at=None)
 
     if update_session(home, session.name, claim) is None:
         raise KugetsuError(f"cannot continue {session.name}: the session changed meanwhile, try again")
@@ -168,14 +171,14 @@ def continue_session(home: Home, target: str, message: str | None = None,
         raise KugetsuError(f"cannot continue {session.name}: cannot launch the supervisor: {exc}") from None
     _record_supervisor(home, session.name, run_id, proc.pid)
     data = _await_launch(home, session.name, run_id, proc.pid, config.start_wait)
-    if data.get("state") == "failed" and not data.get("first_event_at"):
+    if data.get("state") == State.FAILED and not data.get("first_event_at"):
         raise KugetsuError(f"cannot continue {session.name}: the agent failed: {last_words(_read_log(log))}")
     return _launched(session.name, data, log)
 
 
 def _record_supervisor(home: Home, name: str, run_id: str, pid: int) -> None:
     def apply(data: dict[str, Any]) -> None:
-        if not data.get("supervisor_pid") or data.get("state") == "starting":
+        if not data.get("supervisor_pid") or data.get("state") == State.STARTING:
             data.update(supervisor_pid=pid, supervisor_started=start_time(pid))
 
     update_session(home, name, apply, run_id=run_id)
@@ -219,12 +222,12 @@ def _await_launch(home: Home, name: str, run_id: str, supervisor_pid: int, wait:
         data = session.data
         if data.get("run_id") != run_id:
             raise KugetsuError(f"session {name} was replaced while starting")
-        state = data.get("state")
-        if data.get("first_event_at") or state in ("idle", "failed"):
+        state = State.recorded(data.get("state"))
+        if data.get("first_event_at") or state in (State.IDLE, State.FAILED):
             return data
-        if state == "starting" and not pid_running(supervisor_pid):
+        if state == State.STARTING and not pid_running(supervisor_pid):
             # The supervisor died before it could record anything.
-            data = dict(data, state="failed")
+            data = dict(data, state=State.FAILED)
             return data
         if time.monotonic() >= deadline:
             return data
@@ -249,7 +252,7 @@ def _roll_back(home: Home, name: str, run_id: str) -> None:
         pass
 
 
-def _read_log(log: Any) -> bytes:
+def _read_log(log: Path) -> bytes:
     try:
         return log.read_bytes()[-8192:]
     except OSError:
@@ -258,6 +261,6 @@ def _read_log(log: Any) -> bytes:
 
 def _launched(name: str, data: dict[str, Any], log: Any) -> Launched:
     return Launched(name=name, issue_ref=data.get("issue_ref"), opencode_session_id=data.get("opencode_session_id"),
-                    pid=data.get("pid"), log=str(log), state=str(data.get("state") or "starting"))
+                    pid=data.get("pid"), log=str(log), state=State.recorded(data.get("state") or State.STARTING))
 
 

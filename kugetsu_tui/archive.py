@@ -21,10 +21,12 @@ from kugetsu_tui.atomic import write_bytes, write_json
 from kugetsu_tui.config import AgentConfig, load_agent_config, render
 from kugetsu_tui.errors import KugetsuError
 from kugetsu_tui.home import Home
-from kugetsu_tui.launch import last_words, run_step
+from kugetsu_tui.launch import run_step
 from kugetsu_tui.locking import sessions_lock
+from kugetsu_tui.opencode.events import last_words
 from kugetsu_tui.process import live_process, terminate_tree
 from kugetsu_tui.sessions import KIND_BASE, KIND_DEV, KIND_PM, Session, kind_for_filename, now_iso, read_session
+from kugetsu_tui.states import State
 
 if TYPE_CHECKING:
     import subprocess
@@ -57,6 +59,26 @@ class Destroyed(NamedTuple):
     warnings: list[str]
 
 
+def destroy_steps(session: Session, alive: bool, active: int, limit: int | None) -> list[str]:
+    """What a destroy of this session will do, in order, as the CLI and the console say it."""
+    steps = []
+    if alive:
+        steps.append(f"its agent (pid {session.pid}) is stopped")
+    if session.opencode_session_id and not session.corrupt:
+        steps.append("its opencode transcript is exported to the archive and the opencode session deleted")
+    steps.append("the session file and log are moved to the archive (restorable: `kugetsu-tui restore`, "
+                 "or u in the console)")
+    if session.kind == KIND_DEV:
+        steps.append(f"a slot is freed ({active - 1}/{limit if limit is not None else '?'} after)")
+    return steps
+
+
+def special_kind(session: Session) -> str | None:
+    """How to name the base or PM session in a warning; None for a dev session."""
+    return {KIND_BASE: "the BASE session (every dev session is forked from it)",
+            KIND_PM: "the PM agent session"}.get(session.kind)
+
+
 def destroy_session(home: Home, target: str, *, allow_base: bool = False, allow_pm: bool = False,
                     force: bool = False, config: AgentConfig | None = None) -> Destroyed:
     """Stop the agent, save the transcript, delete the opencode session, archive the file."""
@@ -80,7 +102,7 @@ def destroy_session(home: Home, target: str, *, allow_base: bool = False, allow_
         write_bytes(entry_dir / EXPORT_FILE, transcript)
     meta = {"name": session.name, "kind": session.kind, "issue_ref": session.issue_ref,
             "opencode_session_id": sid, "archived_at": now_iso(), "exported": transcript is not None,
-            "deleted_from_opencode": deleted, "state": session.state, "error": session.error}
+            "deleted_from_opencode": deleted, "state": session.recorded_state, "error": session.error}
     with sessions_lock(home):
         if os.path.lexists(session.path):
             index.remove_entry(home, session)
@@ -110,7 +132,7 @@ def stop_agent(session: Session) -> bool:
 
 
 def _session_step(step: str, session: Session, sid: str | None, config: AgentConfig
-                  ) -> "subprocess.CompletedProcess[bytes] | None":
+                  ) -> subprocess.CompletedProcess[bytes] | None:
     """Run export or delete for the session in its own directory; None when the step is off."""
     if not sid or not config.template(step):
         return None
@@ -123,14 +145,13 @@ def _export(session: Session, sid: str | None, config: AgentConfig, force: bool,
     try:
         result = _session_step("export", session, sid, config)
     except KugetsuError as exc:
-        result, failure = None, str(exc)
+        failure = str(exc)
     else:
         if result is None:
             return None  # no opencode session, or the step is turned off
-        failure = None if result.returncode == 0 and result.stdout.strip() else \
-            last_words(result.stderr + result.stdout) if result.returncode else "it printed nothing"
-    if failure is None and result is not None:
-        return result.stdout
+        if result.returncode == 0 and result.stdout.strip():
+            return result.stdout
+        failure = last_words(result.stderr + result.stdout) if result.returncode else "it printed nothing"
     if not force:
         raise KugetsuError(f"export of {session.name} (opencode session {sid}) failed: {failure}; "
                            "the session is kept and nothing was changed. Use --force to destroy it without a transcript")
@@ -224,7 +245,7 @@ def restore_session(home: Home, name: str, config: AgentConfig | None = None) ->
         if restored is None:
             os.rename(archived, target)
         else:
-            write_json(target, dict(restored, state="restoring"))
+            write_json(target, dict(restored, state=State.RESTORING))
     try:
         _import(entry, restored, config)
     except KugetsuError:
@@ -252,9 +273,9 @@ def _restored_state(entry: ArchiveEntry, restored: dict[str, Any]) -> dict[str, 
     lost = (restored.get("opencode_session_id") and entry.meta.get("exported") is False
             and entry.meta.get("deleted_from_opencode", True))
     if lost:
-        return {"state": "failed", "error": f"restored without a transcript: opencode session "
+        return {"state": State.FAILED, "error": f"restored without a transcript: opencode session "
                                             f"{restored['opencode_session_id']} was deleted when it was destroyed"}
-    return {"state": "idle"}
+    return {"state": State.IDLE}
 
 
 def _restored_content(archived: Path) -> dict[str, Any] | None:

@@ -10,9 +10,12 @@ import argparse
 import json
 import os
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from kugetsu_tui.errors import KugetsuError
+
+if TYPE_CHECKING:
+    from kugetsu_tui.home import Home
 
 EXIT_OK, EXIT_ERROR, EXIT_AT_CAPACITY = 0, 1, 2
 
@@ -86,12 +89,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _open_console(args: argparse.Namespace) -> int:
-    from kugetsu_tui.console.app import run_console
+    from kugetsu_tui.console.run import run_console
 
     return run_console(home_override=args.home, demo=args.demo)
 
 
-def cmd_ls(home, args) -> int:
+def cmd_ls(home: Home, args: argparse.Namespace) -> int:
     from kugetsu_tui.display import printable, since
     from kugetsu_tui.overview import overview
 
@@ -108,19 +111,19 @@ def cmd_ls(home, args) -> int:
     rows = [("KIND", "STATE", "NAME", "ISSUE", "OPENCODE SESSION", "PID", "AGE")]
     for v in snapshot.sessions:
         s = v.session
-        rows.append((s.kind, printable(v.state), printable(s.name), printable(s.issue_ref),
+        rows.append((s.kind, printable(v.shown_state), printable(s.name), printable(s.issue_ref),
                      printable(s.opencode_session_id), str(s.pid or "") + ("" if v.alive or not s.pid else " (gone)"),
                      since(s.created_timestamp())))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
     for v in snapshot.sessions:
         if v.error:
             print(f"{printable(v.session.name)}: {printable(v.error)}")
     return EXIT_OK
 
 
-def cmd_start(home, args) -> int:
+def cmd_start(home: Home, args: argparse.Namespace) -> int:
     from kugetsu_tui.actions import start_session
 
     launched = start_session(home, args.ref, args.message)
@@ -130,7 +133,7 @@ def cmd_start(home, args) -> int:
     return EXIT_OK
 
 
-def cmd_continue(home, args) -> int:
+def cmd_continue(home: Home, args: argparse.Namespace) -> int:
     from kugetsu_tui.actions import continue_session
 
     launched = continue_session(home, args.ref, args.message)
@@ -138,18 +141,24 @@ def cmd_continue(home, args) -> int:
     return EXIT_OK
 
 
-def cmd_destroy(home, args) -> int:
+def cmd_destroy(home: Home, args: argparse.Namespace) -> int:
     from kugetsu_tui.actions import find_session
-    from kugetsu_tui.archive import destroy_session
+    from kugetsu_tui.archive import destroy_session, destroy_steps
+    from kugetsu_tui.config import resolve_limit
     from kugetsu_tui.display import printable
+    from kugetsu_tui.overview import view
+    from kugetsu_tui.sessions import count_active
 
     if not args.yes:
         session = find_session(home, args.target)
         if not sys.stdin or not sys.stdin.isatty():
             raise KugetsuError(f"destroy {args.target}: no terminal to confirm on; pass -y to confirm")
+        steps = destroy_steps(session, view(session).alive, count_active(home), resolve_limit(home).value)
+        print(f"Destroy {printable(session.name)}?")
+        for step in steps:
+            print(f"  - {step}")
         try:
-            answer = input(f"Destroy {printable(session.name)}? The agent is stopped, the transcript saved and "
-                           "the session archived (restorable). [y/N] ")
+            answer = input("[y/N] ")
         except EOFError:
             answer = ""
         if answer.strip().lower() not in ("y", "yes"):
@@ -163,7 +172,7 @@ def cmd_destroy(home, args) -> int:
     return EXIT_OK
 
 
-def cmd_restore(home, args) -> int:
+def cmd_restore(home: Home, args: argparse.Namespace) -> int:
     from kugetsu_tui.archive import list_archive, restore_session
     from kugetsu_tui.display import printable
 
@@ -182,7 +191,7 @@ def cmd_restore(home, args) -> int:
     return EXIT_OK
 
 
-def cmd_limit(home, args) -> int:
+def cmd_limit(home: Home, args: argparse.Namespace) -> int:
     from kugetsu_tui.config import LIMIT_ENV, parse_limit_argument, resolve_limit, save_limit
 
     if args.value is None:

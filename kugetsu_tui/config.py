@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from kugetsu_tui.errors import KugetsuError
 from kugetsu_tui.home import Home
+from kugetsu_tui.opencode.commands import DEFAULT_TEMPLATES
 
 DEFAULT_LIMIT = 3
 LIMIT_ENV = "MAX_CONCURRENT_AGENTS"
@@ -147,15 +148,6 @@ def save_limit(home: Home, value: int) -> None:
 # --- agent command templates -------------------------------------------------------------
 
 PLACEHOLDERS = frozenset({"base_session_id", "session_id", "issue_ref", "name", "message", "export_file"})
-DEFAULT_TEMPLATES: dict[str, list[str]] = {
-    # "--" before the message: a message starting with "-" is not an option.
-    "start": ["opencode", "run", "--session", "{base_session_id}", "--fork", "--title", "{issue_ref}",
-              "--format", "json", "--", "{message}"],
-    "continue": ["opencode", "run", "--session", "{session_id}", "--format", "json", "--", "{message}"],
-    "export": ["opencode", "export", "{session_id}"],
-    "delete": ["opencode", "session", "delete", "{session_id}"],
-    "import": ["opencode", "import", "{export_file}"],
-}
 DEFAULT_START_WAIT = 20.0
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
 

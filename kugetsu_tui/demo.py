@@ -7,16 +7,23 @@ simulated opencode, so start, continue, destroy, undo and the cap all work for r
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+import tempfile
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import tomli_w
 
 from kugetsu_tui.atomic import write_bytes, write_json
 from kugetsu_tui.home import Home
+from kugetsu_tui.states import State
 
 DEMO_LIMIT = 5
 AGENT_SECONDS = 12
@@ -45,7 +52,8 @@ def _new_store_session(store: Path, title: str) -> str:
     """Create a session in the simulated opencode store and return its id."""
     out = subprocess.run([*demo_agent_argv(store, 0), "run", "--title", title, "--format", "json", title],
                          capture_output=True, check=True).stdout
-    return json.loads(out.splitlines()[0])["sessionID"]
+    sid: str = json.loads(out.splitlines()[0])["sessionID"]
+    return sid
 
 
 def create_demo_home(root: Path, *, live_agent: bool = True) -> Home:
@@ -57,20 +65,21 @@ def create_demo_home(root: Path, *, live_agent: bool = True) -> Home:
                                                  "agent": demo_templates(store)}).encode())
     base_id = _new_store_session(store, "base")
     pm_id = _new_store_session(store, "pm agent")
-    now = datetime.now(timezone.utc).astimezone()
+    now = datetime.now(UTC).astimezone()
 
     def stamp(hours_ago: float) -> str:
         return (now - timedelta(hours=hours_ago)).isoformat(timespec="seconds")
 
     write_json(home.session_path("base"), {"type": "base", "opencode_session_id": base_id,
-                                           "created_at": stamp(72), "state": "idle"})
+                                           "created_at": stamp(72), "state": State.IDLE})
     write_json(home.session_path("pm-agent"), {"type": "pm_agent", "opencode_session_id": pm_id,
-                                               "created_at": stamp(71), "state": "idle"})
+                                               "created_at": stamp(71), "state": State.IDLE})
     issues = {}
-    for number, hours, state, extra in [
-        (12, 30, "idle", {"exit_code": 0}),
-        (15, 5, "failed", {"exit_code": 1, "error": "agent exited with status 1"}),
-    ]:
+    dev_sessions: list[tuple[int, float, State, dict[str, object]]] = [
+        (12, 30, State.IDLE, {"exit_code": 0}),
+        (15, 5, State.FAILED, {"exit_code": 1, "error": "agent exited with status 1"}),
+    ]
+    for number, hours, state, extra in dev_sessions:
         sid = _new_store_session(store, f"acme/widgets#{number}")
         ref = f"github.com/acme/widgets#{number}"
         name = f"github.com-acme-widgets-{number}"
@@ -89,3 +98,33 @@ def create_demo_home(root: Path, *, live_agent: bool = True) -> Home:
         busy = config._replace(templates=dict(config.templates, start=demo_templates(store, 600)["start"]))
         start_session(home, "acme/widgets#14", "Fix the flaky widget test", config=busy)
     return home
+
+
+@contextlib.contextmanager
+def temporary_demo_home(on_hangup: Callable[[], None]) -> Iterator[Home]:
+    """A demo home in a fresh temporary directory, for as long as the console runs on it.
+
+    A closed terminal or a kill (SIGHUP, SIGTERM) calls `on_hangup` (the console exits), and
+    however it ends, the demo's agents are stopped and its directory removed. The user's own
+    limit in the environment is ignored: the demo shows its own.
+    """
+    from kugetsu_tui.config import LIMIT_ENV
+
+    os.environ.pop(LIMIT_ENV, None)
+    root = Path(tempfile.mkdtemp(prefix="kugetsu-demo-"))
+    previous = {signum: signal.signal(signum, lambda *_: on_hangup()) for signum in (signal.SIGHUP, signal.SIGTERM)}
+    try:
+        yield create_demo_home(root / "home")
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        stop_all_agents(Home(root / "home"))
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def stop_all_agents(home: Home) -> None:
+    from kugetsu_tui.archive import stop_agent
+    from kugetsu_tui.sessions import list_sessions
+
+    for session in list_sessions(home):
+        stop_agent(session)

@@ -15,6 +15,7 @@ import secrets
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 
 def _new_id() -> str:
@@ -36,16 +37,17 @@ class Store:
             raise KeyError(session_id)
         return self.root / f"{session_id}.json"
 
-    def load(self, session_id: str) -> dict:
+    def load(self, session_id: str) -> dict[str, Any]:
         try:
-            return json.loads(self.path(session_id).read_text())
+            loaded: dict[str, Any] = json.loads(self.path(session_id).read_text())
+            return loaded
         except (OSError, ValueError, KeyError):
             raise KeyError(session_id) from None
 
-    def save(self, session: dict) -> None:
+    def save(self, session: dict[str, Any]) -> None:
         self.path(session["info"]["id"]).write_text(json.dumps(session))
 
-    def all(self) -> list[dict]:
+    def all(self) -> list[dict[str, Any]]:
         return [json.loads(p.read_text()) for p in sorted(self.root.glob("ses_*.json"))]
 
 
@@ -156,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.handler(Store(Path(args.store)), args)
+    code: int = args.handler(Store(Path(args.store)), args)
+    return code
 
 
 if __name__ == "__main__":

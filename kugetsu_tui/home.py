@@ -18,7 +18,7 @@ class Home(NamedTuple):
     root: Path
 
     @classmethod
-    def locate(cls, override: str | os.PathLike[str] | None = None) -> "Home":
+    def locate(cls, override: str | os.PathLike[str] | None = None) -> Home:
         """`--home` wins, then `KUGETSU_HOME`, then `~/.kugetsu`."""
         if override:
             return cls(Path(override).expanduser().absolute())

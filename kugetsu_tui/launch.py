@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from kugetsu_tui.errors import KugetsuError
 from kugetsu_tui.home import Home
+from kugetsu_tui.opencode.commands import INSTALL_HINT
 
 if TYPE_CHECKING:
     import subprocess
@@ -37,7 +38,7 @@ def require_program(argv: list[str], step: str) -> None:
     elif _on_path(program):
         return
     raise KugetsuError(
-        f"agent program {program!r} not found on PATH: install it (npm install -g opencode-ai) "
+        f"agent program {program!r} not found on PATH: install it ({INSTALL_HINT}) "
         f"or set [agent] {step} in config.toml"
     )
 
@@ -83,29 +84,3 @@ def run_step(step: str, argv: list[str], cwd: str, timeout: float = STEP_TIMEOUT
         raise KugetsuError(f"{step} command timed out after {timeout:.0f}s: {argv[0]}") from None
     except OSError as exc:
         raise KugetsuError(f"cannot run {step} command {argv[0]!r}: {exc.strerror or exc}") from None
-
-
-def last_words(output: bytes | str, limit: int = 300) -> str:
-    """The most telling line of a failed command's output, for a one-line error message.
-
-    opencode reports errors either as plain text on stderr or as `{"type": "error"}` events.
-    """
-    import json
-
-    text = output.decode("utf-8", "replace") if isinstance(output, bytes) else output
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    for line in reversed(lines):
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(event, dict) and event.get("type") == "error":
-            error = event.get("error")
-            if isinstance(error, dict):
-                data = error.get("data")
-                message = data.get("message") if isinstance(data, dict) else None
-                return str(message or error.get("name") or error)[:limit]
-            return str(error)[:limit]
-    plain = [line for line in lines if not line.startswith("{")]
-    chosen = next((line for line in reversed(plain) if "error" in line.lower()), plain[-1] if plain else "")
-    return chosen[:limit] or "no output"

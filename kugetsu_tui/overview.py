@@ -8,15 +8,16 @@ from kugetsu_tui.config import Limit, resolve_limit
 from kugetsu_tui.home import Home
 from kugetsu_tui.process import is_alive
 from kugetsu_tui.sessions import KIND_DEV, Session, list_sessions
+from kugetsu_tui.states import MEANINGS, State
 
 
 class SessionView(NamedTuple):
     """A session as an operator sees it: the file's fields, whether its agent is alive, and
-    the state and error that follow (derived once, in `view`: they can cost /proc reads)."""
+    the shown state and error that follow (derived once, in `view`: they can cost /proc reads)."""
 
     session: Session
     alive: bool
-    state: str
+    shown_state: State
     error: str | None
 
     def as_json(self) -> dict[str, Any]:
@@ -26,7 +27,7 @@ class SessionView(NamedTuple):
             "kind": s.kind,
             "issue_ref": s.issue_ref,
             "opencode_session_id": s.opencode_session_id,
-            "state": self.state,
+            "state": self.shown_state,
             "pid": s.pid,
             "alive": self.alive,
             "created_at": s.created_at,
@@ -39,32 +40,41 @@ def view(session: Session, alive: bool | None = None) -> SessionView:
     """`alive` is checked from /proc unless the caller has just sampled it."""
     if alive is None:
         alive = not session.corrupt and is_alive(session.pid, session.data.get("pid_started"))
-    state = _effective_state(session, alive)
-    return SessionView(session, alive, state, _error(session, state))
+    shown = _shown_state(session, alive)
+    return SessionView(session, alive, shown, _error(session, shown))
 
 
-def _effective_state(s: Session, alive: bool) -> str:
+def _shown_state(s: Session, alive: bool) -> State:
     """The recorded state, corrected when the process it names is gone without a word."""
+    recorded = s.recorded_state
     if s.corrupt or alive:
-        return s.state
-    if s.state == "running" and s.pid and not is_alive(s.data.get("supervisor_pid"),
-                                                       s.data.get("supervisor_started")):
-        return "failed"  # the supervisor, which records the outcome, is gone too
-    if s.state == "starting" and not s.pid and not is_alive(s.data.get("starter_pid"),
-                                                            s.data.get("starter_started")):
-        return "failed"
-    return s.state
+        return recorded
+    if recorded == State.RUNNING and s.pid and not is_alive(s.data.get("supervisor_pid"),
+                                                            s.data.get("supervisor_started")):
+        return State.FAILED  # the supervisor, which records the outcome, is gone too
+    if recorded == State.STARTING and not s.pid and not is_alive(s.data.get("starter_pid"),
+                                                                 s.data.get("starter_started")):
+        return State.FAILED
+    return recorded
 
 
-def _error(s: Session, state: str) -> str | None:
+def _error(s: Session, shown: State) -> str | None:
     if s.error:
         return s.error
-    if state == "failed" and s.state == "running":
+    recorded = s.recorded_state
+    if shown == State.FAILED and recorded == State.RUNNING:
         return "agent process vanished without recording an exit status"
-    if state == "failed" and s.state == "starting":
+    if shown == State.FAILED and recorded == State.STARTING:
         return "the start was interrupted before the agent launched"
     value = s.data.get("error")
-    return value if isinstance(value, str) and value else None
+    if isinstance(value, str) and value:
+        return value
+    if shown == State.TIMEOUT:
+        return "timed out: " + MEANINGS[State.TIMEOUT]
+    raw = s.data.get("state")
+    if shown == State.UNKNOWN and raw is not None:
+        return f"unrecognised state {raw!r}"
+    return None
 
 
 class Overview(NamedTuple):

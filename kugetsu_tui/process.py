@@ -63,13 +63,15 @@ def is_alive(pid: object, started: object) -> bool:
     Session files are untrusted and pids are reused: without a recorded start time that
     matches, the pid is not ours, whatever runs under it now, and is never signalled.
     """
-    if not pid_running(pid) or isinstance(started, bool) or not isinstance(started, (int, float)):
+    if not isinstance(pid, int) or not pid_running(pid):
         return False
-    stat = _stat(pid)  # type: ignore[arg-type]
+    if isinstance(started, bool) or not isinstance(started, (int, float)):
+        return False
+    stat = _stat(pid)
     return stat is not None and abs(stat[1] - started) <= START_TIME_TOLERANCE
 
 
-def live_process(pid: object, started: object) -> "psutil.Process | None":
+def live_process(pid: object, started: object) -> psutil.Process | None:
     """A psutil handle on the process if it is alive and the same one (see `is_alive`)."""
     import psutil
 
@@ -81,7 +83,7 @@ def live_process(pid: object, started: object) -> "psutil.Process | None":
         return None
 
 
-def terminate_tree(roots: list["psutil.Process"], grace: float = TERMINATE_GRACE) -> None:
+def terminate_tree(roots: list[psutil.Process], grace: float = TERMINATE_GRACE) -> None:
     """SIGTERM the roots and all their descendants, wait, then SIGKILL what is left."""
     import psutil
 
@@ -118,7 +120,7 @@ class ProcessSampler:
 
     def __init__(self) -> None:
         self._samples = 0
-        self._procs: dict[int, "psutil.Process"] = {}
+        self._procs: dict[int, psutil.Process] = {}
         self._children: dict[int, list[int]] = {}
 
     def _read_tree(self) -> None:

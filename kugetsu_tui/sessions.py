@@ -11,13 +11,14 @@ import json
 import os
 import stat
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from kugetsu_tui.atomic import write_json
 from kugetsu_tui.home import Home
 from kugetsu_tui.locking import sessions_lock
+from kugetsu_tui.states import State
 
 BASE_FILE = "base.json"
 PM_FILE = "pm-agent.json"
@@ -30,7 +31,7 @@ KIND_ORDER = {KIND_BASE: 0, KIND_PM: 1, KIND_DEV: 2}
 
 def now_iso() -> str:
     """A local timestamp with offset, as kugetsu writes `created_at`."""
-    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+    return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
 
 
 def kind_for_filename(filename: str) -> str:
@@ -65,10 +66,11 @@ class Session(NamedTuple):
         return self.error is not None
 
     @property
-    def state(self) -> str:
+    def recorded_state(self) -> State:
+        """What the file says (CORRUPT when it cannot be read); see `overview.view` for what is shown."""
         if self.error is not None:
-            return "corrupt"
-        return _text(self.data.get("state")) or "unknown"
+            return State.CORRUPT
+        return State.recorded(self.data.get("state"))
 
     @property
     def issue_ref(self) -> str | None:
@@ -165,8 +167,8 @@ def read_session(path: Path) -> Session:
 def session_paths(sessions_dir: Path) -> list[Path]:
     try:
         names = os.listdir(sessions_dir)
-    except FileNotFoundError:
-        return []
+    except (FileNotFoundError, NotADirectoryError):
+        return []  # no sessions directory: no sessions (writing one will say what is wrong)
     return [sessions_dir / n for n in names if is_session_filename(n)]
 
 

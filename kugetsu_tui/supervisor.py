@@ -13,7 +13,6 @@ Run as: python -m kugetsu_tui.supervisor --home H --name N --run-id R --cwd D --
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
@@ -22,23 +21,10 @@ from typing import Any
 
 from kugetsu_tui.home import FILE_MODE, Home
 from kugetsu_tui.launch import agent_env
+from kugetsu_tui.opencode.events import session_id_from_line
 from kugetsu_tui.process import start_time
 from kugetsu_tui.sessions import now_iso, update_session
-
-
-def session_id_from_line(line: bytes) -> str | None:
-    """The `sessionID` of an `opencode run --format json` event line, if it has one."""
-    try:
-        event = json.loads(line)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(event, dict):
-        return None
-    sid = event.get("sessionID")
-    if not isinstance(sid, str):
-        part = event.get("part")
-        sid = part.get("sessionID") if isinstance(part, dict) else None
-    return sid if isinstance(sid, str) and sid else None
+from kugetsu_tui.states import State
 
 
 def describe_exit(code: int) -> str:
@@ -71,13 +57,13 @@ def supervise(home: Home, name: str, run_id: str, argv: list[str], cwd: str) -> 
     except OSError as exc:
         message = f"cannot run {argv[0]!r}: {exc.strerror or exc}"
         log.write(f"kugetsu-tui: {message}\n".encode())
-        record(state="failed", exit_code=127, finished_at=now_iso(), error=message)
+        record(state=State.FAILED, exit_code=127, finished_at=now_iso(), error=message)
         return 127
 
     # Stopping the supervisor stops the agent with it.
     signal.signal(signal.SIGTERM, lambda *_: child.terminate())
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    if not record(state="running", pid=child.pid, pid_started=start_time(child.pid),
+    if not record(state=State.RUNNING, pid=child.pid, pid_started=start_time(child.pid),
                   supervisor_pid=os.getpid(), supervisor_started=start_time(os.getpid()), error=None):
         child.terminate()
         child.wait()
@@ -95,9 +81,9 @@ def supervise(home: Home, name: str, run_id: str, argv: list[str], cwd: str) -> 
                 record(opencode_session_id=sid, first_event_at=now_iso())
     code = child.wait()
     if code == 0:
-        record(state="idle", exit_code=0, finished_at=now_iso())
+        record(state=State.IDLE, exit_code=0, finished_at=now_iso())
     else:
-        record(state="failed", exit_code=code, finished_at=now_iso(), error=f"agent {describe_exit(code)}")
+        record(state=State.FAILED, exit_code=code, finished_at=now_iso(), error=f"agent {describe_exit(code)}")
     return code
 
 

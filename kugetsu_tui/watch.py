@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import stat
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from kugetsu_tui.inotify import DirectoryWatch
 from kugetsu_tui.sessions import is_session_filename
@@ -24,9 +25,11 @@ from kugetsu_tui.sessions import is_session_filename
 BURST_S = 0.004        # after the first event, gather the rest of a burst for this long
 POLL_MS = 250          # polling fallback period
 POLL_STEP_MS = 50      # polling fallback: watchfiles' wake-up step
+POLL_TIMEOUT_MS = 2000  # polling fallback: look at the directory's identity at least this often
 MISSING_POLL_S = 0.25  # how often to look for a missing sessions directory
 MODE_NATIVE = "inotify"
 MODE_POLLING = "polling (native watcher unavailable)"
+WAITING = "waiting for"
 
 
 class Batch(NamedTuple):
@@ -37,11 +40,22 @@ class Batch(NamedTuple):
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
+    """The directory's device and inode; None while it is missing or not a directory."""
     try:
         info = os.stat(path)
     except OSError:
         return None
-    return (info.st_dev, info.st_ino)
+    return (info.st_dev, info.st_ino) if stat.S_ISDIR(info.st_mode) else None
+
+
+def waiting_mode(sessions_dir: Path) -> str:
+    """The mode announced while there is no sessions directory to watch, saying why."""
+    reason = "not a directory" if os.path.lexists(sessions_dir) else "missing"
+    return f"{WAITING} {sessions_dir} ({reason})"
+
+
+def is_waiting(mode: str) -> bool:
+    return mode.startswith(WAITING)
 
 
 def _sessions_only(names: set[str] | frozenset[str]) -> frozenset[str]:
@@ -59,7 +73,7 @@ async def session_batches(
     while not stop.is_set():
         identity = _identity(sessions_dir)
         if identity is None:
-            on_mode(f"waiting for {sessions_dir}")
+            on_mode(waiting_mode(sessions_dir))
             yield Batch(frozenset(), rescan=True)
             while _identity(sessions_dir) is None and not stop.is_set():
                 await asyncio.sleep(MISSING_POLL_S)
@@ -92,11 +106,11 @@ async def _native(watch: DirectoryWatch, sessions_dir: Path, identity: tuple[int
     ready = asyncio.Event()
     loop.add_reader(watch.fd, ready.set)
     stopping = asyncio.ensure_future(stop.wait())
-    waiting: asyncio.Future[bool] | None = None
+    waiting: asyncio.Future[Literal[True]] | None = None
     try:
         while not stop.is_set():
             waiting = asyncio.ensure_future(ready.wait())
-            await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait((waiting, stopping), return_when=asyncio.FIRST_COMPLETED)
             waiting.cancel()
             if stop.is_set():
                 return
@@ -119,18 +133,17 @@ async def _native(watch: DirectoryWatch, sessions_dir: Path, identity: tuple[int
 
 
 async def _polling(sessions_dir: Path, identity: tuple[int, int], stop: asyncio.Event) -> AsyncIterator[Batch]:
-    """watchfiles' polling watcher, for when inotify is unavailable."""
-    from watchfiles._rust_notify import RustNotify
+    """watchfiles' polling watcher (its public `awatch`), for when inotify is unavailable."""
+    from watchfiles import awatch
 
-    with RustNotify([str(sessions_dir)], False, True, POLL_MS, False, True) as watcher:
-        yield Batch(frozenset(), rescan=True)
-        directory = str(sessions_dir)
-        while not stop.is_set():
-            raw = await asyncio.to_thread(watcher.watch, POLL_MS, POLL_STEP_MS, 2000, stop)
-            if raw == "stop" or _identity(sessions_dir) != identity:
-                return
-            if isinstance(raw, str):
-                continue  # timeout
-            names = _sessions_only({os.path.basename(p) for _, p in raw if os.path.dirname(p) == directory})
-            if names:
-                yield Batch(names)
+    yield Batch(frozenset(), rescan=True)
+    directory = str(sessions_dir)
+    changes_stream = awatch(directory, watch_filter=None, step=POLL_STEP_MS, stop_event=stop,
+                            rust_timeout=POLL_TIMEOUT_MS, yield_on_timeout=True, force_polling=True,
+                            poll_delay_ms=POLL_MS, recursive=False, ignore_permission_denied=True)
+    async for changes in changes_stream:
+        if _identity(sessions_dir) != identity:
+            return  # gone or replaced: the caller re-attaches
+        names = _sessions_only({os.path.basename(p) for _, p in changes if os.path.dirname(p) == directory})
+        if names:
+            yield Batch(names)

@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 
 from kugetsu_tui.config import save_limit
-from kugetsu_tui.console.app import KugetsuConsole, _stop_all_agents
-from kugetsu_tui.demo import create_demo_home
+from kugetsu_tui.console.app import KugetsuConsole
+from kugetsu_tui.demo import create_demo_home, stop_all_agents
 
 OUT = Path(__file__).resolve().parent
 SIZE = (100, 26)
@@ -31,14 +31,14 @@ async def shoot(home_root: Path, name: str, keys: tuple[str, ...]) -> None:
     app.sub_title = "~/.kugetsu (demo)"
     try:
         async with app.run_test(size=SIZE, notifications=True) as pilot:
-            while len(app.views) < 6:
+            while len(app.model.views) < 6:
                 await pilot.pause(0.05)
             await pilot.pause(1.2)  # one process sample, so CPU and memory show
             await pilot.press(*keys)
             await pilot.pause(0.6)
             app.save_screenshot(filename=name, path=str(OUT))
     finally:
-        _stop_all_agents(app.home)
+        stop_all_agents(app.home)
 
 
 async def at_capacity(home_root: Path) -> None:
@@ -49,14 +49,14 @@ async def at_capacity(home_root: Path) -> None:
     app.sub_title = "~/.kugetsu (demo)"
     try:
         async with app.run_test(size=SIZE, notifications=True) as pilot:
-            while len(app.views) < 6:
+            while len(app.model.views) < 6:
                 await pilot.pause(0.05)
             await pilot.pause(1.2)
             await pilot.press("s")
             await pilot.pause(0.6)
             app.save_screenshot(filename="at-capacity.svg", path=str(OUT))
     finally:
-        _stop_all_agents(app.home)
+        stop_all_agents(app.home)
 
 
 async def main() -> None:

@@ -93,8 +93,8 @@ def base_id(home: Home) -> str:
     return json.loads((home.sessions_dir / "base.json").read_text())["opencode_session_id"]
 
 
-def write_session(home: Home, name: str, data: Any = None, **fields: Any) -> Path:
-    """Write sessions/<name>.json: a dict or list as JSON, bytes/str as they are.
+def write_session(home: Home, name: str, data: Any = None, *, mtime: float | None = None, **fields: Any) -> Path:
+    """Write sessions/<name>.json: a dict or list as JSON, bytes/str as they are; `mtime` sets its time.
 
     With no data, a kugetsu v2 dev session for a ref derived from the name is written.
     """
@@ -112,6 +112,8 @@ def write_session(home: Home, name: str, data: Any = None, **fields: Any) -> Pat
     if isinstance(data, str):
         data = data.encode("utf-8")
     path.write_bytes(data)
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
     return path
 
 
@@ -173,7 +175,7 @@ def demo_agent_config(home: Home, store: Path | None = None, seconds: float = 0,
         import tomllib
 
         data = tomllib.loads(path.read_text("utf-8"))
-    agent = dict(demo_templates(store, seconds, fail))
+    agent: dict[str, Any] = dict(demo_templates(store, seconds, fail))
     agent["start_wait"] = 20
     agent.update(overrides)
     data["agent"] = agent
@@ -188,6 +190,19 @@ def set_toml_limit(home: Home, raw: str) -> None:
     rest = path.read_text("utf-8") if path.exists() else ""
     lines = [line for line in rest.splitlines() if not line.startswith("max_concurrent_agents")]
     path.write_text(f"max_concurrent_agents = {raw}\n" + "\n".join(lines) + "\n")
+
+
+FIXED_NOW = 1_795_000_000.0  # a fixed "now" for the console, so ages in snapshots never change
+
+
+def set_limit(home: Home, limit: int | str, seconds: float = 0.3) -> None:
+    """config.toml with the limit and the demo home's agent templates, whose runs take `seconds`."""
+    import tomli_w
+
+    store = home.root / "demo-opencode"
+    home.ensure(home.root)
+    home.config_toml.write_text(tomli_w.dumps({"max_concurrent_agents": limit,
+                                               "agent": demo_templates(store, seconds)}))
 
 
 # --- the CLI --------------------------------------------------------------------------------------
@@ -233,7 +248,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int = 
 
 # --- waiting and cleaning up ----------------------------------------------------------------------
 
-def wait_for(predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.02,
+def wait_for(predicate: Callable[[], T | None], timeout: float = 10.0, interval: float = 0.02,
              message: str = "condition") -> T:
     """Poll until `predicate()` is truthy and return its value; fail the test after `timeout`."""
     deadline = time.monotonic() + timeout
@@ -244,6 +259,38 @@ def wait_for(predicate: Callable[[], T], timeout: float = 10.0, interval: float 
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         time.sleep(interval)
+
+
+async def wait_until(pilot: Any, predicate: Callable[[], object], timeout: float = 10.0,
+                     what: str = "condition") -> None:
+    """`wait_for` for the console: let the app run (Pilot) until `predicate()` is truthy."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await pilot.pause(0.05)
+
+
+class Messages:
+    """Every message the console's nodes handle, recorded through `run_test(message_hook=...)`."""
+
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+        self._ids: set[int] = set()  # the messages in `seen` stay alive, so their ids stay theirs
+
+    def __call__(self, message: Any) -> None:
+        if id(message) not in self._ids:  # a bubbling message is handled once per node: record it once
+            self._ids.add(id(message))
+            self.seen.append(message)
+
+    def of(self, kind: type[T]) -> list[T]:
+        return [m for m in self.seen if isinstance(m, kind)]
+
+    def notified(self, *texts: str) -> bool:
+        """Whether one notification containing every one of `texts` was shown."""
+        from textual.notifications import Notify
+
+        return any(all(t in n.notification.message for t in texts) for n in self.of(Notify))
 
 
 def session_data(home: Home, name: str) -> dict[str, Any] | None:

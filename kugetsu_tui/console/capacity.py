@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.reactive import var
 from textual.widgets import Static
 
 from kugetsu_tui.config import Limit
+from kugetsu_tui.console.model import Capacity
 from kugetsu_tui.display import printable
+from kugetsu_tui.watch import MODE_NATIVE
 
 
 def headroom(active: int, limit: Limit) -> str:
@@ -25,7 +28,12 @@ class CapacityBar(Static):
     CapacityBar.full, CapacityBar.invalid { background: $error; color: $text; }
     """
 
-    def show(self, active: int, limit: Limit, watcher_mode: str) -> None:
+    capacity: var[Capacity | None] = var(None)
+
+    def watch_capacity(self, capacity: Capacity | None) -> None:
+        if capacity is None:
+            return
+        active, limit, watcher_mode = capacity
         state = headroom(active, limit)
         self.set_classes(state)
         text = Text()
@@ -34,7 +42,7 @@ class CapacityBar(Static):
         else:
             text.append(f"{active}/{limit.value}")
             text.append({"free": " agents", "last": " last slot", "full": " full"}[state])
-        if watcher_mode != "inotify":
+        if watcher_mode != MODE_NATIVE:
             text.append(f" · {printable(watcher_mode)}")
         self.update(text)
         self.tooltip = limit.error

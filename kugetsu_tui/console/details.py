@@ -1,24 +1,31 @@
-"""The details pane: every field of a session file and the live tail of its agent log."""
+"""The details pane: every field of a session file and the live tail of its agent log.
+
+Nothing is read on the event loop: a thread worker reads the file, /proc and the log twice a
+second and posts what it found; the screen only draws it.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Log, Static
 
-from kugetsu_tui.display import agent_log_line, printable
+from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
+from kugetsu_tui.display import printable
 from kugetsu_tui.home import Home
+from kugetsu_tui.log_tail import LogTail
+from kugetsu_tui.opencode.events import log_line_words
 from kugetsu_tui.overview import view
 from kugetsu_tui.sessions import read_session
 
-TAIL_BYTES = 64 * 1024
 FOLLOW_INTERVAL = 0.5
 
 
@@ -39,7 +46,7 @@ def describe(home: Home, name: str) -> Text:
     current = view(session)
     text = Text()
     text.append(f"{printable(session.name)}", style="bold")
-    text.append(f"   {session.kind}, {current.state}{' (agent alive)' if current.alive else ''}\n")
+    text.append(f"   {session.kind}, {current.shown_state}{' (agent alive)' if current.alive else ''}\n")
     text.append(f"file: {printable(_within(home, session.path))}\n", style="dim")
     if session.error:
         text.append(f"unusable file: {printable(session.error)}\n", style="bold magenta")
@@ -53,7 +60,19 @@ def describe(home: Home, name: str) -> Text:
     return text
 
 
-class DetailsScreen(ModalScreen[None]):
+class DetailsRead(Message):
+    """What the reader found: the fields, the log's title, and its new lines as they will be shown."""
+
+    def __init__(self, generation: int, fields: Text, log_title: str, lines: list[str], restarted: bool) -> None:
+        super().__init__()
+        self.generation = generation
+        self.fields = fields
+        self.log_title = log_title
+        self.lines = lines
+        self.restarted = restarted
+
+
+class DetailsScreen(ReportsWorkerErrors, ModalScreen[None]):
     """Fields on top, log below; both follow the files while the pane is open."""
 
     DEFAULT_CSS = """
@@ -73,9 +92,10 @@ class DetailsScreen(ModalScreen[None]):
         super().__init__()
         self.home = home
         self.session_name = name
-        self._log_offset = 0
+        self.tail = LogTail(home.log_path(name))
         self._shown = ""
         self.raw = False  # show the agent's JSON events as they are, not their words
+        self._generation = 0  # bumped by `r`: a read begun before it is dropped
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -89,45 +109,38 @@ class DetailsScreen(ModalScreen[None]):
         self.follow()
         self.set_interval(FOLLOW_INTERVAL, self.follow)
 
+    @work(thread=True, group="details-reader", exit_on_error=False)
     def follow(self) -> None:
+        generation, raw = self._generation, self.raw
         fields = describe(self.home, self.session_name)
-        if fields.plain != self._shown:
-            self._shown = fields.plain
-            self.query_one("#fields", Static).update(fields)
-        self._follow_log()
+        new = self.tail.read()
+        if new is None:
+            return  # the previous read is still under way
+        where = printable(_within(self.home, self.tail.path))
+        title = f"agent log: {where}" if new.exists else f"agent log: {where} (none yet)"
+        lines = [printable(line) if raw else log_line_words(line) for line in new.lines]
+        self.post_message(DetailsRead(generation, fields, title, lines, new.restarted))
 
-    def _follow_log(self) -> None:
-        """Append complete new lines of the log; start over if it was truncated or replaced."""
+    def on_details_read(self, message: DetailsRead) -> None:
+        if message.generation != self._generation:
+            return
+        if message.fields.plain != self._shown:
+            self._shown = message.fields.plain
+            self.query_one("#fields", Static).update(message.fields)
+        self.query_one("#log-title", Static).update(message.log_title)
         log_widget = self.query_one(Log)
-        path = self.home.log_path(self.session_name)
-        try:
-            size = os.path.getsize(path)
-        except OSError:
-            self.query_one("#log-title", Static).update(f"agent log: {printable(_within(self.home, path))} (none yet)")
-            return
-        self.query_one("#log-title", Static).update(f"agent log: {printable(_within(self.home, path))}")
-        if size < self._log_offset:
+        if message.restarted:
             log_widget.clear()
-            self._log_offset = 0
-        if size == self._log_offset:
-            return
-        start = self._log_offset or max(0, size - TAIL_BYTES)
-        with open(path, "rb") as handle:
-            handle.seek(start)
-            chunk = handle.read(size - start)
-        cut = chunk.rfind(b"\n") + 1
-        if cut == 0:
-            return  # wait until the line is complete
-        self._log_offset = start + cut
-        lines = chunk[:cut].decode("utf-8", "replace").splitlines()
-        log_widget.write_lines(printable(line) if self.raw else agent_log_line(line) for line in lines)
+        if message.lines:
+            log_widget.write_lines(message.lines)
 
     def action_toggle_raw(self) -> None:
         """Re-read the tail in the other form."""
         self.raw = not self.raw
+        self._generation += 1
         self.query_one(Log).clear()
-        self._log_offset = 0
-        self._follow_log()
+        self.tail.restart()
+        self.follow()
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -1,6 +1,11 @@
-"""Modal dialogs: start (issue ref + message), continue (message), and yes/no confirmation."""
+"""Modal dialogs: start (issue ref + message), continue (message), and yes/no confirmation.
+
+All share `Dialog`: one look (centred box, title, hints, errors) and Escape to cancel.
+"""
 
 from __future__ import annotations
+
+from typing import TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,24 +16,36 @@ from textual.widgets import Input, Label, Static
 from kugetsu_tui.errors import KugetsuError
 from kugetsu_tui.refs import EXPECTED_FORMS, parse_issue_ref
 
-DIALOG_CSS = """
-{name} {{ align: center middle; }}
-{name} > Vertical {{
-    width: 76; max-width: 100%; height: auto; max-height: 100%;
-    border: thick $primary; background: $surface; padding: 1 2;
-}}
-{name} .title {{ text-style: bold; margin-bottom: 1; }}
-{name} .hint {{ color: $text-muted; }}
-{name} .error {{ color: $error; height: auto; }}
-{name} Input {{ margin-bottom: 1; }}
-"""
+DialogResult = TypeVar("DialogResult")
 
 
-class StartDialog(ModalScreen[tuple[str, str] | None]):
-    """Ask for an issue ref and a first message. Enter in the last field submits; Escape cancels."""
+class Dialog(ModalScreen[DialogResult]):
+    """A centred box over the main screen; Escape dismisses it with `None` (or False)."""
 
-    DEFAULT_CSS = DIALOG_CSS.format(name="StartDialog")
+    DEFAULT_CSS = """
+    Dialog { align: center middle; }
+    Dialog > Vertical {
+        width: 76; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $primary; background: $surface; padding: 1 2;
+    }
+    Dialog.danger > Vertical { border: thick $error; }
+    Dialog .title { text-style: bold; margin-bottom: 1; }
+    Dialog .hint { color: $text-muted; }
+    Dialog .error { color: $error; height: auto; }
+    Dialog Input { margin-bottom: 1; }
+    """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def cancelled(self) -> DialogResult | None:
+        """The result of Escape."""
+        return None
+
+    def action_cancel(self) -> None:
+        self.dismiss(self.cancelled())
+
+
+class StartDialog(Dialog[tuple[str, str] | None]):
+    """Ask for an issue ref and a first message. Enter in the last field submits; Escape cancels."""
 
     def __init__(self, capacity: str) -> None:
         super().__init__()
@@ -79,15 +96,9 @@ class StartDialog(ModalScreen[tuple[str, str] | None]):
             return
         self.dismiss((self.query_one("#ref", Input).value.strip(), message))
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
-
-class MessageDialog(ModalScreen[str | None]):
+class MessageDialog(Dialog[str | None]):
     """Ask for the message to continue a session with."""
-
-    DEFAULT_CSS = DIALOG_CSS.format(name="MessageDialog")
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str) -> None:
         super().__init__()
@@ -106,24 +117,18 @@ class MessageDialog(ModalScreen[str | None]):
         event.stop()
         self.dismiss(event.value.strip())
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
-
-class ConfirmDialog(ModalScreen[bool]):
+class ConfirmDialog(Dialog[bool]):
     """Yes or no: `y` or Enter confirms, `n` or Escape cancels.
 
     With `enter_confirms=False` only `y` confirms: a second, deliberate keystroke for the
     irreversible-looking cases (base, PM), so Enter pressed twice cannot do it.
     """
 
-    DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmDialog") + """
-    ConfirmDialog.danger > Vertical { border: thick $error; }
-    """
     BINDINGS = [
         Binding("y", "answer(True)", "Yes"),
         Binding("enter", "enter", "Yes", show=False),
-        Binding("n,escape", "answer(False)", "No"),
+        Binding("n", "answer(False)", "No"),
     ]
 
     def __init__(self, title: str, body: str, danger: bool = False, enter_confirms: bool = True) -> None:
@@ -138,6 +143,9 @@ class ConfirmDialog(ModalScreen[bool]):
             yield Static(self.body, markup=False)
             yes = "y / Enter" if self.enter_confirms else "y"
             yield Static(f"\n{yes}: yes    n / Escape: no", classes="hint", markup=False)
+
+    def cancelled(self) -> bool:
+        return False  # Escape is "no"
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)

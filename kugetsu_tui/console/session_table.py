@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from kugetsu_tui.display import age, megabytes, printable
@@ -42,7 +43,7 @@ def _clip(text: str, width: int) -> str:
 def row_cells(view: SessionView, stats: tuple[float, int] | None, now: float) -> dict[str, Text]:
     """The cells of one row, every one of them literal text."""
     s = view.session
-    state = view.state
+    state: str = view.shown_state
     if view.error and state in ("failed", "corrupt"):
         state = f"{state}: {view.error}"
     stale = s.pid is not None and not view.alive
@@ -50,7 +51,7 @@ def row_cells(view: SessionView, stats: tuple[float, int] | None, now: float) ->
         "kind": SortKeyText(s.kind, s.sort_key(), KIND_STYLES.get(s.kind, "")),
         "ref": Text(_clip(printable(s.issue_ref or s.name), WIDTHS["ref"])),
         "oc": Text(printable(s.opencode_session_id), style="dim"),
-        "state": Text(_clip(printable(state), WIDTHS["state"]), style=STATE_STYLES.get(view.state, "")),
+        "state": Text(_clip(printable(state), WIDTHS["state"]), style=STATE_STYLES.get(view.shown_state, "")),
         "pid": Text(str(s.pid or ""), style="dim" if stale else ""),
         "cpu": Text(f"{stats[0]:.0f}" if stats else "", justify="right"),
         "mem": Text(megabytes(stats[1]) if stats else "", justify="right"),
@@ -146,7 +147,7 @@ class SessionTable(DataTable[Text]):
         visible = range(max(0, top - 1), min(self.row_count, top + self.size.height + 1))
         with self.app.batch_update():
             for index in visible:
-                name = self.coordinate_to_cell_key((index, 0)).row_key.value
+                name = self.coordinate_to_cell_key(Coordinate(index, 0)).row_key.value
                 view = views.get(name or "")
                 if view is None or name is None:
                     continue

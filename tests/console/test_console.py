@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input
+from textual.coordinate import Coordinate
+from textual.widgets import Input, Static
 
 from kugetsu_tui.archive import list_archive
 from kugetsu_tui.config import resolve_limit
@@ -17,18 +18,14 @@ from kugetsu_tui.console.app import KugetsuConsole
 from kugetsu_tui.console.capacity import CapacityBar
 from kugetsu_tui.console.details import DetailsScreen
 from kugetsu_tui.console.dialogs import ConfirmDialog, MessageDialog, StartDialog
+from kugetsu_tui.console.messages import ActionDone, ActionRefused
 from kugetsu_tui.console.session_table import SessionTable
 from kugetsu_tui.home import Home
-
-from .support import FIXED_NOW, set_limit, wait_until, write_session
+from tests.helpers import FIXED_NOW, Messages, set_limit, wait_until, write_session
 
 
 def capacity_text(app: KugetsuConsole) -> str:
     return str(app.query_one(CapacityBar).content)
-
-
-def notifications(app: KugetsuConsole) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 def start_binding(app: KugetsuConsole):
@@ -42,7 +39,7 @@ def dev(ref_number: int, **extra) -> dict:
 
 
 def loaded(app: KugetsuConsole, count: int):
-    return lambda: len(app.views) == count and app.query_one(SessionTable).row_count == count
+    return lambda: len(app.model.views) == count and app.query_one(SessionTable).row_count == count
 
 
 async def test_rows_are_base_pm_then_dev_in_creation_order(static_home: Home) -> None:
@@ -50,7 +47,7 @@ async def test_rows_are_base_pm_then_dev_in_creation_order(static_home: Home) ->
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_until(pilot, loaded(app, 5))
         table = app.query_one(SessionTable)
-        keys = [table.coordinate_to_cell_key((i, 0)).row_key.value for i in range(table.row_count)]
+        keys = [table.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value for i in range(table.row_count)]
         assert keys == ["base", "pm-agent", "github.com-acme-widgets-12", "github.com-acme-widgets-15",
                         "github.com-acme-widgets-16"]
         assert "3/3" in capacity_text(app)  # the corrupt file holds a slot too
@@ -74,21 +71,22 @@ async def test_footer_count_follows_files_written_and_deleted_by_another_process
         (static_home.sessions_dir / ".tmp-x.json.123.tmp").write_text("{}")
         write_session(static_home, "issue-99", b"not json")
         await wait_until(pilot, lambda: "4/10" in capacity_text(app))
-        assert app.active == 4
+        assert app.model.active == 4
 
 
 async def test_start_disabled_exactly_at_capacity_and_enabled_after_destroy(static_home: Home) -> None:
     app = KugetsuConsole(static_home, sample_processes=False)
-    async with app.run_test(size=(120, 30)) as pilot:
+    messages = Messages()
+    async with app.run_test(size=(120, 30), message_hook=messages) as pilot:
         await wait_until(pilot, loaded(app, 5))
         assert start_binding(app).enabled is False
         await pilot.press("s")
         await pilot.pause()
         assert not isinstance(app.screen, StartDialog)
-        assert any("maximum concurrent agents (3) reached" in m for m in notifications(app))
+        assert messages.notified("maximum concurrent agents (3) reached")
         assert "full" in capacity_text(app)
         static_home.session_path("github.com-acme-widgets-12").unlink()
-        await wait_until(pilot, lambda: app.active == 2)
+        await wait_until(pilot, lambda: app.model.active == 2)
         assert start_binding(app).enabled is True
         assert "last slot" in capacity_text(app)
         await pilot.press("s")
@@ -98,7 +96,8 @@ async def test_start_disabled_exactly_at_capacity_and_enabled_after_destroy(stat
 
 async def test_start_from_the_dialog_creates_a_session_through_the_core(demo_home: Home) -> None:
     app = KugetsuConsole(demo_home, sample_processes=False)
-    async with app.run_test(size=(120, 30)) as pilot:
+    messages = Messages()
+    async with app.run_test(size=(120, 30), message_hook=messages) as pilot:
         await wait_until(pilot, loaded(app, 5))
         await pilot.press("s")
         await pilot.pause()
@@ -107,14 +106,15 @@ async def test_start_from_the_dialog_creates_a_session_through_the_core(demo_hom
         assert dialog.focused is dialog.query_one("#ref", Input)
         await pilot.press(*"not a ref")
         await pilot.pause()
-        assert "invalid issue ref" in str(dialog.query_one("#ref-error").content)
+        assert "invalid issue ref" in str(dialog.query_one("#ref-error", Static).content)
         await pilot.press(*["backspace"] * 9, *"acme/widgets#40", "tab")
         assert dialog.focused is dialog.query_one("#message", Input)
         await pilot.press(*"fix it", "enter")
-        await wait_until(pilot, lambda: "github.com-acme-widgets-40" in app.views)
+        await wait_until(pilot, lambda: "github.com-acme-widgets-40" in app.model.views)
         data = json.loads(demo_home.session_path("github.com-acme-widgets-40").read_text())
         assert data["issue_ref"] == "github.com/acme/widgets#40"
-        await wait_until(pilot, lambda: any("started github.com/acme/widgets#40" in m for m in notifications(app)))
+        await wait_until(pilot, lambda: any("started github.com/acme/widgets#40" in m.text
+                                            for m in messages.of(ActionDone)))
 
 
 async def test_escape_cancels_the_start_dialog_and_writes_nothing(demo_home: Home) -> None:
@@ -130,24 +130,26 @@ async def test_escape_cancels_the_start_dialog_and_writes_nothing(demo_home: Hom
 
 async def test_command_palette_start_hits_the_cores_check(static_home: Home) -> None:
     app = KugetsuConsole(static_home, sample_processes=False)
-    async with app.run_test(size=(120, 30)) as pilot:
+    messages = Messages()
+    async with app.run_test(size=(120, 30), message_hook=messages) as pilot:
         await wait_until(pilot, loaded(app, 5))
-        app.action_start()  # what the palette's "Start a dev session" calls
+        app.main_screen.action_start()  # what the palette's "Start a dev session" calls
         await pilot.pause()
         assert not isinstance(app.screen, StartDialog)
-        assert any("maximum concurrent agents (3) reached" in m for m in notifications(app))
+        assert messages.notified("maximum concurrent agents (3) reached")
 
 
 async def test_invalid_limit_is_shown_and_start_refused(static_home: Home) -> None:
     set_limit(static_home, 0)
     app = KugetsuConsole(static_home, sample_processes=False)
-    async with app.run_test(size=(120, 30)) as pilot:
+    messages = Messages()
+    async with app.run_test(size=(120, 30), message_hook=messages) as pilot:
         await wait_until(pilot, loaded(app, 5))
         assert "limit invalid" in capacity_text(app)
         assert start_binding(app).enabled is False
         await pilot.press("s")
         await pilot.pause()
-        assert any("invalid limit '0'" in m for m in notifications(app))
+        assert messages.notified("invalid limit '0'")
 
 
 async def test_cursor_stays_on_its_session_when_rows_change_above_it(static_home: Home) -> None:
@@ -183,12 +185,13 @@ async def test_hostile_text_is_rendered_literally(static_home: Home, hostile: st
         await pilot.press("down", "down", "enter")
         await pilot.pause()
         assert isinstance(app.screen, DetailsScreen)
-        assert expected in str(app.screen.query_one("#fields").content)
+        assert expected in str(app.screen.query_one("#fields", Static).content)
 
 
 async def test_destroy_asks_then_archives_and_undo_restores(demo_home: Home) -> None:
     app = KugetsuConsole(demo_home, sample_processes=False)
-    async with app.run_test(size=(120, 30)) as pilot:
+    messages = Messages()
+    async with app.run_test(size=(120, 30), message_hook=messages) as pilot:
         await wait_until(pilot, loaded(app, 5))
         table = app.query_one(SessionTable)
         table.move_cursor(row=table.get_row_index("github.com-acme-widgets-12"))
@@ -201,30 +204,34 @@ async def test_destroy_asks_then_archives_and_undo_restores(demo_home: Home) -> 
         await pilot.pause()
         assert demo_home.session_path("github.com-acme-widgets-12").exists()
         await pilot.press("d", "y")
-        await wait_until(pilot, lambda: "github.com-acme-widgets-12" not in app.views)
+        await wait_until(pilot, lambda: "github.com-acme-widgets-12" not in app.model.views)
         assert [e.session_name for e in list_archive(demo_home)] == ["github.com-acme-widgets-12"]
-        assert app.active == 2
+        assert app.model.active == 2
         await pilot.press("u")
-        await wait_until(pilot, lambda: "github.com-acme-widgets-12" in app.views)
+        # The row is back as soon as the slot is taken (state restoring); the undo is done after the import.
+        await wait_until(pilot, lambda: [m.text for m in messages.of(ActionDone) if m.action == "restore"]
+                         == ["restored github.com-acme-widgets-12"])
+        assert "github.com-acme-widgets-12" in app.model.views and app.model.active == 3
         assert list_archive(demo_home) == []
-        assert app.active == 3
 
 
 async def test_undo_at_capacity_is_refused_with_the_cap_message(demo_home: Home) -> None:
     set_limit(demo_home, 3)
     app = KugetsuConsole(demo_home, sample_processes=False)
-    async with app.run_test(size=(120, 30)) as pilot:
+    messages = Messages()
+    async with app.run_test(size=(120, 30), message_hook=messages) as pilot:
         await wait_until(pilot, loaded(app, 5))
         table = app.query_one(SessionTable)
         table.move_cursor(row=table.get_row_index("github.com-acme-widgets-12"))
         await pilot.press("d", "y")
-        await wait_until(pilot, lambda: app.active == 2)
+        await wait_until(pilot, lambda: app.model.active == 2)
         write_session(demo_home, "github.com-acme-widgets-50", dev(50))  # someone takes the slot
-        await wait_until(pilot, lambda: app.active == 3)
+        await wait_until(pilot, lambda: app.model.active == 3)
         await pilot.press("u")
-        await wait_until(pilot, lambda: any("maximum concurrent agents (3) reached" in m for m in notifications(app)))
+        await wait_until(pilot, lambda: any(m.at_capacity and "maximum concurrent agents (3) reached" in m.text
+                                            for m in messages.of(ActionRefused)))
         assert [e.session_name for e in list_archive(demo_home)] == ["github.com-acme-widgets-12"]
-        assert app.undo_stack  # still undoable once a slot frees
+        assert app.model.undo_stack  # still undoable once a slot frees
 
 
 async def test_base_needs_a_second_confirmation(demo_home: Home) -> None:
@@ -241,13 +248,14 @@ async def test_base_needs_a_second_confirmation(demo_home: Home) -> None:
         await pilot.pause()
         assert isinstance(app.screen, ConfirmDialog) and demo_home.session_path("base").exists()
         await pilot.press("y")
-        await wait_until(pilot, lambda: "base" not in app.views)
+        await wait_until(pilot, lambda: "base" not in app.model.views)
 
 
 async def test_continue_at_capacity_sends_the_message(demo_home: Home) -> None:
     set_limit(demo_home, 3)
     app = KugetsuConsole(demo_home, sample_processes=False)
-    async with app.run_test(size=(120, 30)) as pilot:
+    messages = Messages()
+    async with app.run_test(size=(120, 30), message_hook=messages) as pilot:
         await wait_until(pilot, loaded(app, 5))
         assert "full" in capacity_text(app)
         table = app.query_one(SessionTable)
@@ -256,7 +264,8 @@ async def test_continue_at_capacity_sends_the_message(demo_home: Home) -> None:
         await pilot.pause()
         assert isinstance(app.screen, MessageDialog)
         await pilot.press(*"add tests", "enter")
-        await wait_until(pilot, lambda: any("continued github.com-acme-widgets-12" in m for m in notifications(app)))
+        await wait_until(pilot, lambda: any(m.text == "continued github.com-acme-widgets-12"
+                                            for m in messages.of(ActionDone)))
         log = demo_home.log_path("github.com-acme-widgets-12")
         await wait_until(pilot, lambda: log.exists() and "step_finish" in log.read_text())
 
@@ -269,7 +278,7 @@ async def test_filter_shows_matching_rows_and_escape_clears(static_home: Home) -
         await pilot.press("slash", *"failed")
         await pilot.pause()
         assert table.shown_names == ["github.com-acme-widgets-15"]
-        assert app.active == 3  # filtering never changes the count
+        assert app.model.active == 3  # filtering never changes the count
         await pilot.press("enter")
         assert table.has_focus
         await pilot.press("escape")
@@ -287,7 +296,7 @@ async def test_details_pane_follows_the_log(static_home: Home) -> None:
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, DetailsScreen)
-        assert "ses_dev12000000000000000000" in str(screen.query_one("#fields").content)
+        assert "ses_dev12000000000000000000" in str(screen.query_one("#fields", Static).content)
         from textual.widgets import Log
 
         widget = screen.query_one(Log)
@@ -323,16 +332,16 @@ async def test_missing_sessions_directory_is_waited_for(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: "waiting for" in capacity_text(app))
         home.sessions_dir.mkdir(parents=True)
         write_session(home, "github.com-acme-widgets-1", dev(1))
-        await wait_until(pilot, lambda: app.active == 1 and "1/3" in capacity_text(app))
+        await wait_until(pilot, lambda: app.model.active == 1 and "1/3" in capacity_text(app))
         # Deleted and recreated: recovered, and its new content shown.
         for path in home.sessions_dir.iterdir():
             path.unlink()
         home.sessions_dir.rmdir()
-        await wait_until(pilot, lambda: app.active == 0)
+        await wait_until(pilot, lambda: app.model.active == 0)
         home.sessions_dir.mkdir()
         write_session(home, "github.com-acme-widgets-2", dev(2))
         write_session(home, "github.com-acme-widgets-3", dev(3))
-        await wait_until(pilot, lambda: app.active == 2)
+        await wait_until(pilot, lambda: app.model.active == 2)
 
 
 async def test_polling_fallback_is_announced(static_home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -346,7 +355,7 @@ async def test_polling_fallback_is_announced(static_home: Home, monkeypatch: pyt
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_until(pilot, lambda: "polling" in capacity_text(app))
         static_home.session_path("github.com-acme-widgets-12").unlink()
-        await wait_until(pilot, lambda: app.active == 2)
+        await wait_until(pilot, lambda: app.model.active == 2)
 
 
 async def test_usable_at_80x24(static_home: Home) -> None:
@@ -366,7 +375,7 @@ async def test_row_keys_are_enabled_once_rows_exist(tmp_path: Path) -> None:
     home.sessions_dir.mkdir(parents=True)
     app = KugetsuConsole(home, sample_processes=False)
     async with app.run_test(size=(120, 30)) as pilot:
-        await wait_until(pilot, lambda: app.watcher_mode == "inotify")
+        await wait_until(pilot, lambda: app.model.watcher_mode == "inotify")
         assert app.screen.active_bindings["d"].enabled is False  # nothing to destroy
         write_session(home, "github.com-acme-widgets-1", dev(1))
         await wait_until(pilot, loaded(app, 1))
@@ -388,11 +397,12 @@ async def test_home_and_end_move_the_cursor_to_the_first_and_last_row(static_hom
 
 async def test_lowering_the_limit_below_the_active_count_says_what_it_means(static_home: Home) -> None:
     app = KugetsuConsole(static_home, sample_processes=False)
-    async with app.run_test(size=(120, 30)) as pilot:
+    messages = Messages()
+    async with app.run_test(size=(120, 30), message_hook=messages) as pilot:
         await wait_until(pilot, loaded(app, 5))
         await pilot.press("minus")
         assert resolve_limit(static_home).value == 2
-        assert any("3 dev sessions already exist" in m and "2 of them" in m for m in notifications(app))
+        assert messages.notified("3 dev sessions already exist", "2 of them")
         await pilot.press("minus", "minus")
         assert resolve_limit(static_home).value == 1
-        assert any("already 1" in m for m in notifications(app))
+        assert messages.notified("already 1")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kugetsu_tui.console import app as console_app
+from kugetsu_tui.console import run as console_run
+from kugetsu_tui.console.app import KugetsuConsole
 from kugetsu_tui.home import Home
 from kugetsu_tui.overview import overview
 from kugetsu_tui.process import is_alive
@@ -14,17 +15,17 @@ from kugetsu_tui.process import is_alive
 def test_demo_home_has_every_state_and_is_removed_with_its_agents_on_exit(monkeypatch) -> None:
     seen: dict = {}
 
-    def fake_run(self: console_app.KugetsuConsole) -> None:
+    def fake_run(self: KugetsuConsole) -> None:
         snapshot = overview(self.home)
         seen["root"] = self.home.root
-        seen["states"] = {v.session.name: v.state for v in snapshot.sessions}
+        seen["states"] = {v.session.name: v.shown_state for v in snapshot.sessions}
         seen["kinds"] = sorted(v.session.kind for v in snapshot.sessions)
         seen["live"] = [(v.session.pid, v.session.data.get("pid_started")) for v in snapshot.sessions if v.alive]
         seen["active"], seen["limit"] = snapshot.active, snapshot.limit.value
 
-    monkeypatch.setattr(console_app.KugetsuConsole, "run", fake_run)
+    monkeypatch.setattr(KugetsuConsole, "run", fake_run)
     monkeypatch.setenv("MAX_CONCURRENT_AGENTS", "1")  # the demo shows its own limit, not the user's
-    assert console_app.run_console(demo=True) == 0
+    assert console_run.run_console(demo=True) == 0
 
     assert seen["kinds"] == ["base", "dev", "dev", "dev", "dev", "pm"]
     assert set(seen["states"].values()) == {"idle", "running", "failed", "corrupt"}

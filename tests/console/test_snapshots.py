@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from kugetsu_tui.console.app import KugetsuConsole
 from kugetsu_tui.home import Home
-
-from .support import FIXED_NOW, set_limit, wait_until
+from tests.helpers import FIXED_NOW, set_limit, wait_until
 
 SIZE = (100, 24)
 
@@ -22,7 +21,7 @@ def console(home: Home) -> KugetsuConsole:
 
 def loaded(app: KugetsuConsole, then: tuple[str, ...] = ()):
     async def run_before(pilot) -> None:
-        await wait_until(pilot, lambda: len(app.views) == 5 and app.watcher_mode == "inotify")
+        await wait_until(pilot, lambda: len(app.model.views) == 5 and app.model.watcher_mode == "inotify")
         await pilot.press(*then)
         await pilot.pause(0.2)
 

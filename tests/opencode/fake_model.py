@@ -63,11 +63,11 @@ def reply_for(body: dict[str, Any]) -> str:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "FakeModelServer"
+    server: FakeModelServer
     protocol_version = "HTTP/1.1"
 
     # Quiet by default; BaseHTTPRequestHandler logs every request to stderr.
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         if self.server.log:
             sys.stderr.write("[fake-model] " + (format % args) + "\n")
 
@@ -82,7 +82,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.server._count(self._path(), None)
         if self._path() in ("/v1/models", "/models"):
             self._send_json(
@@ -95,7 +95,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send_json(404, {"error": {"message": f"not found: {self.path}"}})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         try:
@@ -106,7 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = {"_body": body}
         self.server._count(self._path(), body)
         if self.server.log:
-            sys.stderr.write("[fake-model] POST %s %s\n" % (self.path, json.dumps(body)[:20000]))
+            sys.stderr.write(f"[fake-model] POST {self.path} {json.dumps(body)[:20000]}\n")
         if self._path() not in ("/v1/chat/completions", "/chat/completions"):
             self._send_json(404, {"error": {"message": f"not found: {self.path}"}})
             return
@@ -227,7 +227,7 @@ class FakeModelServer(ThreadingHTTPServer):
             bodies = list(self.bodies)
         return [last_user_message(body) or "" for body in bodies]
 
-    def start(self) -> "FakeModelServer":
+    def start(self) -> FakeModelServer:
         self._thread = threading.Thread(target=self.serve_forever, name="fake-model", daemon=True)
         self._thread.start()
         return self
@@ -238,7 +238,7 @@ class FakeModelServer(ThreadingHTTPServer):
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> "FakeModelServer":
+    def __enter__(self) -> FakeModelServer:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

@@ -26,12 +26,11 @@ import subprocess
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
-
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OPENCODE_PREFIX = REPO_ROOT / ".opencode"
@@ -63,7 +62,7 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
-def _unavailable(reason: str) -> None:
+def _unavailable(reason: str) -> NoReturn:
     """Skip locally, fail under CI: CI must never skip the real-opencode tests."""
     if in_ci():
         pytest.fail(f"real opencode unavailable under CI: {reason}", pytrace=False)
@@ -186,8 +185,7 @@ def run_command(argv: list[str], *, env: Mapping[str, str], cwd: str | Path,
 
 def session_id_of(result: Result) -> str:
     """The one sessionID that every JSON event of an ``opencode run --format json`` carries."""
-    ids = {e.get("sessionID") for e in result.json_lines()}
-    ids.discard(None)
+    ids = {sid for e in result.json_lines() if isinstance(sid := e.get("sessionID"), str)}
     assert len(ids) == 1, f"expected one sessionID in the JSON events, found {sorted(ids)}\n{result.describe()}"
     return ids.pop()
 
@@ -280,9 +278,9 @@ def write_kugetsu_home(home: Path, base_session_id: str, *, pm_agent: str | None
     """A kugetsu home as `kugetsu init` leaves it: sessions/base.json and index.json."""
     sessions = home / "sessions"
     sessions.mkdir(parents=True, exist_ok=True)
-    now = datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+    now = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
     base = {"type": "base", "opencode_session_id": base_session_id, "created_at": now, "state": "idle"}
     (sessions / "base.json").write_text(json.dumps(base, indent=2) + "\n", "utf-8")
-    index = {"base": base_session_id, "pm_agent": pm_agent, "issues": {}}
+    index: dict[str, object] = {"base": base_session_id, "pm_agent": pm_agent, "issues": {}}
     (home / "index.json").write_text(json.dumps(index, indent=2) + "\n", "utf-8")
     return home

@@ -45,7 +45,7 @@ class Flow:
     base_id: str
     ids: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None  # where ls runs (None: the project)
-    others: list["Flow"] = field(default_factory=list)  # further homes, cleaned up with this one
+    others: list[Flow] = field(default_factory=list)  # further homes, cleaned up with this one
 
     # --- our CLI ---------------------------------------------------------------------------
 
@@ -61,7 +61,7 @@ class Flow:
         check_ls_shape(data)
         return data
 
-    def other_home(self, root: Path) -> "Flow":
+    def other_home(self, root: Path) -> Flow:
         """A second kugetsu home on the same base session and project."""
         home = write_kugetsu_home(root, self.base_id)
         env = dict(self.env, KUGETSU_HOME=str(home))
@@ -115,7 +115,7 @@ class Flow:
 
     def archived_exports(self, session_id: str) -> list[Path]:
         """Files anywhere under archive/ whose JSON is an opencode export of session_id."""
-        found = []
+        found: list[Path] = []
         archive = self.home / "archive"
         if not archive.is_dir():
             return found
@@ -316,9 +316,9 @@ def test_ls_never_shows_a_finishing_agent_as_failed(flow: Flow) -> None:
     deadline = time.monotonic() + AGENT_WAIT
     while time.monotonic() < deadline:
         view = next(v for v in overview(home).sessions if v.session.name == NAME2)
-        if not seen or seen[-1] != (view.state, view.error):
-            seen.append((view.state, view.error))
-        if view.state == "idle":
+        if not seen or seen[-1] != (view.shown_state, view.error):
+            seen.append((view.shown_state, view.error))
+        if view.shown_state == "idle":
             break
         time.sleep(0.005)
     assert seen and seen[-1][0] == "idle", seen

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from kugetsu_tui.console.app import KugetsuConsole
 from kugetsu_tui.console.dialogs import ConfirmDialog, MessageDialog, StartDialog
 from kugetsu_tui.console.session_table import SessionTable
 from kugetsu_tui.home import Home
+from tests.helpers import Messages, wait_until
 
 from .harness import OpenCode, write_kugetsu_home
 
@@ -47,20 +47,14 @@ def session(home: Home) -> dict:
         return {}
 
 
-async def wait_until(pilot, predicate, timeout: float = AGENT_WAIT, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"{what} not reached in {timeout:.0f}s"
-        await pilot.pause(0.2)
-
-
 async def test_start_continue_destroy_and_undo_from_the_keyboard(
         console_env: None, opencode: OpenCode, base_session: str, tmp_path: Path) -> None:
     home = Home(write_kugetsu_home(tmp_path / "kugetsu", base_session))
     save_limit(home, 1)
     app = KugetsuConsole(home)
-    async with app.run_test(size=(120, 30)) as pilot:
-        await wait_until(pilot, lambda: "base" in app.views, 10, "the base row")
+    messages = Messages()
+    async with app.run_test(size=(120, 30), message_hook=messages) as pilot:
+        await wait_until(pilot, lambda: "base" in app.model.views, 10, "the base row")
 
         # Start through the dialog: a real fork of the base session.
         await pilot.press("s")
@@ -68,16 +62,16 @@ async def test_start_continue_destroy_and_undo_from_the_keyboard(
         assert isinstance(app.screen, StartDialog)
         await pilot.press(*"acme/console#1", "tab", *"write the changelog", "enter")
         await wait_until(pilot, lambda: session(home).get("state") == "idle" and session(home).get(
-            "opencode_session_id"), what="the forked agent to finish")
+            "opencode_session_id"), timeout=AGENT_WAIT, what="the forked agent to finish")
         sid = session(home)["opencode_session_id"]
         assert sid != base_session and sid in opencode.session_ids()
-        await wait_until(pilot, lambda: app.active == 1, 5, "the footer count")
+        await wait_until(pilot, lambda: app.model.active == 1, 5, "the footer count")
 
         # At the limit: s is refused with the core's message, nothing is written.
         await pilot.press("s")
         await pilot.pause()
         assert not isinstance(app.screen, StartDialog)
-        assert any("maximum concurrent agents (1) reached" in n.message for n in app._notifications)
+        assert messages.notified("maximum concurrent agents (1) reached")
 
         # Continue the selected session at capacity: the transcript grows.
         before = opencode.message_count(sid)
@@ -89,22 +83,22 @@ async def test_start_continue_destroy_and_undo_from_the_keyboard(
         await pilot.press(*"and the docs", "enter")
         await wait_until(pilot, lambda: session(home).get("state") == "idle"
                          and session(home).get("run_id") and opencode.message_count(sid) > before,
-                         what="the continued agent to finish")
+                         timeout=AGENT_WAIT, what="the continued agent to finish")
 
         # Destroy: transcript exported into the archive, the opencode session deleted.
         await pilot.press("d")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmDialog)
         await pilot.press("y")
-        await wait_until(pilot, lambda: not home.session_path(NAME).exists(), what="the destroy")
+        await wait_until(pilot, lambda: not home.session_path(NAME).exists(), AGENT_WAIT, "the destroy")
         [entry] = list_archive(home)
         assert json.loads((entry.path / "export.json").read_text())["info"]["id"] == sid
         assert sid not in opencode.session_ids()
-        await wait_until(pilot, lambda: app.active == 0, 5, "the slot to free")
+        await wait_until(pilot, lambda: app.model.active == 0, 5, "the slot to free")
 
         # Undo: imported back into opencode with the same id, the file back in place.
         await pilot.press("u")
         await wait_until(pilot, lambda: home.session_path(NAME).exists() and not list_archive(home),
-                         what="the undo")
+                         AGENT_WAIT, "the undo")
         assert session(home)["opencode_session_id"] == sid
         assert sid in opencode.session_ids()

@@ -8,7 +8,6 @@ import tomllib
 import pytest
 
 from kugetsu_tui.config import (
-    DEFAULT_TEMPLATES,
     load_agent_config,
     load_toml,
     render,
@@ -17,6 +16,7 @@ from kugetsu_tui.config import (
 )
 from kugetsu_tui.errors import KugetsuError
 from kugetsu_tui.home import Home
+from kugetsu_tui.opencode.commands import DEFAULT_TEMPLATES
 from tests.helpers import (
     assert_one_line_error,
     demo_agent_config,

@@ -61,7 +61,7 @@ def _round(tmp_path, number):
         proc.start()
     for proc in procs:
         proc.join(timeout=120)
-    results = [(proc.exitcode, out.read_text() if out.exists() else "") for proc, out in zip(procs, outs)]
+    results = [(proc.exitcode, out.read_text() if out.exists() else "") for proc, out in zip(procs, outs, strict=True)]
     return home, results
 
 

@@ -99,7 +99,7 @@ def test_fields_are_read_as_kugetsu_writes_them(bare):
         "type": "forked", "issue_ref": "github.com/shoko/kugetsu#14", "opencode_session_id": "ses_xyz789",
         "created_at": "2026-03-29T18:16:10+02:00", "state": "idle"})
     session = read_session(path)
-    assert (session.name, session.kind, session.state, session.issue_ref, session.opencode_session_id,
+    assert (session.name, session.kind, session.recorded_state, session.issue_ref, session.opencode_session_id,
             session.created_at, session.error) == (
         "github.com-shoko-kugetsu-14", "dev", "idle", "github.com/shoko/kugetsu#14", "ses_xyz789",
         "2026-03-29T18:16:10+02:00", None)
@@ -114,7 +114,7 @@ def test_a_pid_that_is_not_a_positive_int_is_ignored(bare, value):
 
 def test_missing_state_is_unknown_not_corrupt(bare):
     session = read_session(write_session(bare, "x", {"type": "forked"}))
-    assert session.state == "unknown" and session.error is None
+    assert session.recorded_state == "unknown" and session.error is None
 
 
 # --- hostile files --------------------------------------------------------------------------
@@ -148,7 +148,7 @@ def test_a_hostile_file_is_a_corrupt_session_with_a_reason_and_still_counts(bare
     make(path)
     session = read_session(path)
     assert session.kind == kind
-    assert session.state == "corrupt" and session.corrupt
+    assert session.recorded_state == "corrupt" and session.corrupt
     assert session.error and reason in session.error
     assert session.data == {}
     listed = [s for s in list_sessions(bare) if s.name == filename[:-5]]
@@ -162,7 +162,7 @@ def test_a_file_of_exactly_1_mib_is_still_read(bare):
     path = bare.sessions_dir / "big.json"
     path.write_text(text)
     assert path.stat().st_size == MAX_SESSION_BYTES
-    assert read_session(path).state == "idle"
+    assert read_session(path).recorded_state == "idle"
     path.write_text(text.replace('"x', '"xx'))
     assert read_session(path).corrupt
 
@@ -278,7 +278,7 @@ def test_writes_are_atomic_renames_with_mode_0600(bare):
 
 def test_a_reader_never_sees_half_a_file(bare):
     write_session(bare, "x", pad="a" * 300_000)
-    errors: list[str] = []
+    errors: list[str | None] = []
     done = threading.Event()
 
     def reader() -> None:

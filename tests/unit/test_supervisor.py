@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from kugetsu_tui.home import Home
-from kugetsu_tui.supervisor import describe_exit, session_id_from_line
+from kugetsu_tui.supervisor import describe_exit
 from tests.helpers import PY, REPORT_THEN_EXIT, pid_alive, session_data, wait_for, write_session
 
 NAME = "github.com-shoko-kugetsu-7"
@@ -35,25 +35,6 @@ def supervise(home, argv, run_id="run-1", cwd=None):
                              "--run-id", run_id, "--cwd", str(cwd or home.root), "--", *argv],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)
-
-
-# --- parsing the agent's JSON lines ---------------------------------------------------------------
-
-@pytest.mark.parametrize("line, sid", [
-    (b'{"type":"step_start","timestamp":1795371107970,"sessionID":"ses_dfb8afef","part":{}}\n', "ses_dfb8afef"),
-    (b'{"type":"text","part":{"sessionID":"ses_in_part"}}', "ses_in_part"),
-    (b'{"type":"text","sessionID":"ses_top","part":{"sessionID":"ses_part"}}', "ses_top"),
-    (b'{"type":"text","sessionID":""}', None),
-    (b'{"type":"text","sessionID":42}', None),
-    (b'{"type":"error","error":{"name":"x"}}', None),
-    (b'["sessionID", "ses_x"]', None),
-    (b"Error: Session not found\n", None),
-    (b"", None),
-    (b"\xff\xfe not utf-8", None),
-    (b'"ses_x"', None),
-])
-def test_session_id_from_line(line, sid):
-    assert session_id_from_line(line) == sid
 
 
 @pytest.mark.parametrize("code, text", [

@@ -1,0 +1,24 @@
+"""Opening the console: on a home, or on a throwaway demo home that is gone when it closes."""
+
+from __future__ import annotations
+
+from kugetsu_tui.console.app import KugetsuConsole
+from kugetsu_tui.home import Home
+
+
+def run_console(home_override: str | None = None, demo: bool = False) -> int:
+    if not demo:
+        KugetsuConsole(Home.locate(home_override)).run()
+        return 0
+    from kugetsu_tui.demo import temporary_demo_home
+
+    app: KugetsuConsole | None = None
+
+    def hang_up() -> None:
+        if app is not None:
+            app.exit()
+
+    with temporary_demo_home(on_hangup=hang_up) as home:
+        app = KugetsuConsole(home)
+        app.run()
+    return 0

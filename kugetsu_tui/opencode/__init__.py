@@ -1,0 +1,1 @@
+"""Everything that knows opencode: its default commands and the JSON events of `opencode run`."""

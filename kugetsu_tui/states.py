@@ -1,0 +1,52 @@
+"""The one vocabulary of session states, shared by the core, the CLI and the console.
+
+A session file *records* a state (written by kugetsu, by our supervisor, or by a restore); what
+an operator is *shown* can differ: a file that cannot be read is `corrupt`, and a recorded
+`running` whose processes are gone is shown `failed`. `Session.recorded_state` and
+`SessionView.shown_state` keep the two apart; both use this enum.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class State(StrEnum):
+    STARTING = "starting"
+    RUNNING = "running"
+    IDLE = "idle"
+    FAILED = "failed"
+    RESTORING = "restoring"
+    TIMEOUT = "timeout"
+    LEFT = "left"
+    USED = "used"
+    CORRUPT = "corrupt"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def recorded(cls, value: object) -> State:
+        """The state a file records; a missing or unrecognised value is UNKNOWN, never an error."""
+        if isinstance(value, str):
+            try:
+                return cls(value)
+            except ValueError:
+                pass
+        return cls.UNKNOWN
+
+
+#: What each state means, in the words the help screen and the details use.
+MEANINGS: dict[State, str] = {
+    State.STARTING: "admitted and holding a slot; its agent is being launched",
+    State.RUNNING: "its agent process is at work",
+    State.IDLE: "its agent finished its last message and waits for the next one",
+    State.FAILED: "its agent exited with an error, or vanished without recording how it ended",
+    State.RESTORING: "being brought back from the archive (its slot is already taken)",
+    State.TIMEOUT: "kugetsu stopped its agent after its time limit (TASK_TIMEOUT_HOURS)",
+    State.LEFT: "written by an older kugetsu: the agent has left; the session still holds its slot",
+    State.USED: "written by an older kugetsu: the slot is in use; no agent of ours runs",
+    State.CORRUPT: "the file cannot be read as a session (the reason is shown); it still holds its slot",
+    State.UNKNOWN: "the file records no state, or one this version does not know",
+}
+
+#: States whose agent may be alive: continue and destroy check its processes first.
+LAUNCHING = frozenset({State.STARTING, State.RUNNING})

@@ -1,0 +1,86 @@
+"""The console's model without a screen: the count, the pending rows, the filter, process samples."""
+
+from __future__ import annotations
+
+from kugetsu_tui.config import Limit
+from kugetsu_tui.console.model import ConsoleModel, read_changes
+from kugetsu_tui.home import Home
+from kugetsu_tui.overview import SessionView, view
+from kugetsu_tui.sessions import read_session
+from tests.helpers import write_session
+
+
+def views(home: Home, *names: str) -> list[SessionView]:
+    return [view(read_session(home.session_path(n))) for n in names]
+
+
+def test_the_count_follows_merges_and_a_rescan_recounts(home: Home) -> None:
+    for n in ("a", "b", "c"):
+        write_session(home, n)
+    model = ConsoleModel(Limit(3, "test"))
+    model.merge(views(home, "base", "a", "b"), [])
+    assert model.active == 2  # base holds no slot
+    model.merge(views(home, "a", "c"), ["b"])  # a changed, c is new, b is gone
+    assert model.active == 2 and set(model.views) == {"base", "a", "c"}
+    model.active = 99  # drifted
+    model.merge([], [], recount=True)
+    assert model.active == 2
+
+
+def test_changes_before_a_draw_fold_into_one_row_update(home: Home) -> None:
+    write_session(home, "a")
+    write_session(home, "b")
+    model = ConsoleModel(Limit(3, "test"))
+    model.merge(views(home, "a", "b"), [])
+    model.merge(views(home, "a"), [])
+    model.merge([], ["b"])
+    shown, hidden = model.take_row_changes()
+    assert [v.session.name for v in shown] == ["a"] and hidden == ["b"]
+    assert not model.has_pending_rows and model.take_row_changes() == ([], [])
+
+
+def test_start_refusal_is_the_cores_at_the_limit_and_with_an_invalid_limit(home: Home) -> None:
+    write_session(home, "a")
+    model = ConsoleModel(Limit(2, "test"))
+    model.merge(views(home, "a"), [])
+    assert model.start_refusal() is None
+    model.limit = Limit(1, "test")
+    assert "maximum concurrent agents (1) reached" in (model.start_refusal() or "")
+    model.limit = Limit(None, "config.toml", "invalid limit '0' from config.toml")
+    assert "invalid limit '0'" in (model.start_refusal() or "")
+
+
+def test_the_filter_hides_and_shows_rows_and_never_changes_the_count(home: Home) -> None:
+    write_session(home, "a", issue_ref="github.com/acme/widgets#1")
+    write_session(home, "b", issue_ref="github.com/acme/gadgets#2")
+    model = ConsoleModel(Limit(3, "test"))
+    model.merge(views(home, "a", "b"), [])
+    model.take_row_changes()
+    show, hide = model.refilter("  GADGETS ", ["a", "b"])
+    assert show == [] and hide == ["a"] and model.active == 2
+    show, hide = model.refilter("", ["b"])
+    assert [v.session.name for v in show] == ["a"] and hide == []
+    model.filter_text = "widgets"
+    model.merge(views(home, "b"), [])
+    assert model.take_row_changes() == ([], ["b"])  # a changed row that no longer matches goes away
+
+
+def test_a_sample_rederives_the_rows_whose_agent_came_or_went(home: Home) -> None:
+    write_session(home, "a", state="running", pid=4_000_000, pid_started=1.0)
+    model = ConsoleModel(Limit(3, "test"))
+    model.merge(views(home, "a"), [])
+    model.take_row_changes()
+    assert model.watched_processes() == {"a": (4_000_000, 1.0)}
+    model.apply_samples({"a": True}, {"a": (12.0, 1024)})
+    shown, _ = model.take_row_changes()
+    assert [v.alive for v in shown] == [True] and model.stats == {"a": (12.0, 1024)}
+    model.apply_samples({"a": True}, {"a": (13.0, 1024)})
+    assert not model.has_pending_rows  # nothing came or went: no row to redraw
+
+
+def test_read_changes_reads_named_files_or_everything_and_reports_the_gone(home: Home) -> None:
+    write_session(home, "a")
+    fresh, gone = read_changes(home, ["base", "a", "old"], None)
+    assert sorted(v.session.name for v in fresh) == ["a", "base"] and gone == ["old"]
+    fresh, gone = read_changes(home, [], {"a.json", "vanished.json"})
+    assert [v.session.name for v in fresh] == ["a"] and gone == ["vanished"]
