@@ -52,6 +52,7 @@ class ForgeClient:
         self._responses: dict[str, dict[str, Any]] = cache["responses"]
         self._blocked: dict[str, dict[str, Any]] = cache["blocked"]
         self._unreachable: dict[str, str] = {}  # origin -> reason, for this client's lifetime only
+        self._changed = False
 
     def get_json(self, url: str, token: str | None) -> Reply:
         origin = _origin(url)
@@ -106,8 +107,9 @@ class ForgeClient:
         with self._lock:
             if etag:
                 self._responses[url] = {"etag": etag, "body": data, "seen": self._clock()}
-            else:
-                self._responses.pop(url, None)
+                self._changed = True
+            elif self._responses.pop(url, None) is not None:
+                self._changed = True
         return Reply(data)
 
     def _http_error(self, exc: urllib.error.HTTPError, url: str, origin: str,
@@ -119,6 +121,7 @@ class ForgeClient:
                 return Reply(error=f"{origin} answered 304 Not Modified for {_path(url)}, which was never fetched")
             with self._lock:
                 cached["seen"] = self._clock()
+                self._changed = True
             return Reply(cached["body"])
         limited = self._note_rate_limit(origin, headers, exc.code)
         if limited:
@@ -153,12 +156,13 @@ class ForgeClient:
             return None
         with self._lock:
             self._blocked[origin] = {"until": until, "reason": reason}
+            self._changed = True
         refused = status in (403, 429) or status >= 500
         return self._refusal(origin) if refused else None
 
     def save(self) -> None:
         """Write what is worth keeping (recent bodies with an ETag, pending rate-limit waits) atomically."""
-        if self._cache_path is None:
+        if self._cache_path is None or not self._changed:
             return
         now = self._clock()
         with self._lock:
