@@ -61,8 +61,7 @@ class WorkStatus(NamedTuple):
 NOT_CHECKED = WorkStatus(UNKNOWN, None, "not checked yet", None, None)
 
 
-def combine(forge: ForgeAnswer | None, git: GitAnswer | None, checked_at: str,
-            reasons: Iterable[str] = ()) -> WorkStatus:
+def combine(forge: ForgeAnswer | None, git: GitAnswer | None, checked_at: str) -> WorkStatus:
     """The rule of the issue: done beats open beats unknown; the forge's answer first at each level."""
     url = forge.url if forge else None
     if forge and forge.state in DONE_STATES:
@@ -73,7 +72,7 @@ def combine(forge: ForgeAnswer | None, git: GitAnswer | None, checked_at: str,
         return WorkStatus(OPEN, "forge", forge.detail, url, checked_at)
     if git and git.state == OPEN:
         return WorkStatus(OPEN, "git", git.detail, url, checked_at)
-    why = [*reasons, *([f"forge: {forge.detail}"] if forge else []), *([f"git: {git.detail}"] if git else [])]
+    why = [*([f"forge: {forge.detail}"] if forge else []), *([f"git: {git.detail}"] if git else [])]
     return WorkStatus(UNKNOWN, None, "; ".join(why) or "no source to ask", url, checked_at)
 
 
@@ -93,33 +92,28 @@ class WorkChecker:
         checked_at = now_iso()
         if session.corrupt:
             return WorkStatus(UNKNOWN, None, f"the session file is unusable: {session.error}", None, checked_at)
-        reasons: list[str] = []
-        forge = self._forge(session, reasons)
-        git = self._git(session, reasons)
-        return combine(forge, git, checked_at, reasons)
+        return combine(self._forge(session), self._git(session), checked_at)
 
-    def _forge(self, session: Session, reasons: list[str]) -> ForgeAnswer | None:
+    def _forge(self, session: Session) -> ForgeAnswer | None:
         from kugetsu_tui.errors import KugetsuError
-        from kugetsu_tui.forge import forge_work
+        from kugetsu_tui.forge import ForgeAnswer, forge_work
         from kugetsu_tui.refs import parse_issue_ref
 
         try:
             ref = parse_issue_ref(session.issue_ref or "")
         except KugetsuError:
-            reasons.append("forge: the session has no valid issue_ref")
-            return None
+            return ForgeAnswer(UNKNOWN, "the session has no valid issue_ref", None)
         return forge_work(self.client, self.settings, ref, pr_url=_text(session.data.get("pr_url")),
                           branch=_text(session.data.get("branch_name")), environ=self.environ)
 
-    def _git(self, session: Session, reasons: list[str]) -> GitAnswer | None:
-        from kugetsu_tui.gitmerge import branch_merged
+    def _git(self, session: Session) -> GitAnswer:
+        from kugetsu_tui.gitmerge import GitAnswer, branch_merged
 
         branch = _text(session.data.get("branch_name"))
         worktree = _path(session.data.get("worktree_path"))
         repo = _path(session.data.get("repo")) or worktree
         if not branch or repo is None:
-            reasons.append("git: the session names no branch_name and repo or worktree_path")
-            return None
+            return GitAnswer(UNKNOWN, "the session names no branch_name and repo or worktree_path")
         return branch_merged(repo, branch, base=self.base, worktree=worktree)
 
     def finish(self) -> None:
