@@ -185,6 +185,20 @@ def work_for(cache: Mapping[str, Mapping[str, Any]], session: Session) -> WorkSt
     return WorkStatus(work["state"], source, detail or "", url, checked_at)
 
 
+def browse_url(session: Session, status: WorkStatus) -> str | None:
+    """What to open in a browser for a session: its PR or issue as last checked, else the issue's page."""
+    if status.url:
+        return status.url
+    from kugetsu_tui.errors import KugetsuError
+    from kugetsu_tui.refs import parse_issue_ref
+
+    try:
+        ref = parse_issue_ref(session.issue_ref or "")
+    except KugetsuError:
+        return None
+    return f"https://{ref.host}/{ref.owner}/{ref.repo}/issues/{ref.number}"
+
+
 def _load(path: Path) -> dict[str, dict[str, Any]]:
     try:
         data = json.loads(path.read_text("utf-8"))

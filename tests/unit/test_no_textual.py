@@ -13,7 +13,8 @@ CORE = ["kugetsu_tui", "kugetsu_tui.cli", "kugetsu_tui.actions", "kugetsu_tui.ar
         "kugetsu_tui.sessions", "kugetsu_tui.config", "kugetsu_tui.supervisor", "kugetsu_tui.admission",
         "kugetsu_tui.index", "kugetsu_tui.launch", "kugetsu_tui.locking", "kugetsu_tui.process",
         "kugetsu_tui.refs", "kugetsu_tui.display", "kugetsu_tui.home", "kugetsu_tui.atomic",
-        "kugetsu_tui.errors", "kugetsu_tui.demo_agent"]
+        "kugetsu_tui.errors", "kugetsu_tui.demo_agent", "kugetsu_tui.forge", "kugetsu_tui.gitmerge",
+        "kugetsu_tui.workstatus", "kugetsu_tui.prune", "kugetsu_tui.workcli"]
 
 PROBE = """
 import importlib, json, sys

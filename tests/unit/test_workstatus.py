@@ -9,7 +9,16 @@ import pytest
 from kugetsu_tui.forge import ForgeAnswer
 from kugetsu_tui.gitmerge import GitAnswer
 from kugetsu_tui.sessions import read_session
-from kugetsu_tui.workstatus import WORK_FILE, WorkStatus, check_work, combine, read_work, work_for
+from kugetsu_tui.workstatus import (
+    NOT_CHECKED,
+    WORK_FILE,
+    WorkStatus,
+    browse_url,
+    check_work,
+    combine,
+    read_work,
+    work_for,
+)
 from tests.helpers import assert_one_line_error, run_cli, write_session
 from tests.unit.forge_server import Answer, forge_server, github_pr, issue
 from tests.unit.work_support import git, make_repo, set_forge, work_on_feat
@@ -170,3 +179,13 @@ def test_bad_settings_are_one_line_errors(work_home, toml, needle):
 def test_work_with_no_dev_sessions_writes_nothing(home):
     assert run_cli(home, "work").stdout.strip() == "no dev sessions"
     assert not (home.root / WORK_FILE).exists()
+
+
+def test_browse_url_is_the_checked_url_else_the_issue_page(home):
+    path = write_session(home, "github.com-shoko-kugetsu-9", issue_ref="codeberg.org/shoko/kugetsu#9")
+    session = read_session(path)
+    assert browse_url(session, NOT_CHECKED) == "https://codeberg.org/shoko/kugetsu/issues/9"
+    checked = WorkStatus("open", "forge", "PR #10 open", "https://codeberg.org/shoko/kugetsu/pulls/10", "t")
+    assert browse_url(session, checked) == "https://codeberg.org/shoko/kugetsu/pulls/10"
+    broken = read_session(write_session(home, "odd", issue_ref="not a ref"))
+    assert browse_url(broken, NOT_CHECKED) is None
