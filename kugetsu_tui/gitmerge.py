@@ -46,6 +46,8 @@ def _branch_merged(repo: Path, branch: str, base: str, worktree: Path | None) ->
     if not repo.is_dir():
         return GitAnswer(UNKNOWN, f"repository {repo} not found")
     _git(repo, "rev-parse", "--git-dir")
+    if branch.startswith("-") or _run(repo, "check-ref-format", f"refs/heads/{branch}", ok=(0, 1)).returncode:
+        return GitAnswer(UNKNOWN, f"{branch!r} is not a valid branch name")
     base = base or default_base(repo)
     base_commit = _commit(repo, base)
     if base_commit is None:

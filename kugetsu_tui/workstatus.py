@@ -114,6 +114,8 @@ class WorkChecker:
         repo = _path(session.data.get("repo")) or worktree
         if not branch or repo is None:
             return GitAnswer(UNKNOWN, "the session names no branch_name and repo or worktree_path")
+        if not repo.is_absolute():
+            return GitAnswer(UNKNOWN, f"the repository path {repo} is not absolute")
         return branch_merged(repo, branch, base=self.base, worktree=worktree)
 
     def finish(self) -> None:

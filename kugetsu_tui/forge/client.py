@@ -61,6 +61,8 @@ class ForgeClient:
             cached = self._responses.get(url)
         if refusal:
             return Reply(error=refusal)
+        if token and not _safe_for_token(url):
+            return Reply(error=f"the token is sent only over https (or to this machine), not to {origin}")
         request = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": USER_AGENT})
         if cached and isinstance(cached.get("etag"), str):
             request.add_header("If-None-Match", cached["etag"])
@@ -195,6 +197,11 @@ def _load_cache(path: Path | None) -> dict[str, dict[str, Any]]:
 def _origin(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _safe_for_token(url: str) -> bool:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme == "https" or parts.hostname in ("127.0.0.1", "::1", "localhost")
 
 
 def _path(url: str) -> str:

@@ -70,7 +70,7 @@ def forge_work(client: ForgeClient, settings: ForgeSettings, ref: IssueRef, *, p
 def _from_pr_url(client: ForgeClient, settings: ForgeSettings, pr_url: str, environ: Mapping[str, str] | None,
                  reasons: list[str]) -> ForgeAnswer | None:
     match = _PR_URL.fullmatch(pr_url.strip())
-    if match is None:
+    if match is None or {match.group("owner"), match.group("repo")} & {".", ".."}:
         reasons.append("pr_url is not a pull request URL")
         return None
     host = settings.for_host(match.group("host"))

@@ -149,6 +149,21 @@ def test_the_token_is_not_sent_along_a_redirect_to_another_host(server, cache, c
         assert "Authorization" not in elsewhere.requests[0].headers
 
 
+def test_the_token_is_never_sent_over_plain_http_to_another_machine(cache, clock):
+    client = ForgeClient(cache, clock=clock)
+    settings = parse_forge_settings({"github.com": {"api": "http://forge.example.invalid"}})
+    answer = forge_work(client, settings, GH_REF, environ={"GITHUB_TOKEN": TOKEN})
+    assert answer.state == "unknown" and "only over https" in answer.detail
+    assert TOKEN not in answer.detail
+
+
+def test_a_pr_url_with_dot_segments_is_not_followed(server, cache, clock):
+    server.routes["/repos/shoko/kugetsu/issues/12"] = Answer(body=issue(12))
+    answer = ask(server, cache, clock, pr_url="https://github.com/../kugetsu/pull/3")
+    assert answer.state == "open"
+    assert server.paths() == ["/repos/shoko/kugetsu/issues/12"]
+
+
 def test_the_token_appears_in_no_answer_and_no_file(server, cache, clock, tmp_path):
     server.routes[f"{GH_PULLS}/34"] = Answer(401, {"message": "Bad credentials"})
     server.routes[GH_PULLS] = Answer(403, {"message": "API rate limit exceeded"}, {"Retry-After": "60"})

@@ -128,7 +128,8 @@ def test_the_checks_write_nothing_into_the_repository(repo):
     assert tree_listing(repo) == before
 
 
-@pytest.mark.parametrize("case", ["no repository", "not a repository", "no branch", "no base", "option-like"])
+@pytest.mark.parametrize("case", ["no repository", "not a repository", "no branch", "no base", "option-like",
+                                  "range", "revision expression"])
 def test_what_cannot_be_checked_is_unknown_with_the_reason(repo, tmp_path, case):
     target, branch, base, needle = repo, "feat", "main", ""
     if case == "no repository":
@@ -141,8 +142,12 @@ def test_what_cannot_be_checked_is_unknown_with_the_reason(repo, tmp_path, case)
         branch, needle = "gone", "branch gone not found"
     elif case == "no base":
         base, needle = "nope", "base nope not found"
+    elif case == "option-like":
+        branch, needle = "--all", "not a valid branch name"
+    elif case == "range":
+        branch, needle = "main..feat", "not a valid branch name"
     else:
-        branch, needle = "--all", "not found"
+        branch, needle = "main~1", "not a valid branch name"
     answer = branch_merged(target, branch, base=base)
     assert answer.state == UNKNOWN
     assert needle in answer.detail, answer.detail

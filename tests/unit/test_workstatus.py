@@ -189,3 +189,11 @@ def test_browse_url_is_the_checked_url_else_the_issue_page(home):
     assert browse_url(session, checked) == "https://codeberg.org/shoko/kugetsu/pulls/10"
     broken = read_session(write_session(home, "odd", issue_ref="not a ref"))
     assert browse_url(broken, NOT_CHECKED) is None
+
+
+def test_a_relative_repository_path_is_not_guessed(work_home):
+    write_session(work_home, "github.com-shoko-kugetsu-1", issue_ref="github.com/shoko/kugetsu#1",
+                  branch_name="feat", repo="repo")
+    set_forge(work_home, {"github.com": {"api": ""}})
+    results = {s.name: w for s, w in check_work(work_home)}
+    assert results["github.com-shoko-kugetsu-1"].detail == "git: the repository path repo is not absolute"
