@@ -83,7 +83,6 @@ class WorkChecker:
                  environ: Mapping[str, str] | None = None) -> None:
         from kugetsu_tui.forge import ForgeClient
 
-        self.home = home
         self.settings, self.base = load_work_settings(home)
         self.environ = environ
         self.client = ForgeClient(home.root / FORGE_CACHE_FILE, timeout=timeout)

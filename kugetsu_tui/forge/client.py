@@ -11,6 +11,7 @@ Why it is careful:
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import urllib.error
@@ -30,6 +31,7 @@ CACHE_KEEP_SECONDS = 7 * 86400
 #: how long to wait after a 429 or rate-limit 403 that names no time (GitHub asks for at least a minute)
 DEFAULT_BACKOFF = 60.0
 USER_AGENT = "kugetsu-tui"
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")  # visible ASCII: a token that http.client would quote in an error is refused
 
 
 class Reply(NamedTuple):
@@ -63,13 +65,15 @@ class ForgeClient:
             return Reply(error=refusal)
         if token and not _safe_for_token(url):
             return Reply(error=f"the token is sent only over https (or to this machine), not to {origin}")
+        if token and not _HEADER_SAFE.fullmatch(token):
+            return Reply(error="the token in the environment has characters an HTTP header cannot carry")
         request = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": USER_AGENT})
         if cached and isinstance(cached.get("etag"), str):
             request.add_header("If-None-Match", cached["etag"])
         if token:
             request.add_unredirected_header("Authorization", f"token {token}")
         try:
-            return self._exchange(request, url, origin, cached)
+            return self._exchange(request, url, origin)
         except urllib.error.HTTPError as exc:
             return self._http_error(exc, url, origin, cached)
         except (TimeoutError, urllib.error.URLError, OSError, HTTPException, ValueError) as exc:
@@ -87,8 +91,7 @@ class ForgeClient:
             return f"{blocked.get('reason') or 'rate limited'}; no request to {origin} before {until}"
         return None
 
-    def _exchange(self, request: urllib.request.Request, url: str, origin: str,
-                  cached: dict[str, Any] | None) -> Reply:
+    def _exchange(self, request: urllib.request.Request, url: str, origin: str) -> Reply:
         deadline = time.monotonic() + self.timeout
         with urllib.request.urlopen(request, timeout=self.timeout) as response:
             self._note_rate_limit(origin, response.headers, response.status)
@@ -231,4 +234,6 @@ def _network_reason(exc: BaseException, origin: str, timeout: float) -> str:
         return f"cannot reach {origin}: {reason.strerror}"
     if isinstance(exc, HTTPException):
         return f"broken answer from {origin} ({type(exc).__name__})"
+    if isinstance(exc, ValueError):
+        return f"cannot ask {origin}: invalid request"  # never the message: it may quote a header
     return f"cannot reach {origin}: {reason}"

@@ -157,6 +157,15 @@ def test_the_token_is_never_sent_over_plain_http_to_another_machine(cache, clock
     assert TOKEN not in answer.detail
 
 
+@pytest.mark.parametrize("token", [f"{TOKEN}\nX-Injected: 1", f"{TOKEN} x", f"{TOKEN}\u00e9"])
+def test_a_token_a_header_cannot_carry_is_refused_without_quoting_it(server, cache, clock, token):
+    server.routes["/repos/shoko/kugetsu/issues/12"] = Answer(body=issue(12))
+    answer = ask(server, cache, clock, env={"GITHUB_TOKEN": token})
+    assert answer.state == "unknown" and "cannot carry" in answer.detail
+    assert TOKEN not in repr(answer)
+    assert server.requests == []
+
+
 def test_a_pr_url_with_dot_segments_is_not_followed(server, cache, clock):
     server.routes["/repos/shoko/kugetsu/issues/12"] = Answer(body=issue(12))
     answer = ask(server, cache, clock, pr_url="https://github.com/../kugetsu/pull/3")
