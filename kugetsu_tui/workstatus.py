@@ -113,8 +113,6 @@ class WorkChecker:
         repo = _path(session.data.get("repo")) or worktree
         if not branch or repo is None:
             return GitAnswer(UNKNOWN, "the session names no branch_name and repo or worktree_path")
-        if not repo.is_absolute():
-            return GitAnswer(UNKNOWN, f"the repository path {repo} is not absolute")
         return branch_merged(repo, branch, base=self.base, worktree=worktree)
 
     def finish(self) -> None:
@@ -216,5 +214,7 @@ def _text(value: Any) -> str | None:
 
 
 def _path(value: Any) -> Path | None:
+    """An absolute directory path from a session field; anything else (OWNER/REPO, a relative path) is none."""
     text = _text(value)
-    return Path(os.path.expanduser(text)) if text else None
+    path = Path(os.path.expanduser(text)) if text else None
+    return path if path is not None and path.is_absolute() else None

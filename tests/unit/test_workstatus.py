@@ -191,9 +191,11 @@ def test_browse_url_is_the_checked_url_else_the_issue_page(home):
     assert browse_url(broken, NOT_CHECKED) is None
 
 
-def test_a_relative_repository_path_is_not_guessed(work_home):
-    write_session(work_home, "github.com-shoko-kugetsu-1", issue_ref="github.com/shoko/kugetsu#1",
-                  branch_name="feat", repo="repo")
+def test_a_repo_that_is_not_an_absolute_path_gives_way_to_the_worktree(work_home, tmp_path):
     set_forge(work_home, {"github.com": {"api": ""}})
-    results = {s.name: w for s, w in check_work(work_home)}
-    assert results["github.com-shoko-kugetsu-1"].detail == "git: the repository path repo is not absolute"
+    name = "github.com-shoko-kugetsu-1"
+    write_session(work_home, name, issue_ref="github.com/shoko/kugetsu#1", branch_name="feat", repo="shoko/kugetsu")
+    assert check_work(work_home)[0][1].detail == "git: the session names no branch_name and repo or worktree_path"
+    write_session(work_home, name, issue_ref="github.com/shoko/kugetsu#1", branch_name="feat", repo="shoko/kugetsu",
+                  worktree_path=str(tmp_path / "repo"))
+    assert check_work(work_home)[0][1][:3] == ("merged", "git", "squash-merged into main")
