@@ -82,6 +82,10 @@ def test_dry_run_lists_the_done_sessions_and_changes_nothing(prune_home):
     assert [line.split()[2] for line in lines if line.startswith("would destroy")] == DONE
     assert any(line.startswith(f"skipped {NAMES[5]}") and "its agent is running" in line for line in lines)
     assert "squash-merged into main" in result.stdout and "issue closed (completed)" in result.stdout
+    data = json.loads(run_cli(prune_home, "prune", "--merged", "--dry-run", "--json").stdout)
+    assert data["dry_run"] is True and data["destroyed"] == [] and data["error"] is None
+    assert [d["name"] for d in data["done"]] == DONE
+    assert [d["work"]["source"] for d in data["done"]] == ["git", "forge"]
     assert dev_files(prune_home) == sorted(f"{n}.json" for n in NAMES.values())
     assert archived(prune_home) == []
 
