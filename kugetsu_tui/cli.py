@@ -1,4 +1,4 @@
-"""The scriptable CLI: `kugetsu-tui ls|start|continue|destroy|restore|limit`, or the console.
+"""The scriptable CLI: `kugetsu-tui ls|start|continue|destroy|restore|limit|work|prune`, or the console.
 
 Exit codes: 0 ok, 1 error, 2 at capacity (kugetsu's "retry later", which a queue relies on).
 Every failure is one line on stderr; the console (and Textual) is imported only when opened.
@@ -10,12 +10,13 @@ import argparse
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from kugetsu_tui.errors import KugetsuError
 
 if TYPE_CHECKING:
     from kugetsu_tui.home import Home
+    from kugetsu_tui.overview import Overview
 
 EXIT_OK, EXIT_ERROR, EXIT_AT_CAPACITY = 0, 1, 2
 
@@ -60,6 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     limit = sub.add_parser("limit", help="show the limit, or set it in config.toml")
     limit.add_argument("value", nargs="?", help="new MAX_CONCURRENT_AGENTS (a whole number >= 1)")
+
+    work = sub.add_parser("work", help="check now whether each dev session's work is merged, closed or open")
+    work.add_argument("--json", action="store_true", help="machine-readable output")
+
+    prune = sub.add_parser("prune", help="destroy every dev session whose work is done")
+    prune.add_argument("--merged", action="store_true", required=True,
+                       help="done means: PR merged or closed, issue closed, or branch merged (checked now)")
+    prune.add_argument("--dry-run", action="store_true", help="list what would be destroyed, change nothing")
+    prune.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    prune.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 
@@ -100,7 +111,7 @@ def cmd_ls(home: Home, args: argparse.Namespace) -> int:
 
     snapshot = overview(home)
     if args.json:
-        json.dump(snapshot.as_json(), sys.stdout, indent=2)
+        json.dump(_with_work(home, snapshot), sys.stdout, indent=2)
         print()
         return EXIT_OK
     limit = snapshot.limit
@@ -121,6 +132,19 @@ def cmd_ls(home: Home, args: argparse.Namespace) -> int:
         if v.error:
             print(f"{printable(v.session.name)}: {printable(v.error)}")
     return EXIT_OK
+
+
+def _with_work(home: Home, snapshot: Overview) -> dict[str, Any]:
+    """`ls --json` plus each dev session's cached work status (no network, no git on this path)."""
+    from kugetsu_tui.sessions import KIND_DEV
+    from kugetsu_tui.workstatus import read_work, work_for
+
+    data = snapshot.as_json()
+    cache = read_work(home)
+    for entry, shown in zip(data["sessions"], snapshot.sessions, strict=True):
+        if shown.session.kind == KIND_DEV:
+            entry["work"] = work_for(cache, shown.session).as_json()
+    return data
 
 
 def cmd_start(home: Home, args: argparse.Namespace) -> int:
@@ -209,5 +233,18 @@ def cmd_limit(home: Home, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_work(home: Home, args: argparse.Namespace) -> int:
+    from kugetsu_tui.workcli import print_work
+    from kugetsu_tui.workstatus import check_work
+
+    return print_work(check_work(home), as_json=args.json)
+
+
+def cmd_prune(home: Home, args: argparse.Namespace) -> int:
+    from kugetsu_tui.workcli import run_prune
+
+    return run_prune(home, dry_run=args.dry_run, yes=args.yes, as_json=args.json)
+
+
 COMMANDS = {"ls": cmd_ls, "start": cmd_start, "continue": cmd_continue, "destroy": cmd_destroy,
-            "restore": cmd_restore, "limit": cmd_limit}
+            "restore": cmd_restore, "limit": cmd_limit, "work": cmd_work, "prune": cmd_prune}

@@ -46,14 +46,15 @@ def test_ls_json_has_exactly_the_documented_shape(tmp_path):
     assert set(listing) == {"active", "limit", "sessions"}
     assert listing["active"] == 3 and listing["limit"] == 3
     for entry in listing["sessions"]:
-        assert set(entry) == SESSION_KEYS
+        assert set(entry) == SESSION_KEYS | ({"work"} if entry["kind"] == "dev" else set())
     by_name = {e["name"]: e for e in listing["sessions"]}
     assert [e["kind"] for e in listing["sessions"]][:2] == ["base", "pm"]
     assert by_name["github.com-shoko-kugetsu-49"] == {
         "name": "github.com-shoko-kugetsu-49", "kind": "dev", "issue_ref": "github.com/shoko/kugetsu#49",
         "opencode_session_id": running["opencode_session_id"], "state": "running", "pid": running["pid"],
         "alive": True, "created_at": running["created_at"],
-        "path": str(home.sessions_dir / "github.com-shoko-kugetsu-49.json"), "error": None}
+        "path": str(home.sessions_dir / "github.com-shoko-kugetsu-49.json"), "error": None,
+        "work": {"state": "unknown", "source": None, "detail": "not checked yet", "url": None, "checked_at": None}}
     corrupt = by_name["issue-1"]
     assert corrupt["kind"] == "dev" and corrupt["state"] == "corrupt" and "invalid JSON" in corrupt["error"]
     assert corrupt["alive"] is False and corrupt["pid"] is None and corrupt["issue_ref"] is None
