@@ -1,4 +1,4 @@
-"""The scriptable CLI: `kugetsu-tui ls|start|continue|destroy|restore|limit`, or the console.
+"""The scriptable CLI: `kugetsu-tui ls|start|continue|destroy|restore|limit|queue`, or the console.
 
 Exit codes: 0 ok, 1 error, 2 at capacity (kugetsu's "retry later", which a queue relies on).
 Every failure is one line on stderr; the console (and Textual) is imported only when opened.
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     start = sub.add_parser("start", help="start a dev session for an issue (capped)")
     start.add_argument("ref", help="HOST/OWNER/REPO#N, OWNER/REPO#N or https://HOST/OWNER/REPO/issues/N")
     start.add_argument("message", help="the first message for the agent")
+    start.add_argument("--queue", action="store_true", help="at capacity, queue it instead of refusing (exit 0)")
 
     cont = sub.add_parser("continue", help="send a message to an existing session (never capped)")
     cont.add_argument("ref", help="issue ref or session name")
@@ -57,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     limit = sub.add_parser("limit", help="show the limit, or set it in config.toml")
     limit.add_argument("value", nargs="?", help="new MAX_CONCURRENT_AGENTS (a whole number >= 1)")
+
+    from kugetsu_tui.queue.commands import add_queue_parser
+
+    add_queue_parser(sub)
     return parser
 
 
@@ -94,15 +99,18 @@ def _open_console(args: argparse.Namespace) -> int:
 def cmd_ls(home, args) -> int:
     from kugetsu_tui.display import printable, since
     from kugetsu_tui.overview import overview
+    from kugetsu_tui.queue.items import waiting_count
 
     snapshot = overview(home)
+    queued = waiting_count(home)
     if args.json:
-        json.dump(snapshot.as_json(), sys.stdout, indent=2)
+        json.dump({**snapshot.as_json(), "queued": queued}, sys.stdout, indent=2)
         print()
         return EXIT_OK
     limit = snapshot.limit
     shown = limit.value if limit.value is not None else "invalid"
-    print(f"active {snapshot.active}/{shown}  (limit from {printable(limit.source)})")
+    print(f"active {snapshot.active}/{shown}{f', {queued} queued' if queued else ''}  "
+          f"(limit from {printable(limit.source)})")
     if limit.error:
         print(f"warning: {printable(limit.error)}")
     rows = [("KIND", "STATE", "NAME", "ISSUE", "OPENCODE SESSION", "PID", "AGE")]
@@ -123,6 +131,10 @@ def cmd_ls(home, args) -> int:
 def cmd_start(home, args) -> int:
     from kugetsu_tui.actions import start_session
 
+    if args.queue:
+        from kugetsu_tui.queue.commands import cmd_start_or_queue
+
+        return cmd_start_or_queue(home, args)
     launched = start_session(home, args.ref, args.message)
     sid = launched.opencode_session_id or "pending"
     print(f"started {launched.issue_ref} as {launched.name} (opencode session {sid}, "
@@ -200,5 +212,11 @@ def cmd_limit(home, args) -> int:
     return EXIT_OK
 
 
+def cmd_queue(home, args) -> int:
+    from kugetsu_tui.queue.commands import cmd_queue as run_queue_command
+
+    return run_queue_command(home, args)
+
+
 COMMANDS = {"ls": cmd_ls, "start": cmd_start, "continue": cmd_continue, "destroy": cmd_destroy,
-            "restore": cmd_restore, "limit": cmd_limit}
+            "restore": cmd_restore, "limit": cmd_limit, "queue": cmd_queue}
