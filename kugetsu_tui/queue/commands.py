@@ -177,8 +177,8 @@ def _watch(home: Home) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        print(f"draining {home.queue_items_dir} whenever a slot frees (stop with Ctrl+C or SIGTERM)", flush=True)
-        await drain_until_stopped(home, stop, report)
+        await drain_until_stopped(home, stop, report, on_ready=lambda: print(
+            f"draining {home.queue_items_dir} whenever a slot frees (stop with Ctrl+C or SIGTERM)", flush=True))
 
     asyncio.run(run())
     print("stopped", flush=True)

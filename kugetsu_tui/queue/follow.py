@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from kugetsu_tui.config import DEFAULT_START_WAIT, load_agent_config
 from kugetsu_tui.errors import KugetsuError
@@ -30,8 +31,9 @@ def _timeout(home: Home) -> float:
         return DEFAULT_START_WAIT + CLAIM_GRACE_S
 
 
-async def _changes(directory: Path, stop: asyncio.Event, changed: asyncio.Event) -> None:
+async def _changes(directory: Path, stop: asyncio.Event, changed: asyncio.Event, attached: asyncio.Event) -> None:
     async for _batch in session_batches(directory, stop):
+        attached.set()  # the first batch comes once the watch is in place
         changed.set()
 
 
@@ -42,25 +44,40 @@ def _drain(home: Home, stop: asyncio.Event) -> list[DrainResult]:
         return [DrainResult(None, None, BLOCKED, f"{exc.strerror or exc} ({exc.filename})")]
 
 
-async def drain_until_stopped(home: Home, stop: asyncio.Event, report: Callable[[DrainResult], None]) -> None:
-    """Drain at start, then after every change, until `stop` is set (the current start is finished first)."""
+async def drain_until_stopped(home: Home, stop: asyncio.Event, report: Callable[[DrainResult], None],
+                              on_ready: Callable[[], None] = lambda: None) -> None:
+    """Drain once both directories are watched, then after every change, until `stop` is set.
+
+    `on_ready` is called after that first pass: from then on no change is missed. On `stop`, the
+    start in progress is finished first.
+    """
     home.ensure(home.root, home.sessions_dir)
     ensure_queue_dirs(home)
     changed = asyncio.Event()
-    followers = [asyncio.ensure_future(_changes(d, stop, changed)) for d in (home.sessions_dir, home.queue_items_dir)]
+    attached = [asyncio.Event(), asyncio.Event()]
+    followers = [asyncio.ensure_future(_changes(directory, stop, changed, event))
+                 for directory, event in zip((home.sessions_dir, home.queue_items_dir), attached)]
     stopping = asyncio.ensure_future(stop.wait())
     try:
+        watching: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*(e.wait() for e in attached)))
+        await asyncio.wait({watching, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        watching.cancel()
+        ready = False
         while not stop.is_set():
-            wait = seconds_until_stale(list_items(home), _timeout(home), time.time())
-            woken = asyncio.ensure_future(changed.wait())
-            await asyncio.wait({woken, stopping}, timeout=None if wait is None else max(wait, MIN_TIMER_S),
-                               return_when=asyncio.FIRST_COMPLETED)
-            woken.cancel()
-            if stop.is_set():
-                break
+            if ready:
+                wait = seconds_until_stale(list_items(home), _timeout(home), time.time())
+                woken = asyncio.ensure_future(changed.wait())
+                await asyncio.wait({woken, stopping}, timeout=None if wait is None else max(wait, MIN_TIMER_S),
+                                   return_when=asyncio.FIRST_COMPLETED)
+                woken.cancel()
+                if stop.is_set():
+                    break
             changed.clear()
             for result in await asyncio.to_thread(_drain, home, stop):
                 report(result)
+            if not ready:
+                ready = True
+                on_ready()
     finally:
         stopping.cancel()
         for follower in followers:
