@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from kugetsu_tui.home import Home
-from tests.helpers import read_json, run_cli
+from tests.helpers import PY, cli_env, read_json, run_cli, wait_for
 
 #: a pending item as kugetsu's `queue add` writes it (kugetsu #140)
 KUGETSU_PENDING = {"id": "q_1743264970_4821", "issue_ref": "github.com/shoko/kugetsu#150",
@@ -51,3 +53,36 @@ def queue_json(home: Home, *args: str) -> dict[str, Any]:
     assert result.returncode == 0, result.stderr
     listing: dict[str, Any] = json.loads(result.stdout)
     return listing
+
+
+class Watcher:
+    """A `queue drain --watch` process whose output goes to a file the test reads."""
+
+    def __init__(self, home: Home, tmp_path: Path, env: dict[str, str], label: str = "watch") -> None:
+        self.out = tmp_path / f"{label}.out"
+        self.err = tmp_path / f"{label}.err"
+        with open(self.out, "w") as out, open(self.err, "w") as err:
+            self.proc = subprocess.Popen([PY, "-m", "kugetsu_tui", "queue", "drain", "--watch"],
+                                         env=cli_env(home, env), cwd=home.root.parent, stdin=subprocess.DEVNULL,
+                                         stdout=out, stderr=err)
+
+    def output(self) -> str:
+        return self.out.read_text()
+
+    def wait_ready(self) -> None:
+        wait_for(lambda: "draining" in self.output() or self.proc.poll() is not None, timeout=30,
+                 message="the watcher to be ready")
+        assert self.proc.poll() is None, self.err.read_text()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signum)
+        return self.proc.wait(timeout=60)

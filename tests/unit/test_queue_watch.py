@@ -2,58 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
-import subprocess
 
 import pytest
 
-from tests.helpers import PY, cli_env, dev_files, run_cli, wait_for, wait_state, write_session
-from tests.unit.queue_fixtures import item_data, pending, write_item
+from tests.helpers import dev_files, run_cli, wait_for, wait_state, write_session
+from tests.unit.queue_fixtures import Watcher, item_data, pending, write_item
 
 NAME = "github.com-shoko-kugetsu-{}"
 
 
-class Watcher:
-    """A `queue drain --watch` process whose output goes to a file the test reads."""
-
-    def __init__(self, home, tmp_path, env, label="watch"):
-        self.out = tmp_path / f"{label}.out"
-        self.err = tmp_path / f"{label}.err"
-        with open(self.out, "w") as out, open(self.err, "w") as err:
-            self.proc = subprocess.Popen([PY, "-m", "kugetsu_tui", "queue", "drain", "--watch"],
-                                         env=cli_env(home, env), cwd=home.root.parent, stdin=subprocess.DEVNULL,
-                                         stdout=out, stderr=err)
-
-    def output(self) -> str:
-        return self.out.read_text()
-
-    def wait_ready(self) -> None:
-        wait_for(lambda: "draining" in self.output() or self.proc.poll() is not None, timeout=30,
-                 message="the watcher to be ready")
-        assert self.proc.poll() is None, self.err.read_text()
-
-    def stop(self, signum=signal.SIGTERM) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signum)
-        return self.proc.wait(timeout=60)
-
-
 @pytest.fixture
-def watchers():
-    started = []
-    yield started
-    for watcher in started:
-        if watcher.proc.poll() is None:
-            watcher.proc.kill()
-            watcher.proc.wait()
+def stack():
+    """Watchers entered here are killed at the end of the test if it failed before stopping them."""
+    with contextlib.ExitStack() as exits:
+        yield exits
 
 
 @pytest.mark.timeout(120)
-def test_the_watcher_starts_an_item_when_a_destroy_frees_a_slot(home, tmp_path, watchers):
+def test_the_watcher_starts_an_item_when_a_destroy_frees_a_slot(home, tmp_path, stack):
     write_session(home, NAME.format(1), issue_ref="github.com/shoko/kugetsu#1")
     write_item(home, pending(2, "2026-03-29T18:00:00+02:00"))
-    watcher = Watcher(home, tmp_path, {"MAX_CONCURRENT_AGENTS": "1"})
-    watchers.append(watcher)
+    watcher = stack.enter_context(Watcher(home, tmp_path, {"MAX_CONCURRENT_AGENTS": "1"}))
     watcher.wait_ready()
     assert item_data(home, "q_2")["state"] == "pending"  # the first pass found no slot
 
@@ -67,12 +38,11 @@ def test_the_watcher_starts_an_item_when_a_destroy_frees_a_slot(home, tmp_path, 
 
 
 @pytest.mark.timeout(120)
-def test_the_watcher_drains_when_an_item_is_added_not_only_when_sessions_change(home, tmp_path, watchers):
+def test_the_watcher_drains_when_an_item_is_added_not_only_when_sessions_change(home, tmp_path, stack):
     write_session(home, NAME.format(1), issue_ref="github.com/shoko/kugetsu#1")
     write_item(home, pending(2, "2026-03-29T18:00:00+02:00"))
     assert run_cli(home, "limit", "1").returncode == 0
-    watcher = Watcher(home, tmp_path, {})  # the limit comes from config.toml, which nobody watches
-    watchers.append(watcher)
+    watcher = stack.enter_context(Watcher(home, tmp_path, {}))  # the limit is in config.toml, not watched
     watcher.wait_ready()
     assert run_cli(home, "limit", "2").returncode == 0  # a slot is free, and no watched file changed
     assert item_data(home, "q_2")["state"] == "pending"
@@ -87,9 +57,8 @@ def test_the_watcher_drains_when_an_item_is_added_not_only_when_sessions_change(
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_stops_the_watcher_with_exit_0_and_no_traceback(home, tmp_path, watchers, signum):
-    watcher = Watcher(home, tmp_path, {})
-    watchers.append(watcher)
+def test_a_signal_stops_the_watcher_with_exit_0_and_no_traceback(home, tmp_path, stack, signum):
+    watcher = stack.enter_context(Watcher(home, tmp_path, {}))
     watcher.wait_ready()
     assert watcher.stop(signum) == 0
     assert watcher.output().splitlines()[-1] == "stopped"
