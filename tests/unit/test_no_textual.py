@@ -13,7 +13,8 @@ CORE = ["kugetsu_tui", "kugetsu_tui.cli", "kugetsu_tui.actions", "kugetsu_tui.ar
         "kugetsu_tui.sessions", "kugetsu_tui.config", "kugetsu_tui.supervisor", "kugetsu_tui.admission",
         "kugetsu_tui.index", "kugetsu_tui.launch", "kugetsu_tui.locking", "kugetsu_tui.process",
         "kugetsu_tui.refs", "kugetsu_tui.display", "kugetsu_tui.home", "kugetsu_tui.atomic",
-        "kugetsu_tui.errors", "kugetsu_tui.demo_agent"]
+        "kugetsu_tui.errors", "kugetsu_tui.demo_agent", "kugetsu_tui.queue.commands", "kugetsu_tui.queue.drain",
+        "kugetsu_tui.queue.follow", "kugetsu_tui.queue.manage", "kugetsu_tui.queue.settings"]
 
 PROBE = """
 import importlib, json, sys
@@ -38,7 +39,8 @@ def test_the_probe_would_see_textual_if_it_were_imported():
     assert "textual" in json.loads(result.stdout)
 
 
-@pytest.mark.parametrize("args", [("ls",), ("ls", "--json"), ("limit",), ("start", "bad ref", "x"), ("--help",)])
+@pytest.mark.parametrize("args", [("ls",), ("ls", "--json"), ("limit",), ("start", "bad ref", "x"), ("--help",),
+                                  ("queue", "ls"), ("queue", "drain")])
 def test_running_the_cli_imports_no_textual(home, args):
     result = run_cli(home, *args, python_flags=["-X", "importtime"])
     assert "kugetsu_tui.cli" in result.stderr  # importtime output is there
