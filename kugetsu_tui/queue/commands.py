@@ -95,7 +95,8 @@ def item_json(item: QueueItem, position: int | None) -> dict[str, Any]:
     data = item.data
     return {"id": item.id, "position": position, "state": item.state, "issue_ref": item.issue_ref,
             "message": data.get("message") if not item.broken else None, "pending_since": data.get("pending_since"),
-            "attempts": item.attempts, "error": item.failure, "session": data.get("session"),
+            "attempts": item.attempts, "error": item.error or data.get("error"), "last_error": data.get("last_error"),
+            "session": data.get("session"),
             "notified_at": data.get("notified_at"), "completed_at": data.get("completed_at"),
             **{key: data.get(key) for key in KUGETSU_FIELDS}, "path": str(item.path)}
 

@@ -151,15 +151,17 @@ def test_queue_drain_at_capacity_starts_nothing_and_exits_0(home):
     assert result.returncode == 0 and result.stdout == "0 started, 1 still queued\n"
 
 
-@pytest.mark.parametrize("broken", ["no base session", "agent missing"])
-def test_a_drain_blocked_for_every_item_says_why_and_touches_no_item(tmp_path, broken):
+@pytest.mark.parametrize("broken, reason", [("no base session", "no base session"),
+                                            ("agent missing", "'/nonexistent/opencode' not found"),
+                                            ("invalid limit", "invalid limit '0'")])
+def test_a_drain_blocked_for_every_item_says_why_and_touches_no_item(tmp_path, broken, reason):
     home = make_home(tmp_path, base=broken != "no base session")
     demo_agent_config(home, **({"start": ["/nonexistent/opencode", "run"]} if broken == "agent missing" else {}))
     write_item(home, pending(4, "2026-03-29T18:00:00+02:00"))
     before = tree_listing(home.root)
-    result = run_cli(home, "queue", "drain")
-    line = assert_one_line_error(result, 1, "queue drain blocked")
-    assert ("base session" if broken == "no base session" else "not found") in line
+    env = {"MAX_CONCURRENT_AGENTS": "0" if broken == "invalid limit" else "3"}
+    result = run_cli(home, "queue", "drain", env=env)
+    assert reason in assert_one_line_error(result, 1, "queue drain blocked")
     assert _without_lock(tree_listing(home.root)) == _without_lock(before)
 
 

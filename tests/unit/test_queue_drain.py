@@ -24,7 +24,7 @@ from tests.helpers import (
     store_ids,
     wait_state,
 )
-from tests.unit.queue_fixtures import item_data, pending, write_item
+from tests.unit.queue_fixtures import item_data, pending, queue_json, write_item
 
 NAME = "github.com-shoko-kugetsu-1"
 
@@ -40,6 +40,8 @@ def test_a_failing_agent_costs_an_attempt_per_drain_then_the_item_is_error_with_
         result = run_cli(home, "queue", "drain")
         assert result.returncode == 0, result.stderr
         assert f"retry q_1 github.com/shoko/kugetsu#1: attempt {attempt}/3 failed, back in the queue" in result.stdout
+        (listed,) = queue_json(home)["items"]
+        assert (listed["attempts"], listed["error"]) == (attempt, None) and "simulated" in listed["last_error"]
         data = item_data(home, "q_1")
         assert (data["state"], data["attempts"]) == ("pending", attempt)
         assert "simulated failure (--fail)" in data["last_error"] and data["error"] is None
