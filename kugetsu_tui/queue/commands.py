@@ -104,6 +104,9 @@ def item_json(item: QueueItem, position: int | None) -> dict[str, Any]:
 def _note(item: QueueItem) -> str:
     if item.failure:
         return item.failure
+    claimer = item.data.get("claimed_by")
+    if item.state == "starting" and isinstance(claimer, dict):
+        return f"claimed by pid {claimer.get('pid')} at {item.data.get('claimed_at')}"
     parts = [f"session {item.data['session']}"] if item.data.get("session") else []
     parts += [f"{key.replace('_', ' ')} {item.data[key]}" for key in KUGETSU_FIELDS if item.data.get(key)]
     return ", ".join(parts)
@@ -147,7 +150,7 @@ def describe(result: DrainResult) -> str:
 def _drain(home: Home, args: argparse.Namespace) -> int:
     if args.watch:
         return _watch(home)
-    from kugetsu_tui.queue.claims import BLOCKED
+    from kugetsu_tui.queue.claims import BLOCKED, STARTED
     from kugetsu_tui.queue.drain import drain_once
     from kugetsu_tui.queue.items import waiting_count
 
@@ -159,7 +162,7 @@ def _drain(home: Home, args: argparse.Namespace) -> int:
         from kugetsu_tui.errors import KugetsuError
 
         raise KugetsuError(f"queue drain blocked: {blocked[-1].detail}")
-    print(f"{sum(1 for r in results if r.outcome == 'started')} started, {waiting_count(home)} still queued")
+    print(f"{sum(1 for r in results if r.outcome == STARTED)} started, {waiting_count(home)} still queued")
     return EXIT_OK
 
 

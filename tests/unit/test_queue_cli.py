@@ -108,8 +108,9 @@ def test_queue_rm_removes_a_pending_item_and_names_unknown_ones(home):
 
 
 def test_queue_rm_refuses_an_item_being_started(home):
-    write_item(home, pending(4, "2026-03-29T18:00:00+02:00", state="starting"))
+    write_item(home, pending(4, "2026-03-29T18:00:00+02:00", state="starting", claimed_by={"pid": 4242}))
     assert_one_line_error(run_cli(home, "queue", "rm", "q_4"), 1, "being started right now")
+    assert "claimed by pid 4242" in run_cli(home, "queue", "ls").stdout
     assert item_data(home, "q_4")["state"] == "starting"
 
 
