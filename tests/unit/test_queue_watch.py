@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import subprocess
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.helpers import dev_files, run_cli, wait_for, wait_state, write_session
+from kugetsu_tui.process import start_time
+from kugetsu_tui.queue.claims import CLAIM_GRACE_S
+from tests.helpers import PY, demo_agent_config, dev_files, run_cli, wait_for, wait_state, write_session
 from tests.unit.queue_fixtures import Watcher, item_data, pending, write_item
 
 NAME = "github.com-shoko-kugetsu-{}"
@@ -63,3 +67,22 @@ def test_a_signal_stops_the_watcher_with_exit_0_and_no_traceback(home, tmp_path,
     assert watcher.stop(signum) == 0
     assert watcher.output().splitlines()[-1] == "stopped"
     assert watcher.err.read_text() == ""
+
+
+@pytest.mark.timeout(120)
+def test_the_watcher_takes_back_a_claim_that_goes_stale_while_nothing_changes(home, tmp_path, stack):
+    """A hung drainer's claim: no file changes, so only the watcher's stale-claim timer can free the item."""
+    demo_agent_config(home, start_wait=0)  # claims go stale after 0 + 30 s
+    hung = subprocess.Popen([PY, "-c", "import time; time.sleep(600)"])
+    stack.callback(hung.wait)
+    stack.callback(hung.kill)
+    almost_stale = datetime.now(UTC) - timedelta(seconds=CLAIM_GRACE_S - 4)
+    write_item(home, pending(2, "2026-03-29T18:00:00+02:00", state="starting", run_id="r" * 32,
+                             claimed_at=almost_stale.astimezone().isoformat(timespec="microseconds"),
+                             claimed_by={"pid": hung.pid, "started": wait_for(lambda: start_time(hung.pid))}))
+    watcher = stack.enter_context(Watcher(home, tmp_path, {}))
+    watcher.wait_ready()
+    wait_for(lambda: "started q_2" in watcher.output(), timeout=60, message="the stale claim taken back")
+    assert "taken back q_2" in watcher.output()
+    assert item_data(home, "q_2")["state"] == "completed"
+    assert watcher.stop() == 0
