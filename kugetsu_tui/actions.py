@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -76,8 +77,14 @@ def base_session_id(home: Home) -> str:
     return base.opencode_session_id
 
 
-def start_session(home: Home, ref_text: str, message: str, config: AgentConfig | None = None) -> Launched:
-    """Admit a new dev session under the cap, then launch its agent; roll back if the launch fails."""
+def start_session(home: Home, ref_text: str, message: str, config: AgentConfig | None = None,
+                  on_admit: Callable[[str], None] | None = None) -> Launched:
+    """Admit a new dev session under the cap, then launch its agent; roll back if the launch fails.
+
+    `on_admit(run_id)` runs under the sessions lock once the slot is granted, before the placeholder
+    is written: the queue claims its item there, so claim and admission are one step. If it raises,
+    nothing is admitted.
+    """
     ref = parse_issue_ref(ref_text)
     what = f"start dev session for {ref}"
     config = config or load_agent_config(home)
@@ -101,6 +108,8 @@ def start_session(home: Home, ref_text: str, message: str, config: AgentConfig |
     with sessions_lock(home):
         _refuse_existing(path, ref.text)
         check_capacity(home, what)  # authoritative, under the lock
+        if on_admit is not None:
+            on_admit(run_id)
         write_json(path, {
             "type": "forked",
             "issue_ref": ref.text,

@@ -1,4 +1,4 @@
-"""The scriptable CLI: `kugetsu-tui ls|start|continue|destroy|restore|limit|work|prune`, or the console.
+"""The scriptable CLI: `kugetsu-tui ls|start|continue|destroy|restore|limit|work|prune|queue`, or the console.
 
 Exit codes: 0 ok, 1 error, 2 at capacity (kugetsu's "retry later", which a queue relies on).
 Every failure is one line on stderr; the console (and Textual) is imported only when opened.
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     start = sub.add_parser("start", help="start a dev session for an issue (capped)")
     start.add_argument("ref", help="HOST/OWNER/REPO#N, OWNER/REPO#N or https://HOST/OWNER/REPO/issues/N")
     start.add_argument("message", help="the first message for the agent")
+    start.add_argument("--queue", action="store_true", help="at capacity, queue it instead of refusing (exit 0)")
 
     cont = sub.add_parser("continue", help="send a message to an existing session (never capped)")
     cont.add_argument("ref", help="issue ref or session name")
@@ -71,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--dry-run", action="store_true", help="list what would be destroyed, change nothing")
     prune.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     prune.add_argument("--json", action="store_true", help="machine-readable output")
+
+    from kugetsu_tui.queue.commands import add_queue_parser
+
+    add_queue_parser(sub)
     return parser
 
 
@@ -106,17 +111,20 @@ def _open_console(args: argparse.Namespace) -> int:
 
 
 def cmd_ls(home: Home, args: argparse.Namespace) -> int:
-    from kugetsu_tui.display import printable, since
+    from kugetsu_tui.display import printable, since, table_lines
     from kugetsu_tui.overview import overview
+    from kugetsu_tui.queue.items import waiting_count
 
     snapshot = overview(home)
+    queued = waiting_count(home)
     if args.json:
-        json.dump(_with_work(home, snapshot), sys.stdout, indent=2)
+        json.dump({**_with_work(home, snapshot), "queued": queued}, sys.stdout, indent=2)
         print()
         return EXIT_OK
     limit = snapshot.limit
     shown = limit.value if limit.value is not None else "invalid"
-    print(f"active {snapshot.active}/{shown}  (limit from {printable(limit.source)})")
+    print(f"active {snapshot.active}/{shown}{f', {queued} queued' if queued else ''}  "
+          f"(limit from {printable(limit.source)})")
     if limit.error:
         print(f"warning: {printable(limit.error)}")
     rows = [("KIND", "STATE", "NAME", "ISSUE", "OPENCODE SESSION", "PID", "AGE")]
@@ -125,9 +133,7 @@ def cmd_ls(home: Home, args: argparse.Namespace) -> int:
         rows.append((s.kind, printable(v.shown_state), printable(s.name), printable(s.issue_ref),
                      printable(s.opencode_session_id), str(s.pid or "") + ("" if v.alive or not s.pid else " (gone)"),
                      since(s.created_timestamp())))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+    print("\n".join(table_lines(rows)))
     for v in snapshot.sessions:
         if v.error:
             print(f"{printable(v.session.name)}: {printable(v.error)}")
@@ -150,6 +156,10 @@ def _with_work(home: Home, snapshot: Overview) -> dict[str, Any]:
 def cmd_start(home: Home, args: argparse.Namespace) -> int:
     from kugetsu_tui.actions import start_session
 
+    if args.queue:
+        from kugetsu_tui.queue.commands import cmd_start_or_queue
+
+        return cmd_start_or_queue(home, args)
     launched = start_session(home, args.ref, args.message)
     sid = launched.opencode_session_id or "pending"
     print(f"started {launched.issue_ref} as {launched.name} (opencode session {sid}, "
@@ -246,5 +256,11 @@ def cmd_prune(home: Home, args: argparse.Namespace) -> int:
     return run_prune(home, dry_run=args.dry_run, yes=args.yes, as_json=args.json)
 
 
+def cmd_queue(home: Home, args: argparse.Namespace) -> int:
+    from kugetsu_tui.queue.commands import cmd_queue as run_queue_command
+
+    return run_queue_command(home, args)
+
+
 COMMANDS = {"ls": cmd_ls, "start": cmd_start, "continue": cmd_continue, "destroy": cmd_destroy,
-            "restore": cmd_restore, "limit": cmd_limit, "work": cmd_work, "prune": cmd_prune}
+            "restore": cmd_restore, "limit": cmd_limit, "work": cmd_work, "prune": cmd_prune, "queue": cmd_queue}

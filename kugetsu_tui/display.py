@@ -7,6 +7,7 @@ them) are shown as visible escapes, never sent to the terminal.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 _CONTROL = {i: f"\\x{i:02x}" for i in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
 
@@ -39,3 +40,9 @@ def since(timestamp: float | None, now: float | None = None) -> str:
 
 def megabytes(rss: int | None) -> str:
     return "" if rss is None else f"{rss / (1024 * 1024):.0f} MB"
+
+
+def table_lines(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows of already-printable cells as left-aligned columns, for the CLI's listings."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]

@@ -52,6 +52,11 @@ class Home(NamedTuple):
         return self.root / "config"
 
     @property
+    def queue_items_dir(self) -> Path:
+        """kugetsu's queue: one JSON file per item (kugetsu #140/#147)."""
+        return self.root / "queue" / "items"
+
+    @property
     def lock_path(self) -> Path:
         return self.sessions_dir / ".lock"
 

@@ -6,7 +6,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from kugetsu_tui.display import printable
+from kugetsu_tui.display import printable, table_lines
 from kugetsu_tui.errors import KugetsuError
 from kugetsu_tui.home import Home
 from kugetsu_tui.prune import Finished, PrunePlan, PruneResult, Skipped, plan_prune, prune
@@ -29,9 +29,7 @@ def print_work(results: list[tuple[Session, WorkStatus]], *, as_json: bool) -> i
     rows = [("NAME", "WORK", "SOURCE", "DETAIL", "URL")]
     rows += [(printable(s.name), w.state, w.source or "-", printable(w.detail), printable(w.url or ""))
              for s, w in results]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print("\n".join(table_lines(rows)))
     return EXIT_OK
 
 

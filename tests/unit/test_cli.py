@@ -43,7 +43,7 @@ def test_ls_json_has_exactly_the_documented_shape(tmp_path):
     write_session(home, "issue-1", b"{broken")
 
     listing = ls_json(home)
-    assert set(listing) == {"active", "limit", "sessions"}
+    assert set(listing) == {"active", "limit", "sessions", "queued"}
     assert listing["active"] == 3 and listing["limit"] == 3
     for entry in listing["sessions"]:
         assert set(entry) == SESSION_KEYS | ({"work"} if entry["kind"] == "dev" else set())
@@ -90,7 +90,7 @@ def test_ls_corrects_a_running_state_whose_agent_vanished(home):
 def test_ls_on_a_home_that_does_not_exist_creates_nothing(tmp_path):
     missing = tmp_path / "nothing-here"
     listing = ls_json(missing)
-    assert listing == {"active": 0, "limit": 3, "sessions": []}
+    assert listing == {"active": 0, "limit": 3, "sessions": [], "queued": 0}
     assert not missing.exists()
 
 

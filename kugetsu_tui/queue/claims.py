@@ -1,0 +1,200 @@
+"""Claiming an item as its session is admitted, settling the claim, and taking back stale claims.
+
+The claim is written inside `start_session`'s locked section (its `on_admit` hook), after the recount and
+before the placeholder: one flock covers "this item is taken" and "this slot is taken", so no two drainers
+(processes, a console, threads) start one item, and none overshoots the cap. Every later write checks the
+claim's run id first, so a drainer whose claim was taken back changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from kugetsu_tui import index
+from kugetsu_tui.actions import Launched
+from kugetsu_tui.atomic import write_json
+from kugetsu_tui.config import AgentConfig
+from kugetsu_tui.errors import KugetsuError
+from kugetsu_tui.home import Home
+from kugetsu_tui.locking import sessions_lock
+from kugetsu_tui.process import is_alive, start_time
+from kugetsu_tui.queue.items import (
+    COMPLETED,
+    ERROR,
+    MAX_ATTEMPTS,
+    PENDING,
+    STARTING,
+    QueueItem,
+    iso_now,
+    list_items,
+    parse_time,
+    read_item,
+)
+from kugetsu_tui.refs import parse_issue_ref
+from kugetsu_tui.sessions import Session, read_session
+
+CLAIM_GRACE_S = 30.0  # beyond start_wait: a claim this old is taken back even if its drainer still runs
+CLAIM_FIELDS = ("run_id", "claimed_at", "claimed_by")
+
+STARTED, RETRY, GAVE_UP, REFUSED, TAKEN_BACK, BLOCKED = "started", "retry", "error", "refused", "taken back", "blocked"
+
+
+class DrainResult(NamedTuple):
+    """What a drain did with one item (`item_id` is None when the whole drain is blocked)."""
+
+    item_id: str | None
+    issue_ref: str | None
+    outcome: str
+    detail: str
+
+
+class ClaimLost(KugetsuError):
+    """The item is no longer the next to start: another drainer took it, or another moved ahead."""
+
+
+def claim_timeout(config: AgentConfig) -> float:
+    """How long a claim may last: the start's own wait for the agent, plus a grace."""
+    return config.start_wait + CLAIM_GRACE_S
+
+
+def write_claim(item: QueueItem, run_id: str) -> None:
+    """Mark the item as being started by this process. The caller holds the sessions lock."""
+    pid = os.getpid()
+    write_json(item.path, dict(item.data, state=STARTING, run_id=run_id, claimed_at=iso_now(precise=True),
+                               claimed_by={"pid": pid, "started": start_time(pid)}))
+
+
+def _release(data: dict[str, Any]) -> None:
+    for key in CLAIM_FIELDS:
+        data.pop(key, None)
+
+
+def _settle(home: Home, item: QueueItem, run_id: str, mutate: Callable[[dict[str, Any]], None]) -> bool:
+    """Apply `mutate` under the lock if the item is still our claim; False if the claim was lost."""
+    with sessions_lock(home):
+        try:
+            current = read_item(item.path)
+        except FileNotFoundError:
+            return False
+        if current.state != STARTING or current.data.get("run_id") != run_id:
+            return False
+        data = dict(current.data)
+        mutate(data)
+        write_json(current.path, data)
+        return True
+
+
+def settle_started(home: Home, item: QueueItem, run_id: str, launched: Launched) -> DrainResult:
+    def done(data: dict[str, Any]) -> None:
+        data.update(state=COMPLETED, completed_at=iso_now(), session=launched.name, error=None)
+        if launched.opencode_session_id:
+            data["opencode_session_id"] = launched.opencode_session_id
+
+    settled = _settle(home, item, run_id, done)
+    sid = launched.opencode_session_id or "pending"
+    note = "" if settled else " (its claim had been taken back meanwhile)"
+    return DrainResult(item.id, item.issue_ref, STARTED, f"as {launched.name} (opencode session {sid}){note}")
+
+
+def settle_failed(home: Home, item: QueueItem, run_id: str, message: str) -> DrainResult | None:
+    """A failed start counts an attempt: back to pending, or `error` with the agent's words after the last."""
+    attempts: list[int] = []
+
+    def failed(data: dict[str, Any]) -> None:
+        count = QueueItem(item.id, item.path, data).attempts + 1
+        attempts.append(count)
+        _release(data)
+        data.update(attempts=count, last_error=message)
+        if count >= MAX_ATTEMPTS:
+            data.update(state=ERROR, error=message)
+        else:
+            data.update(state=PENDING)
+
+    if not _settle(home, item, run_id, failed):
+        return None
+    count = attempts[0]
+    if count >= MAX_ATTEMPTS:
+        return DrainResult(item.id, item.issue_ref, GAVE_UP, f"gave up after {count} attempts: {message}")
+    return DrainResult(item.id, item.issue_ref, RETRY, f"attempt {count}/{MAX_ATTEMPTS} failed, back in the queue: "
+                                                       f"{message}")
+
+
+def refuse_item(home: Home, item: QueueItem, message: str) -> DrainResult | None:
+    """An item that can never start as it is (bad ref, the ref already has a session) becomes `error`."""
+    with sessions_lock(home):
+        try:
+            current = read_item(item.path)
+        except FileNotFoundError:
+            return None
+        if current.state != PENDING:
+            return None
+        write_json(current.path, dict(current.data, state=ERROR, error=message))
+    return DrainResult(item.id, item.issue_ref, REFUSED, message)
+
+
+def is_stale(item: QueueItem, timeout: float, now: float) -> bool:
+    """A claim whose drainer is gone (pid and start time), or older than `timeout`."""
+    by = item.data.get("claimed_by")
+    if not isinstance(by, dict) or not is_alive(by.get("pid"), by.get("started")):
+        return True
+    claimed = parse_time(item.data.get("claimed_at"))
+    return claimed is None or now - claimed > timeout
+
+
+def seconds_until_stale(items: list[QueueItem], timeout: float, now: float) -> float | None:
+    """When the next claim in `items` goes stale by age, for a drainer that waits for nothing else."""
+    deadlines = [claimed + timeout for item in items if item.state == STARTING
+                 and (claimed := parse_time(item.data.get("claimed_at"))) is not None]
+    return max(0.0, min(deadlines) - now) if deadlines else None
+
+
+def take_back_stale(home: Home, timeout: float) -> list[DrainResult]:
+    """Settle every stale claim: started if its agent was launched, else pending again (nothing stuck)."""
+    if not any(i.state == STARTING and is_stale(i, timeout, time.time()) for i in list_items(home)):
+        return []
+    results = []
+    with sessions_lock(home):
+        for item in list_items(home):
+            if item.state == STARTING and is_stale(item, timeout, time.time()):
+                results.append(_take_back(home, item))
+    return results
+
+
+def _claimed_session(home: Home, item: QueueItem) -> Session | None:
+    run_id = item.data.get("run_id")
+    try:
+        session = read_session(home.session_path(parse_issue_ref(item.issue_ref or "").session_name))
+    except (KugetsuError, FileNotFoundError):
+        return None
+    if session.corrupt or not isinstance(run_id, str) or session.data.get("run_id") != run_id:
+        return None
+    return session
+
+
+def _take_back(home: Home, item: QueueItem) -> DrainResult:
+    """The caller holds the sessions lock."""
+    session = _claimed_session(home, item)
+    data = dict(item.data)
+    if session is not None and (session.data.get("supervisor_pid") or session.data.get("state") != STARTING):
+        # The agent was launched before its drainer stopped: it is started, never start it again.
+        data.update(state=COMPLETED, completed_at=iso_now(), session=session.name, error=None)
+        if session.opencode_session_id:
+            data["opencode_session_id"] = session.opencode_session_id
+        write_json(item.path, data)
+        return DrainResult(item.id, item.issue_ref, STARTED, f"as {session.name} (its drainer stopped after "
+                                                             "launching it)")
+    if session is not None:
+        # A placeholder nobody will launch (a late supervisor finds it gone and starts nothing).
+        index.remove_entry(home, session)
+        session.path.unlink()
+        try:
+            home.log_path(session.name).unlink()
+        except FileNotFoundError:
+            pass
+    _release(data)
+    data.update(state=PENDING, last_error="taken back: its drainer stopped before the agent was launched")
+    write_json(item.path, data)
+    return DrainResult(item.id, item.issue_ref, TAKEN_BACK, "its drainer stopped before launching it: pending again")

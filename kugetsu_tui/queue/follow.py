@@ -1,0 +1,85 @@
+"""Draining whenever a slot may have freed: `queue drain --watch`, event-driven until stopped.
+
+The sessions directory (a destroy frees a slot) and the queue directory (an item added or moved) are
+watched with `watch.session_batches`; a drain pass runs in a thread after each change. Nothing runs while
+nothing changes, except one timer for a claim that may go stale (a drainer killed mid-start).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kugetsu_tui.config import DEFAULT_START_WAIT, load_agent_config
+from kugetsu_tui.errors import KugetsuError
+from kugetsu_tui.home import Home
+from kugetsu_tui.queue.claims import BLOCKED, CLAIM_GRACE_S, DrainResult, claim_timeout, seconds_until_stale
+from kugetsu_tui.queue.drain import drain_once
+from kugetsu_tui.queue.items import ensure_queue_dirs, list_items
+from kugetsu_tui.watch import session_batches
+
+MIN_TIMER_S = 0.5  # a stale-claim timer never fires more often than this
+
+
+def _timeout(home: Home) -> float:
+    try:
+        return claim_timeout(load_agent_config(home))
+    except KugetsuError:
+        return DEFAULT_START_WAIT + CLAIM_GRACE_S
+
+
+async def _changes(directory: Path, stop: asyncio.Event, changed: asyncio.Event, attached: asyncio.Event) -> None:
+    async for _batch in session_batches(directory, stop):
+        attached.set()  # the first batch comes once the watch is in place
+        changed.set()
+
+
+def _drain(home: Home, stop: asyncio.Event) -> list[DrainResult]:
+    try:
+        return drain_once(home, should_stop=stop.is_set)
+    except OSError as exc:
+        return [DrainResult(None, None, BLOCKED, f"{exc.strerror or exc} ({exc.filename})")]
+
+
+async def drain_until_stopped(home: Home, stop: asyncio.Event, report: Callable[[DrainResult], None],
+                              on_ready: Callable[[], None] = lambda: None) -> None:
+    """Drain once both directories are watched, then after every change, until `stop` is set.
+
+    `on_ready` is called after that first pass: from then on no change is missed. On `stop`, the
+    start in progress is finished first.
+    """
+    home.ensure(home.root, home.sessions_dir)
+    ensure_queue_dirs(home)
+    changed = asyncio.Event()
+    attached = [asyncio.Event(), asyncio.Event()]
+    followers = [asyncio.ensure_future(_changes(directory, stop, changed, event))
+                 for directory, event in zip((home.sessions_dir, home.queue_items_dir), attached, strict=True)]
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        watching: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*(e.wait() for e in attached)))
+        await asyncio.wait({watching, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        watching.cancel()
+        ready = False
+        while not stop.is_set():
+            if ready:
+                wait = seconds_until_stale(list_items(home), _timeout(home), time.time())
+                woken = asyncio.ensure_future(changed.wait())
+                await asyncio.wait({woken, stopping}, timeout=None if wait is None else max(wait, MIN_TIMER_S),
+                                   return_when=asyncio.FIRST_COMPLETED)
+                woken.cancel()
+                if stop.is_set():
+                    break
+            changed.clear()
+            for result in await asyncio.to_thread(_drain, home, stop):
+                report(result)
+            if not ready:
+                ready = True
+                on_ready()
+    finally:
+        stopping.cancel()
+        for follower in followers:
+            follower.cancel()
+        await asyncio.gather(*followers, stopping, return_exceptions=True)
