@@ -18,7 +18,7 @@ from kugetsu_tui.errors import KugetsuError
 from kugetsu_tui.home import Home
 from kugetsu_tui.launch import last_words, launch_supervised, require_program, run_step
 from kugetsu_tui.locking import sessions_lock
-from kugetsu_tui.opencode.fork import fork_into
+from kugetsu_tui.opencode.fork import fork_into, session_directory
 from kugetsu_tui.process import is_alive, pid_running, start_time
 from kugetsu_tui.refs import parse_issue_ref
 from kugetsu_tui.sessions import BASE_FILE, Session, now_iso, read_session, update_session
@@ -206,6 +206,14 @@ def continue_session(home: Home, target: str, message: str | None = None,
     log = home.log_path(session.name)
     home.ensure()
     previous: dict[str, Any] = {}
+    cwd = agent_cwd(session.data, config)
+    found: dict[str, str] = {}
+    if session.data.get("worktree_path") and not isinstance(session.data.get("cwd"), str):
+        # Made by kugetsu, whose later layout keeps the opencode session outside its worktree:
+        # run where opencode files the session, as its export says, and remember it.
+        directory = session_directory(sid, config, cwd)
+        if directory:
+            cwd = found["cwd"] = directory
 
     def claim(data: dict[str, Any]) -> None:
         for pid_key, started_key in (("supervisor_pid", "supervisor_started"), ("pid", "pid_started")):
@@ -214,12 +222,13 @@ def continue_session(home: Home, target: str, message: str | None = None,
                     and is_alive(pid, data.get(started_key)):
                 raise KugetsuError(f"cannot continue {session.name}: its agent is still running (pid {pid})")
         previous.update(data)
-        data.update(run_id=run_id, state="starting", log=str(log), exit_code=None, error=None, first_event_at=None)
+        data.update(run_id=run_id, state="starting", log=str(log), exit_code=None, error=None, first_event_at=None,
+                    **found)
 
     if update_session(home, session.name, claim) is None:
         raise KugetsuError(f"cannot continue {session.name}: the session changed meanwhile, try again")
     try:
-        proc = launch_supervised(home, session.name, run_id, argv, agent_cwd(session.data, config))
+        proc = launch_supervised(home, session.name, run_id, argv, cwd)
     except OSError as exc:
         update_session(home, session.name, lambda data: previous, run_id=run_id)
         raise KugetsuError(f"cannot continue {session.name}: cannot launch the supervisor: {exc}") from None

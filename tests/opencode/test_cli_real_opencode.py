@@ -7,6 +7,8 @@ capacity -> destroy #3 -> restore #1 (imported back, same id) -> continue the re
 
 The CLI runs with the default agent templates (plain `opencode` on PATH), KUGETSU_HOME set, the
 isolated opencode HOME/XDG dirs, and cwd (and PWD) = the opencode project holding the base session.
+Worktrees are off here, so the starts fork with `opencode run --fork` (test_worktrees_real_opencode.py
+covers starts in worktrees).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ FAILED_GRACE = 3.0
 CLI_TIMEOUT = 120.0
 LS_KEYS = {"active", "limit", "sessions"}
 SESSION_KEYS = {"name", "kind", "issue_ref", "opencode_session_id", "state", "pid", "alive", "created_at", "path",
-                "error"}
+                "error", "worktree_path", "branch_name", "repo"}
 
 
 @dataclass
@@ -63,7 +65,7 @@ class Flow:
 
     def other_home(self, root: Path) -> "Flow":
         """A second kugetsu home on the same base session and project."""
-        home = write_kugetsu_home(root, self.base_id)
+        home = write_kugetsu_home(root, self.base_id, worktrees=False)
         env = dict(self.env, KUGETSU_HOME=str(home))
         return Flow(home, self.project, env, self.opencode, self.base_id)
 
@@ -159,7 +161,7 @@ def flow(opencode_bin: Path, opencode_env: dict[str, str], tmp_path_factory: pyt
     project = init_git_project(tmp_path_factory.mktemp("cli-project"), opencode_env, "cli project")
     oc = OpenCode(opencode_bin, opencode_env, project)
     base_id = oc.create_session("kugetsu base")
-    home = write_kugetsu_home(tmp_path_factory.mktemp("kugetsu-home"), base_id)
+    home = write_kugetsu_home(tmp_path_factory.mktemp("kugetsu-home"), base_id, worktrees=False)
     env = dict(opencode_env)
     env["KUGETSU_HOME"] = str(home)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))

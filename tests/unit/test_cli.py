@@ -22,7 +22,7 @@ from tests.helpers import (
 )
 
 SESSION_KEYS = {"name", "kind", "issue_ref", "opencode_session_id", "state", "pid", "alive", "created_at", "path",
-                "error"}
+                "error", "worktree_path", "branch_name", "repo"}
 
 
 def ls_json(home, **kwargs):
@@ -53,7 +53,8 @@ def test_ls_json_has_exactly_the_documented_shape(tmp_path):
         "name": "github.com-shoko-kugetsu-49", "kind": "dev", "issue_ref": "github.com/shoko/kugetsu#49",
         "opencode_session_id": running["opencode_session_id"], "state": "running", "pid": running["pid"],
         "alive": True, "created_at": running["created_at"],
-        "path": str(home.sessions_dir / "github.com-shoko-kugetsu-49.json"), "error": None}
+        "path": str(home.sessions_dir / "github.com-shoko-kugetsu-49.json"), "error": None,
+        "worktree_path": None, "branch_name": None, "repo": None}
     corrupt = by_name["issue-1"]
     assert corrupt["kind"] == "dev" and corrupt["state"] == "corrupt" and "invalid JSON" in corrupt["error"]
     assert corrupt["alive"] is False and corrupt["pid"] is None and corrupt["issue_ref"] is None

@@ -243,3 +243,24 @@ def test_progress_counts_files_changed_and_commits_ahead(wt_home):
     progress = worktree_progress(data)
     assert (progress.files_changed, progress.commits_ahead, progress.uncommitted) == (3, 1, 2)
     assert worktree_progress({"type": "forked"}) is None
+
+
+def test_a_kugetsu_session_whose_opencode_directory_is_not_its_worktree_continues_in_that_directory(
+        home, repo, tmp_path):
+    """kugetsu's later layout: the session lives in the base's directory, the agent is told its worktree."""
+    from tests.helpers import create_demo_session, write_session
+
+    configure(home, {})
+    base_dir = tmp_path / "kugetsu-worktrees"
+    worktree = base_dir / "widgets-4"
+    git(repo, "worktree", "add", "-q", "-b", "fix/issue-4", str(worktree))
+    os.chdir(base_dir)
+    sid = create_demo_session(demo_store(home), "acme/widgets#4")  # filed under base_dir, as kugetsu's fork
+    os.chdir(tmp_path)
+    write_session(home, "github.com-acme-widgets-4", {"type": "forked", "issue_ref": "github.com/acme/widgets#4",
+                                                      "opencode_session_id": sid, "state": "idle",
+                                                      "worktree_path": str(worktree), "branch_name": "fix/issue-4"})
+    continue_session(home, "acme/widgets#4", "write from-agent.txt: here")
+    data = wait_state(home, "github.com-acme-widgets-4", "idle")
+    assert data["cwd"] == str(base_dir) and (base_dir / "from-agent.txt").exists()
+    assert not (worktree / "from-agent.txt").exists() and not (tmp_path / "from-agent.txt").exists()
