@@ -32,7 +32,7 @@ def git_program() -> str:
     raise GitError(f"git is not installed (not found on PATH): {INSTALL_HINT}")
 
 
-def run_git(args: list[str], cwd: Path | str, *, check: bool = True) -> "subprocess.CompletedProcess[bytes]":
+def run_git(args: list[str], cwd: Path | str, *, check: bool = True) -> subprocess.CompletedProcess[bytes]:
     """Run `git ARGS` in `cwd`; with `check`, a non-zero exit is a GitError quoting git's last words."""
     import subprocess
 

@@ -36,7 +36,7 @@ class WorktreeRecord(NamedTuple):
     base_commit: str | None
 
     @classmethod
-    def of(cls, data: dict[str, Any], default: str = "") -> "WorktreeRecord | None":
+    def of(cls, data: dict[str, Any], default: str = "") -> WorktreeRecord | None:
         """None when the session has no worktree; a GitError when its repository cannot be found."""
         path, branch = data.get("worktree_path"), data.get("branch_name")
         if not isinstance(path, str) or not os.path.isabs(path) or not isinstance(branch, str) or not branch:

@@ -19,7 +19,6 @@ from tests.helpers import (
     dev_files,
     read_index,
     run_cli,
-    session_data,
     store_ids,
     wait_state,
 )
