@@ -86,7 +86,7 @@ def destroy_session(home: Home, target: str, *, allow_base: bool = False, allow_
     entry_dir = _new_entry_dir(home, session.name)
     if transcript is not None:
         write_bytes(entry_dir / EXPORT_FILE, transcript)
-    meta = {"name": session.name, "kind": session.kind, "issue_ref": session.issue_ref,
+    meta: dict[str, Any] = {"name": session.name, "kind": session.kind, "issue_ref": session.issue_ref,
             "opencode_session_id": sid, "archived_at": now_iso(), "exported": transcript is not None,
             "deleted_from_opencode": deleted, "state": session.state, "error": session.error}
     if work is not None:
