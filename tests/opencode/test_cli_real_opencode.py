@@ -336,7 +336,8 @@ def test_agent_cwd_is_honoured_when_called_from_elsewhere(flow: Flow, tmp_path: 
     other = flow.other_home(tmp_path / "kugetsu-home-cwd")
     flow.others.append(other)
     (other.home / "config.toml").write_text(
-        f"max_concurrent_agents = 2\n\n[agent]\ncwd = {json.dumps(str(flow.project))}\nstart_wait = 5\n", "utf-8")
+        f"max_concurrent_agents = 2\n\n[agent]\ncwd = {json.dumps(str(flow.project))}\nstart_wait = 5\n\n"
+        "[worktrees]\nenabled = false\n", "utf-8")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     other.cwd = elsewhere
