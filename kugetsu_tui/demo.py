@@ -114,7 +114,7 @@ def create_demo_home(root: Path, *, live_agent: bool = True) -> Home:
         sid = _new_store_session(store, f"acme/widgets#{number}")
         ref = f"github.com/acme/widgets#{number}"
         name = f"github.com-acme-widgets-{number}"
-        worktree = _demo_worktree(home, repo, number) if repo and state == "idle" else {}
+        worktree = _demo_worktree(home, repo, number) if repo and state == "failed" else {}
         write_json(home.session_path(name), {"type": "forked", "issue_ref": ref, "opencode_session_id": sid,
                                              "created_at": stamp(hours), "state": state, **extra, **worktree})
         issues[ref] = f"{name}.json"
