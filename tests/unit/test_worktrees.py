@@ -263,3 +263,38 @@ def test_a_kugetsu_session_whose_opencode_directory_is_not_its_worktree_continue
     data = wait_state(home, "github.com-acme-widgets-4", "idle")
     assert data["cwd"] == str(base_dir) and (base_dir / "from-agent.txt").exists()
     assert not (worktree / "from-agent.txt").exists() and not (tmp_path / "from-agent.txt").exists()
+
+
+#: an agent that reports its session id, then works until stopped, and writes its last file when it is
+LAST_WORDS_AGENT = """
+import json, signal, sys, time
+def stop(*_):
+    open("last-words.txt", "w").write("written while stopping\\n")
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+print(json.dumps({"type": "step_start", "timestamp": 1, "sessionID": sys.argv[1], "part": {}}), flush=True)
+while True:
+    time.sleep(0.1)
+"""
+
+
+def test_destroy_saves_again_after_stopping_the_agent_so_its_last_changes_are_kept(home, repo):
+    configure(home, {REPO_KEY: str(repo)}, **{"continue": [PY, "-c", LAST_WORDS_AGENT, "{session_id}"]})
+    start_session(home, "acme/widgets#1", "work")
+    wait_state(home, NAME1, "running")
+    worktree = home.root / "worktrees" / NAME1
+    destroy_session(home, NAME1)
+    assert not worktree.exists()
+    restore_session(home, NAME1)
+    assert (worktree / "last-words.txt").read_text() == "written while stopping\n"
+
+
+def test_a_start_reuses_this_sessions_worktree_left_in_place_by_a_forced_destroy(wt_home, repo, tmp_path):
+    start_and_wait(wt_home, 1, "write kept.txt: still here")
+    result = run_cli(wt_home, "destroy", "-y", "--force", NAME1, env={"PATH": str(tmp_path / "no-git")})
+    assert result.returncode == 0, result.stderr
+    worktree = wt_home.root / "worktrees" / NAME1
+    assert (worktree / "kept.txt").exists()
+    data = start_and_wait(wt_home, 1, "write more.txt: again")
+    assert data["worktree_path"] == str(worktree) and (worktree / "kept.txt").exists()
+    assert (worktree / "more.txt").exists() and worktree_paths(repo) == [str(repo), str(worktree)]
