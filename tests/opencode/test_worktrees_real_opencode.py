@@ -11,6 +11,11 @@ Facts checked here (opencode-ai 1.18.33):
   `opencode run --session NEW` there with PWD set. The copy's export names the worktree as its
   directory and carries BASE's transcript; BASE keeps all of its own messages.
 - A file the agent writes with a relative path lands in the worktree, not in the main checkout.
+- Not a cleaner way (checked by hand, not tested here: it needs a 40 s wait for a hang): the server's
+  `POST /session/{id}/fork` (OpenAPI at `GET /doc` of `opencode serve`: path sessionID, query `directory`
+  and `workspace`, body `{"messageID"}`) called with `?directory=WORKTREE` and the header
+  `x-opencode-directory: WORKTREE` still files the fork under BASE's directory (in its reply and its
+  export), and `opencode run --session FORK` from the worktree then hangs as well.
 """
 
 from __future__ import annotations
