@@ -158,3 +158,25 @@ def test_restore_brings_back_the_worktree_and_the_session_continues_there(flow: 
     assert result.returncode == 0, result.describe()
     flow.wait_idle()
     assert (flow.worktree / "third.txt").read_text() == "after restore\n", flow.log()
+
+
+def test_import_skips_messages_whose_ids_exist_so_a_copy_needs_new_ones(
+        opencode: OpenCode, base_session: str, tmp_path: Path) -> None:
+    """Why `relocated` gives every message and part a new id: with the base's ids the copy is empty."""
+    from kugetsu_tui.opencode.fork import new_session_id, relocated
+
+    exported = opencode("export", base_session, check=True).stdout.encode()
+    base_count = len(json.loads(exported)["messages"])
+    assert base_count >= 2
+    same_ids = json.loads(exported)
+    same_ids["info"]["id"] = shallow = new_session_id()
+    (tmp_path / "same-ids.json").write_text(json.dumps(same_ids))
+    opencode.import_file(tmp_path / "same-ids.json")
+    assert opencode.message_count(shallow) == 0
+
+    copy = relocated(exported, deep := new_session_id(), str(opencode.project))
+    (tmp_path / "new-ids.json").write_text(json.dumps(copy))
+    opencode.import_file(tmp_path / "new-ids.json")
+    assert opencode.message_count(deep) == base_count == opencode.message_count(base_session)
+    for sid in (shallow, deep):
+        opencode.delete(sid)
