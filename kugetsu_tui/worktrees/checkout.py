@@ -81,7 +81,10 @@ def create_worktree(plan: WorktreePlan) -> Created:
     """Make the planned worktree; an existing branch is checked out as it is, never reset."""
     if plan.exists:
         return Created(worktree=False, branch=False)
-    plan.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        plan.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GitError(f"cannot create the worktree root {plan.path.parent}: {exc.strerror or exc}") from None
     if plan.branch_exists:
         run_git(["worktree", "add", "--", str(plan.path), plan.branch], plan.repo)
         return Created(worktree=True, branch=False)

@@ -113,3 +113,11 @@ def test_the_defaults(home):
     settings = load_worktree_settings(home)
     assert settings.enabled and settings.root == home.root / "worktrees"
     assert settings.branch == "fix/issue-{number}" and settings.base == "" and settings.repos == {}
+
+
+def test_a_worktree_root_that_cannot_be_created_rolls_the_start_back(home, repo, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n")
+    configure(home, {REPO_KEY: str(repo)}, {"root": str(blocker / "worktrees")})
+    assert_one_line_error(run_cli(home, "start", "acme/widgets#7", "work"), 1, "cannot create the worktree root")
+    assert_nothing_made(home, repo)
