@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kugetsu_tui import index
 from kugetsu_tui.admission import check_capacity
@@ -18,12 +18,12 @@ from kugetsu_tui.errors import KugetsuError
 from kugetsu_tui.home import Home
 from kugetsu_tui.launch import last_words, launch_supervised, require_program, run_step
 from kugetsu_tui.locking import sessions_lock
-from kugetsu_tui.opencode.fork import fork_into, session_directory
 from kugetsu_tui.process import is_alive, pid_running, start_time
 from kugetsu_tui.refs import parse_issue_ref
 from kugetsu_tui.sessions import BASE_FILE, Session, now_iso, read_session, update_session
-from kugetsu_tui.worktrees.checkout import Created, WorktreePlan, create_worktree, discard_worktree, plan_worktree
-from kugetsu_tui.worktrees.settings import load_worktree_settings
+
+if TYPE_CHECKING:
+    from kugetsu_tui.worktrees.checkout import Created, WorktreePlan
 
 POLL_INTERVAL = 0.05
 
@@ -80,13 +80,23 @@ def base_session_id(home: Home) -> str:
 def start_session(home: Home, ref_text: str, message: str, config: AgentConfig | None = None) -> Launched:
     """Admit a new dev session under the cap, make its worktree, then launch its agent; roll back on failure.
 
-    Order: validate, preflight count, placeholder under the lock (recount), worktree, launch.
+    Order: validate, preflight count, plan the worktree (git checks), placeholder under the lock
+    (recount), worktree, launch.
     """
     ref = parse_issue_ref(ref_text)
     what = f"start dev session for {ref}"
     config = config or load_agent_config(home)
+    path = home.session_path(ref.session_name)
+    _refuse_existing(path, ref.text)
+    check_capacity(home, what)  # cheap preflight, before git runs: a refusal at capacity stays fast
+
+    # Imported here, not at the top: a start refused at capacity needs none of it (CLI start-up time).
+    from kugetsu_tui.opencode.fork import fork_into
+    from kugetsu_tui.worktrees.checkout import create_worktree, plan_worktree
+    from kugetsu_tui.worktrees.settings import load_worktree_settings
+
     cwd = agent_cwd({}, config)  # a new session runs where configured, or here
-    plan = plan_worktree(load_worktree_settings(home), ref, ref.session_name, cwd)
+    plan = plan_worktree(load_worktree_settings(home), ref, ref.session_name, cwd)  # all checks, no side effect
     values = {"issue_ref": ref.text, "name": ref.session_name, "message": message}
     base_id = None
     if plan is None:
@@ -108,10 +118,6 @@ def start_session(home: Home, ref_text: str, message: str, config: AgentConfig |
                 require_program(config.template(step), step)
         require_program(template, "continue")
         cwd = str(plan.path)
-
-    path = home.session_path(ref.session_name)
-    _refuse_existing(path, ref.text)
-    check_capacity(home, what)  # cheap preflight: no side effect yet
 
     run_id = new_run_id()
     log = home.log_path(ref.session_name)
@@ -176,6 +182,8 @@ class _Undo:
             except KugetsuError:
                 left.append(f"opencode session {self.session_id}")
         if self.plan is not None and self.created is not None:
+            from kugetsu_tui.worktrees.checkout import discard_worktree
+
             try:
                 discard_worktree(self.plan, self.created)
             except KugetsuError as exc:
@@ -211,6 +219,8 @@ def continue_session(home: Home, target: str, message: str | None = None,
     if session.data.get("worktree_path") and not isinstance(session.data.get("cwd"), str):
         # Made by kugetsu, whose later layout keeps the opencode session outside its worktree:
         # run where opencode files the session, as its export says, and remember it.
+        from kugetsu_tui.opencode.fork import session_directory
+
         directory = session_directory(sid, config, cwd)
         if directory:
             cwd = found["cwd"] = directory
