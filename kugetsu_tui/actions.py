@@ -10,7 +10,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kugetsu_tui import index
 from kugetsu_tui.admission import check_capacity
@@ -18,13 +18,16 @@ from kugetsu_tui.atomic import write_json
 from kugetsu_tui.config import AgentConfig, load_agent_config, render
 from kugetsu_tui.errors import KugetsuError
 from kugetsu_tui.home import Home
-from kugetsu_tui.launch import launch_supervised, require_program
+from kugetsu_tui.launch import launch_supervised, require_program, run_step
 from kugetsu_tui.locking import sessions_lock
 from kugetsu_tui.opencode.events import last_words
 from kugetsu_tui.process import is_alive, pid_running, start_time
 from kugetsu_tui.refs import parse_issue_ref
 from kugetsu_tui.sessions import BASE_FILE, Session, now_iso, read_session, update_session
 from kugetsu_tui.states import LAUNCHING, State
+
+if TYPE_CHECKING:
+    from kugetsu_tui.worktrees.checkout import Created, WorktreePlan
 
 POLL_INTERVAL = 0.05
 
@@ -44,6 +47,7 @@ class Launched(NamedTuple):
     pid: int | None
     log: str
     state: State
+    warning: str | None = None  # e.g. the agent directory's origin names another repository
 
 
 def find_session(home: Home, target: str) -> Session:
@@ -79,30 +83,50 @@ def base_session_id(home: Home) -> str:
 
 def start_session(home: Home, ref_text: str, message: str, config: AgentConfig | None = None,
                   on_admit: Callable[[str], None] | None = None) -> Launched:
-    """Admit a new dev session under the cap, then launch its agent; roll back if the launch fails.
+    """Admit a new dev session under the cap, make its worktree, then launch its agent; roll back on failure.
 
-    `on_admit(run_id)` runs under the sessions lock once the slot is granted, before the placeholder
-    is written: the queue claims its item there, so claim and admission are one step. If it raises,
-    nothing is admitted.
+    Order: validate, preflight count, plan the worktree (git checks), placeholder under the lock
+    (recount), worktree, launch. `on_admit(run_id)` runs under the sessions lock once the slot is
+    granted, before the placeholder is written: the queue claims its item there, so claim and
+    admission are one step. If it raises, nothing is admitted.
     """
     ref = parse_issue_ref(ref_text)
     what = f"start dev session for {ref}"
     config = config or load_agent_config(home)
-    template = config.template("start")
-    if not template:
-        raise KugetsuError("starting is turned off: [agent] start is an empty list in config.toml")
-    values = {"issue_ref": ref.text, "name": ref.session_name, "message": message}
-    if "{base_session_id}" in "".join(template):
-        values["base_session_id"] = base_session_id(home)
-    argv = render(template, values)
-    require_program(argv, "start")
-
     path = home.session_path(ref.session_name)
     _refuse_existing(path, ref.text)
-    check_capacity(home, what)  # cheap preflight: no side effect yet
+    check_capacity(home, what)  # cheap preflight, before git runs: a refusal at capacity stays fast
+
+    # Imported here, not at the top: a start refused at capacity needs none of it (CLI start-up time).
+    from kugetsu_tui.opencode.fork import fork_into
+    from kugetsu_tui.worktrees.checkout import create_worktree, plan_worktree
+    from kugetsu_tui.worktrees.settings import load_worktree_settings
+
+    cwd = agent_cwd({}, config)  # a new session runs where configured, or here
+    plan = plan_worktree(load_worktree_settings(home), ref, ref.session_name, cwd)  # all checks, no side effect
+    values = {"issue_ref": ref.text, "name": ref.session_name, "message": message}
+    base_id = None
+    if plan is None:
+        template = config.template("start")
+        if not template:
+            raise KugetsuError("starting is turned off: [agent] start is an empty list in config.toml")
+        if "{base_session_id}" in "".join(template):
+            values["base_session_id"] = base_session_id(home)
+        argv = render(template, values)
+        require_program(argv, "start")
+    else:
+        # opencode cannot fork into another directory: copy the base there, then continue the copy.
+        template = config.template("continue")
+        if not template:
+            raise KugetsuError("starting in a worktree runs [agent] continue, which is an empty list in config.toml")
+        base_id = base_session_id(home)
+        for step in ("export", "import"):
+            if config.template(step):
+                require_program(config.template(step), step)
+        require_program(template, "continue")
+        cwd = str(plan.path)
 
     run_id = new_run_id()
-    cwd = agent_cwd({}, config)  # a new session runs where configured, or here
     log = home.log_path(ref.session_name)
     home.ensure()
     with sessions_lock(home):
@@ -121,22 +145,60 @@ def start_session(home: Home, ref_text: str, message: str, config: AgentConfig |
             "starter_started": start_time(os.getpid()),
             "log": str(log),
             "cwd": cwd,
+            **(plan.session_fields() if plan else {}),
         })
         index.add_entry(home, read_session(path))
+    undo = _Undo(home, ref.session_name, run_id, plan, config)
     try:
+        if plan is not None:
+            undo.created = create_worktree(plan)
+            undo.session_id = fork_into(base_id or "", cwd, ref.text, config,
+                                        home.logs_dir / f".{ref.session_name}.fork.json", agent_cwd({}, config))
+            argv = render(template, dict(values, session_id=undo.session_id))
         if log.exists():
             log.unlink()  # a fresh session gets a fresh log
         proc = launch_supervised(home, ref.session_name, run_id, argv, cwd)
+    except KugetsuError as exc:
+        raise KugetsuError(f"Cannot {what}: {exc}{undo.run()}") from None
     except OSError as exc:
-        _roll_back(home, ref.session_name, run_id)
-        raise KugetsuError(f"Cannot {what}: cannot launch the supervisor: {exc}") from None
+        raise KugetsuError(f"Cannot {what}: cannot launch the supervisor: {exc}{undo.run()}") from None
     _record_supervisor(home, ref.session_name, run_id, proc.pid)
     data = _await_launch(home, ref.session_name, run_id, proc.pid, config.start_wait)
-    if data.get("state") == State.FAILED and not data.get("opencode_session_id"):
+    reported = data.get("first_event_at") if plan else data.get("opencode_session_id")
+    if data.get("state") == State.FAILED and not reported:
         tail = last_words(_read_log(log))
-        _roll_back(home, ref.session_name, run_id)
-        raise KugetsuError(f"Cannot {what}: the agent failed: {tail}")
-    return _launched(ref.session_name, data, log)
+        raise KugetsuError(f"Cannot {what}: the agent failed: {tail}{undo.run()}")
+    return _launched(ref.session_name, data, log)._replace(warning=plan.warning if plan else None)
+
+
+class _Undo:
+    """Everything a failed start made, removed in reverse: opencode session, worktree and branch, file."""
+
+    def __init__(self, home: Home, name: str, run_id: str, plan: WorktreePlan | None, config: AgentConfig) -> None:
+        self.home, self.name, self.run_id, self.plan, self.config = home, name, run_id, plan, config
+        self.created: Created | None = None
+        self.session_id: str | None = None
+
+    def run(self) -> str:
+        """Roll back; returns what could not be undone, as a sentence to append to the error."""
+        left: list[str] = []
+        if self.session_id and self.plan is not None and self.config.template("delete"):
+            argv = render(self.config.template("delete"), {"session_id": self.session_id, "name": self.name,
+                                                           "issue_ref": ""})
+            try:
+                if run_step("delete", argv, str(self.plan.path)).returncode != 0:
+                    left.append(f"opencode session {self.session_id}")
+            except KugetsuError:
+                left.append(f"opencode session {self.session_id}")
+        if self.plan is not None and self.created is not None:
+            from kugetsu_tui.worktrees.checkout import discard_worktree
+
+            try:
+                discard_worktree(self.plan, self.created)
+            except KugetsuError as exc:
+                left.append(f"worktree {self.plan.path} ({exc})")
+        _roll_back(self.home, self.name, self.run_id)
+        return f" (rolled back, but left behind: {'; '.join(left)})" if left else ""
 
 
 def continue_session(home: Home, target: str, message: str | None = None,
@@ -161,6 +223,16 @@ def continue_session(home: Home, target: str, message: str | None = None,
     log = home.log_path(session.name)
     home.ensure()
     previous: dict[str, Any] = {}
+    cwd = agent_cwd(session.data, config)
+    found: dict[str, str] = {}
+    if session.data.get("worktree_path") and not isinstance(session.data.get("cwd"), str):
+        # Made by kugetsu, whose later layout keeps the opencode session outside its worktree:
+        # run where opencode files the session, as its export says, and remember it.
+        from kugetsu_tui.opencode.fork import session_directory
+
+        directory = session_directory(sid, config, cwd)
+        if directory:
+            cwd = found["cwd"] = directory
 
     def claim(data: dict[str, Any]) -> None:
         for pid_key, started_key in (("supervisor_pid", "supervisor_started"), ("pid", "pid_started")):
@@ -169,12 +241,13 @@ def continue_session(home: Home, target: str, message: str | None = None,
                     and is_alive(pid, data.get(started_key)):
                 raise KugetsuError(f"cannot continue {session.name}: its agent is still running (pid {pid})")
         previous.update(data)
-        data.update(run_id=run_id, state=State.STARTING, log=str(log), exit_code=None, error=None, first_event_at=None)
+        data.update(run_id=run_id, state=State.STARTING, log=str(log), exit_code=None, error=None, first_event_at=None,
+                    **found)
 
     if update_session(home, session.name, claim) is None:
         raise KugetsuError(f"cannot continue {session.name}: the session changed meanwhile, try again")
     try:
-        proc = launch_supervised(home, session.name, run_id, argv, agent_cwd(session.data, config))
+        proc = launch_supervised(home, session.name, run_id, argv, cwd)
     except OSError as exc:
         update_session(home, session.name, lambda data: previous, run_id=run_id)
         raise KugetsuError(f"cannot continue {session.name}: cannot launch the supervisor: {exc}") from None

@@ -2,7 +2,8 @@
 
 An archive entry is a directory `archive/<name>--<timestamp>/` holding the session file as it
 was (`session.json`, moved, never rewritten, so a corrupt file or a symlink is kept as is),
-the opencode transcript (`export.json`), the agent log (`agent.log`) and `meta.json`.
+the opencode transcript (`export.json`), the agent log (`agent.log`), `meta.json`, and for a
+session with a git worktree what only the worktree held (`worktree/`, see worktrees.saved_work).
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ from kugetsu_tui.opencode.events import last_words
 from kugetsu_tui.process import live_process, terminate_tree
 from kugetsu_tui.sessions import KIND_BASE, KIND_DEV, KIND_PM, Session, kind_for_filename, now_iso, read_session
 from kugetsu_tui.states import State
+from kugetsu_tui.worktrees.saved_work import WorktreeRecord, remove_worktree, restore_work, save_work
+from kugetsu_tui.worktrees.settings import load_worktree_settings
 
 if TYPE_CHECKING:
     import subprocess
 
 SESSION_FILE, EXPORT_FILE, LOG_FILE, META_FILE = "session.json", "export.json", "agent.log", "meta.json"
+WORKTREE_DIR = "worktree"
 # Fields of a finished run that mean nothing once the session is restored.
 RUNTIME_FIELDS = ("pid", "pid_started", "supervisor_pid", "supervisor_started", "run_id", "starter_pid",
                   "starter_started", "error", "exit_code", "finished_at", "first_event_at")
@@ -66,6 +70,10 @@ def destroy_steps(session: Session, alive: bool, active: int, limit: int | None)
         steps.append(f"its agent (pid {session.pid}) is stopped")
     if session.opencode_session_id and not session.corrupt:
         steps.append("its opencode transcript is exported to the archive and the opencode session deleted")
+    worktree = None if session.corrupt else session.data.get("worktree_path")
+    if isinstance(worktree, str) and worktree:
+        steps.append(f"its worktree {worktree} is saved to the archive (uncommitted changes, untracked files, "
+                     "commits not on the base), then removed; its branch is kept unless fully merged")
     steps.append("the session file and log are moved to the archive (restorable: `kugetsu-tui restore`, "
                  "or u in the console)")
     if session.kind == KIND_DEV:
@@ -91,18 +99,25 @@ def destroy_session(home: Home, target: str, *, allow_base: bool = False, allow_
     warnings: list[str] = []
     sid = None if session.corrupt else session.opencode_session_id
 
-    # Export while nothing has been touched: a refused destroy has no side effect at all.
+    # Export and save the worktree while nothing has been touched: a refused destroy has no side effect.
     transcript = _export(session, sid, config, force, warnings)
-    if stop_agent(session) and transcript is not None:
-        transcript = _export(session, sid, config, True, []) or transcript  # the agent's final words too
+    work = _save_worktree(home, session, force, warnings)
+    if stop_agent(session):
+        if transcript is not None:
+            transcript = _export(session, sid, config, True, []) or transcript  # the agent's final words too
+        if work is not None:
+            work = _save_worktree(home, session, False, warnings, previous=work)  # and its last changes
     deleted = _delete(session, sid, config, warnings)
 
     entry_dir = _new_entry_dir(home, session.name)
     if transcript is not None:
         write_bytes(entry_dir / EXPORT_FILE, transcript)
-    meta = {"name": session.name, "kind": session.kind, "issue_ref": session.issue_ref,
+    meta: dict[str, Any] = {"name": session.name, "kind": session.kind, "issue_ref": session.issue_ref,
             "opencode_session_id": sid, "archived_at": now_iso(), "exported": transcript is not None,
             "deleted_from_opencode": deleted, "state": session.recorded_state, "error": session.error}
+    if work is not None:
+        os.rename(work.staging, entry_dir / WORKTREE_DIR)
+        meta["worktree"] = work.meta
     with sessions_lock(home):
         if os.path.lexists(session.path):
             index.remove_entry(home, session)
@@ -114,6 +129,8 @@ def destroy_session(home: Home, target: str, *, allow_base: bool = False, allow_
     log = home.log_path(session.name)
     if log.exists():
         os.rename(log, entry_dir / LOG_FILE)
+    if work is not None and work.complete:
+        warnings += remove_worktree(work.record)
     return Destroyed(ArchiveEntry(entry_dir, meta), warnings)
 
 
@@ -129,6 +146,59 @@ def stop_agent(session: Session) -> bool:
     if roots:
         terminate_tree(roots)
     return bool(roots)
+
+
+class SavedWorktree(NamedTuple):
+    record: WorktreeRecord
+    staging: Path  # a hidden directory in archive/, moved into the entry as `worktree/`
+    meta: dict[str, Any]
+    complete: bool  # saved after the agent stopped (or it was not running): the worktree may go
+
+
+def _save_worktree(home: Home, session: Session, force: bool, warnings: list[str],
+                   previous: SavedWorktree | None = None) -> SavedWorktree | None:
+    """Save what only the session's worktree holds; None when it has none, or saving failed under --force.
+
+    A failure refuses the destroy (nothing changed yet) unless --force, which then leaves the
+    worktree in place. A second save after stopping the agent that fails keeps the first one and
+    the worktree.
+    """
+    if session.corrupt or not session.data.get("worktree_path"):
+        return None
+    home.ensure(home.root, home.archive_dir)
+    staging = home.archive_dir / f".{session.name}.{WORKTREE_DIR}.{os.urandom(4).hex()}"
+    try:
+        record = WorktreeRecord.of(session.data, load_worktree_settings(home).base)
+        if record is None:
+            return None
+        saved = SavedWorktree(record, staging, save_work(record, staging), complete=True)
+    except (KugetsuError, OSError) as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if previous is not None:
+            warnings.append(f"the worktree {previous.record.path} is kept: saving it after its agent stopped "
+                            f"failed: {exc}")
+            return previous._replace(complete=False)
+        if not force:
+            raise KugetsuError(f"saving the worktree of {session.name} failed: {exc}; the session is kept and "
+                               "nothing was changed. Use --force to destroy it without saving (the worktree is "
+                               "then left in place)") from None
+        warnings.append(f"the worktree was not saved and is left in place: {exc}")
+        return None
+    if previous is not None:
+        shutil.rmtree(previous.staging, ignore_errors=True)
+    return saved
+
+
+def _restore_worktree(entry: ArchiveEntry, restored: dict[str, Any] | None) -> WorktreeRecord | None:
+    """Recreate the session's worktree and re-apply its saved work; None if it had none."""
+    saved = entry.path / WORKTREE_DIR
+    recorded = entry.meta.get("worktree") or {}  # what destroy found out (kugetsu's files record no repo)
+    fields = {"repo": recorded.get("repo"), "worktree_base": recorded.get("base"), **(restored or {})}
+    record = WorktreeRecord.of({k: v for k, v in fields.items() if v is not None})
+    if record is None:
+        return None
+    restore_work(record, saved if saved.is_dir() else None)
+    return record
 
 
 def _session_step(step: str, session: Session, sid: str | None, config: AgentConfig
@@ -247,13 +317,16 @@ def restore_session(home: Home, name: str, config: AgentConfig | None = None) ->
         else:
             write_json(target, dict(restored, state=State.RESTORING))
     try:
+        record = _restore_worktree(entry, restored)
+    except KugetsuError:
+        _unreserve(home, target, archived, restored)
+        raise
+    try:
         _import(entry, restored, config)
     except KugetsuError:
-        with sessions_lock(home):
-            if restored is None:
-                os.rename(target, archived)
-            else:
-                target.unlink()
+        if record is not None:
+            remove_worktree(record)  # the saved work stays in the archive entry
+        _unreserve(home, target, archived, restored)
         raise
     with sessions_lock(home):
         if restored is not None:
@@ -266,6 +339,14 @@ def restore_session(home: Home, name: str, config: AgentConfig | None = None) ->
         os.rename(log, home.log_path(session_name))
     shutil.rmtree(entry.path)
     return session
+
+
+def _unreserve(home: Home, target: Path, archived: Path, restored: dict[str, Any] | None) -> None:
+    with sessions_lock(home):
+        if restored is None:
+            os.rename(target, archived)
+        else:
+            target.unlink()
 
 
 def _restored_state(entry: ArchiveEntry, restored: dict[str, Any]) -> dict[str, Any]:

@@ -161,6 +161,10 @@ def cmd_start(home: Home, args: argparse.Namespace) -> int:
 
         return cmd_start_or_queue(home, args)
     launched = start_session(home, args.ref, args.message)
+    if launched.warning:
+        from kugetsu_tui.display import printable
+
+        print(f"kugetsu-tui: warning: {printable(launched.warning)}", file=sys.stderr)
     sid = launched.opencode_session_id or "pending"
     print(f"started {launched.issue_ref} as {launched.name} (opencode session {sid}, "
           f"state {launched.state}, log {launched.log})")

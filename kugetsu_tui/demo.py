@@ -3,6 +3,8 @@
 It holds a base and a PM session, dev sessions in every state (idle, running with a live
 simulated agent, failed, corrupt) and config.toml templates that drive `demo_agent`, a
 simulated opencode, so start, continue, destroy, undo and the cap all work for real.
+A small git repository stands for github.com/acme/widgets, so dev sessions get worktrees
+(without git installed, the demo runs its agents in one directory instead).
 """
 
 from __future__ import annotations
@@ -56,13 +58,68 @@ def _new_store_session(store: Path, title: str) -> str:
     return sid
 
 
+_IDENTITY = ["-c", "user.name=kugetsu demo", "-c", "user.email=demo@kugetsu.invalid", "-c", "commit.gpgsign=false"]
+
+
+def _demo_repo(path: Path) -> Path | None:
+    """A one-commit checkout standing for github.com/acme/widgets; None without git."""
+    from kugetsu_tui.worktrees.git import GitError, run_git
+
+    try:
+        path.mkdir(mode=0o700)
+        run_git(["init", "-q", "-b", "main", "."], path)
+        write_bytes(path / "README.md", b"# widgets\nA demo repository: every dev session works in its own worktree.\n")
+        run_git(["add", "README.md"], path)
+        run_git([*_IDENTITY, "commit", "-q", "-m", "Initial commit"], path)
+    except GitError:
+        return None
+    return path
+
+
+def _demo_worktree(home: Home, repo: Path, number: int) -> dict[str, str]:
+    """A worktree with one commit and one uncommitted change, as an agent leaves it; its session fields."""
+    from kugetsu_tui.worktrees.git import run_git
+
+    path = home.root / "worktrees" / f"github.com-acme-widgets-{number}"
+    branch = f"fix/issue-{number}"
+    run_git(["worktree", "add", "-q", "-b", branch, str(path), "main"], repo)
+    write_bytes(path / "widget.py", b"def widget():\n    return 42\n")
+    run_git(["add", "widget.py"], path)
+    run_git([*_IDENTITY, "commit", "-q", "-m", f"Fix #{number}"], path)
+    write_bytes(path / "README.md", b"# widgets\nWork in progress.\n")
+    base = run_git(["rev-parse", "main"], repo).stdout.decode().strip()
+    return {"worktree_path": str(path), "branch_name": branch, "repo": str(repo), "cwd": str(path),
+            "worktree_base": "main", "worktree_base_commit": base}
+
+
+def _demo_merged_branch(repo: Path, number: int) -> dict[str, str]:
+    """A branch whose work was squash-merged into main, as a finished issue's is; its session fields."""
+    from kugetsu_tui.worktrees.git import run_git
+
+    branch = f"fix/issue-{number}"
+    run_git(["checkout", "-q", "-b", branch, "main"], repo)
+    write_bytes(repo / "CHANGELOG.md", f"- the widget no longer flickers (#{number})\n".encode())
+    run_git(["add", "CHANGELOG.md"], repo)
+    run_git([*_IDENTITY, "commit", "-q", "-m", f"Stop the flicker (#{number})"], repo)
+    run_git(["checkout", "-q", "main"], repo)
+    run_git(["merge", "-q", "--squash", branch], repo)
+    run_git([*_IDENTITY, "commit", "-q", "-m", f"Stop the flicker (#{number}) (squashed)"], repo)
+    return {"branch_name": branch, "repo": str(repo)}
+
+
 def create_demo_home(root: Path, *, live_agent: bool = True) -> Home:
     """Populate `root` as a demo kugetsu home and return it."""
     home = Home(root)
     home.ensure()
     store = root / "demo-opencode"
-    write_bytes(home.config_toml, tomli_w.dumps({"max_concurrent_agents": DEMO_LIMIT,
-                                                 "agent": demo_templates(store)}).encode())
+    repo = _demo_repo(root / "widgets")
+    # The agents' directory is the demo's own, never the checkout the console happens to run in.
+    agent: dict[str, object] = {**demo_templates(store), "cwd": str(repo or root)}
+    write_bytes(home.config_toml, tomli_w.dumps({"max_concurrent_agents": DEMO_LIMIT, "agent": agent,
+                                                 "repos": {"github.com/acme/widgets": str(repo)} if repo else {},
+                                                 # no network in the demo: work status from local git only
+                                                 "forge": {"github.com": {"api": ""}},
+                                                 }).encode())
     base_id = _new_store_session(store, "base")
     pm_id = _new_store_session(store, "pm agent")
     now = datetime.now(UTC).astimezone()
@@ -83,8 +140,13 @@ def create_demo_home(root: Path, *, live_agent: bool = True) -> Home:
         sid = _new_store_session(store, f"acme/widgets#{number}")
         ref = f"github.com/acme/widgets#{number}"
         name = f"github.com-acme-widgets-{number}"
+        worktree: dict[str, str] = {}
+        if repo and state == State.FAILED:
+            worktree = _demo_worktree(home, repo, number)
+        elif repo:
+            worktree = _demo_merged_branch(repo, number)  # finished work: `D` cleans it up
         write_json(home.session_path(name), {"type": "forked", "issue_ref": ref, "opencode_session_id": sid,
-                                             "created_at": stamp(hours), "state": state, **extra})
+                                             "created_at": stamp(hours), "state": state, **extra, **worktree})
         issues[ref] = f"{name}.json"
     # A file that kugetsu or a crash left broken: shown as corrupt, and it still holds a slot.
     write_bytes(home.session_path("github.com-acme-widgets-16"), b'{"type": "forked", "issue_ref": ')
@@ -95,7 +157,9 @@ def create_demo_home(root: Path, *, live_agent: bool = True) -> Home:
         from kugetsu_tui.config import load_agent_config
 
         config = load_agent_config(home)
-        busy = config._replace(templates=dict(config.templates, start=demo_templates(store, 600)["start"]))
+        long_run = demo_templates(store, 600)  # in a worktree, a start runs the continue template
+        busy = config._replace(templates={**config.templates, "start": long_run["start"],
+                                          "continue": long_run["continue"]})
         start_session(home, "acme/widgets#14", "Fix the flaky widget test", config=busy)
     return home
 

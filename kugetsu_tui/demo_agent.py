@@ -73,7 +73,11 @@ def cmd_run(store: Store, args: argparse.Namespace) -> int:
         session = {"info": {"id": _new_id(), "title": args.title or "demo session",
                             "time": {"created": now, "updated": now}}, "messages": []}
     sid = session["info"]["id"]
-    session["messages"].append({"role": "user", "text": " ".join(args.message)})
+    session["info"].setdefault("directory", os.getcwd())
+    text = " ".join(args.message)
+    session["messages"].append({"role": "user", "text": text})
+    if text.startswith("write ") and ":" in text:
+        _write_file(*text[len("write "):].split(":", 1))
     store.save(session)
     _emit("step_start", sid, part={"type": "step-start"})
     deadline = time.monotonic() + args.seconds
@@ -87,6 +91,16 @@ def cmd_run(store: Store, args: argparse.Namespace) -> int:
     store.save(session)
     _emit("step_finish", sid, part={"type": "step-finish", "reason": "stop"})
     return 0
+
+
+def _write_file(path: str, content: str) -> None:
+    """The `write` tool: a path relative to the working directory, never outside it."""
+    target = os.path.normpath(path.strip())
+    if os.path.isabs(target) or target.split(os.sep)[0] == "..":
+        print(f"Error: refusing to write outside the working directory: {path}", file=sys.stderr)
+        return
+    os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+    Path(target).write_text(content.strip() + "\n")
 
 
 def cmd_export(store: Store, args: argparse.Namespace) -> int:

@@ -33,7 +33,16 @@ class SessionView(NamedTuple):
             "created_at": s.created_at,
             "path": str(s.path),
             "error": self.error,
+            # kugetsu's field names; repo is the main checkout the worktree belongs to
+            "worktree_path": _field(s, "worktree_path"),
+            "branch_name": _field(s, "branch_name"),
+            "repo": _field(s, "repo"),
         }
+
+
+def _field(s: Session, key: str) -> str | None:
+    value = None if s.corrupt else s.data.get(key)
+    return value if isinstance(value, str) else None
 
 
 def view(session: Session, alive: bool | None = None) -> SessionView:

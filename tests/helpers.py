@@ -196,13 +196,17 @@ FIXED_NOW = 1_795_000_000.0  # a fixed "now" for the console, so ages in snapsho
 
 
 def set_limit(home: Home, limit: int | str, seconds: float = 0.3) -> None:
-    """config.toml with the limit and the demo home's agent templates, whose runs take `seconds`."""
+    """config.toml with the limit and the demo home's agent templates, whose runs take `seconds`.
+
+    The forge is turned off for github.com: no test asks the network (work status comes from git).
+    """
     import tomli_w
 
     store = home.root / "demo-opencode"
     home.ensure(home.root)
     home.config_toml.write_text(tomli_w.dumps({"max_concurrent_agents": limit,
-                                               "agent": demo_templates(store, seconds)}))
+                                               "agent": demo_templates(store, seconds),
+                                               "forge": {"github.com": {"api": ""}}}))
 
 
 # --- the CLI --------------------------------------------------------------------------------------

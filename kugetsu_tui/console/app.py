@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -20,10 +21,18 @@ from textual.screen import Screen
 
 from kugetsu_tui.config import Limit, resolve_limit
 from kugetsu_tui.console.main_screen import MainScreen
-from kugetsu_tui.console.messages import ProcessesSampled, SessionsRead, UnexpectedError, WatcherModeChanged
+from kugetsu_tui.console.messages import (
+    ProcessesSampled,
+    QueueDrained,
+    QueueRead,
+    SessionsRead,
+    UnexpectedError,
+    WatcherModeChanged,
+)
 from kugetsu_tui.console.model import ConsoleModel, config_stamp, read_changes
 from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
 from kugetsu_tui.display import printable
+from kugetsu_tui.errors import KugetsuError
 from kugetsu_tui.home import FILE_MODE, Home
 from kugetsu_tui.process import ProcessSampler
 from kugetsu_tui.sessions import count_active
@@ -31,6 +40,7 @@ from kugetsu_tui.watch import is_waiting, session_batches
 
 STATS_INTERVAL = 1.0
 WATCHER_GROUP = "session-watcher"
+QUEUE_WATCHER_GROUP = "queue-watcher"
 RESTART_DELAYS = (0.5, 1.0, 2.0, 5.0)  # seconds before the n-th restart of a failed watcher
 ERROR_LOG = "console.log"
 
@@ -39,18 +49,20 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
     TITLE = "kugetsu-tui"
 
     def __init__(self, home: Home, *, clock: Callable[[], float] = time.time, force_polling: bool = False,
-                 sample_processes: bool = True) -> None:
+                 sample_processes: bool = True, check_work: bool = True) -> None:
         super().__init__()
         self.home = home
         self.clock = clock
         self.force_polling = force_polling
         self.sample_processes = sample_processes
+        self.check_work = check_work  # off: only the cached work status is shown (snapshots stay still)
         self.sub_title = printable(home.root)
         self.model = ConsoleModel(Limit(None, "not read yet", "not read yet"))
         self._sampler = ProcessSampler()
         self._config_stamp: tuple[float | None, ...] = ()
         self._stop_watching = asyncio.Event()
         self._watcher_restarts = 0
+        self._drain_lock = threading.Lock()
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen(self.home, self.model, self.clock)
@@ -67,7 +79,24 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         self.model.active = count_active(self.home)
         self.model.limit = resolve_limit(self.home)
         self.watch_sessions()
+        self.watch_queue()
         self.set_interval(STATS_INTERVAL, self.tick)
+        if self.check_work:
+            self.call_after_refresh(self.start_work_checks)
+        else:
+            self.call_after_refresh(self.main_screen.run_check_work, check=False)
+
+    def start_work_checks(self) -> None:
+        """A check of every dev session's work in the background now, and again every `interval`."""
+        from kugetsu_tui.workstatus import load_work_settings
+
+        try:
+            interval = load_work_settings(self.home)[0].interval
+        except KugetsuError as exc:
+            self.notify(str(exc), title="Work status is off", severity="warning", markup=False)
+            return
+        self.main_screen.run_check_work()
+        self.set_interval(interval, self.main_screen.run_check_work)
 
     async def on_unmount(self) -> None:
         self._stop_watching.set()
@@ -91,6 +120,52 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
             return  # shutting down: a late batch has no screen to update
         self.model.merge(message.fresh, message.gone, recount=message.rescan)
         self.main_screen.sessions_changed()
+        if message.gone or message.rescan:
+            self.drain_queue()  # a slot may have freed
+
+    # --- the queue ---------------------------------------------------------------------------------
+
+    @work(exclusive=True, group=QUEUE_WATCHER_GROUP, exit_on_error=False)
+    async def watch_queue(self) -> None:
+        from kugetsu_tui.queue.items import list_items
+
+        async for _batch in session_batches(self.home.queue_items_dir, self._stop_watching):
+            self.post_message(QueueRead(await asyncio.to_thread(list_items, self.home)))
+
+    def on_queue_read(self, message: QueueRead) -> None:
+        if not self.is_running:
+            return
+        self.model.set_queue(message.items)
+        self.main_screen.sessions_changed()
+        if self.model.queued:
+            self.drain_queue()
+
+    @work(thread=True, group="queue-drain", exit_on_error=False)
+    def drain_queue(self) -> None:
+        """Start queued work while slots are free; any number of drainers never start an item twice."""
+        from kugetsu_tui.queue.drain import drain_once
+        from kugetsu_tui.queue.settings import console_drains
+
+        if not self.model.queued or not self._drain_lock.acquire(blocking=False):
+            return  # nothing waits, or a pass is under way (it looks again before it ends)
+        try:
+            if console_drains(self.home):
+                results = drain_once(self.home, should_stop=lambda: not self.is_running)
+                if results:
+                    self.post_message(QueueDrained(results))
+        finally:
+            self._drain_lock.release()
+
+    def on_queue_drained(self, message: QueueDrained) -> None:
+        from kugetsu_tui.queue.claims import BLOCKED, STARTED
+        from kugetsu_tui.queue.commands import describe
+
+        for result in message.results:
+            if result.outcome == STARTED:
+                self.notify(describe(result), title="Queue", markup=False)
+            else:
+                title = "Queue blocked" if result.outcome == BLOCKED else "Queue"
+                self.notify(describe(result), title=title, severity="warning", markup=False)
 
     def on_watcher_mode_changed(self, message: WatcherModeChanged) -> None:
         if is_waiting(message.mode) and not is_waiting(self.model.watcher_mode):
@@ -135,10 +210,10 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         where = self._log_error(message.worker_name, error)
         self.notify(f"{type(error).__name__}: {error}{where}. The console keeps running.",
                     title=f"Unexpected error in {message.worker_name}", severity="error", timeout=15, markup=False)
-        if message.worker_name == WATCHER_GROUP and self.is_running:
+        if message.worker_name in (WATCHER_GROUP, QUEUE_WATCHER_GROUP) and self.is_running:
             delay = RESTART_DELAYS[min(self._watcher_restarts, len(RESTART_DELAYS) - 1)]
             self._watcher_restarts += 1
-            self.set_timer(delay, self.watch_sessions)
+            self.set_timer(delay, self.watch_sessions if message.worker_name == WATCHER_GROUP else self.watch_queue)
 
     def _log_error(self, worker_name: str, error: BaseException) -> str:
         """Append the traceback to logs/console.log in the home; say where, or nothing if it cannot."""

@@ -33,7 +33,7 @@ class CapacityBar(Static):
     def watch_capacity(self, capacity: Capacity | None) -> None:
         if capacity is None:
             return
-        active, limit, watcher_mode = capacity
+        active, limit, watcher_mode, done, queued = capacity
         state = headroom(active, limit)
         self.set_classes(state)
         text = Text()
@@ -42,6 +42,10 @@ class CapacityBar(Static):
         else:
             text.append(f"{active}/{limit.value}")
             text.append({"free": " agents", "last": " last slot", "full": " full"}[state])
+        if done:
+            text.append(f" · {done} done")
+        if queued:
+            text.append(f" · {queued} queued")
         if watcher_mode != MODE_NATIVE:
             text.append(f" · {printable(watcher_mode)}")
         self.update(text)

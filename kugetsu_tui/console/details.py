@@ -24,7 +24,7 @@ from kugetsu_tui.home import Home
 from kugetsu_tui.log_tail import LogTail
 from kugetsu_tui.opencode.events import log_line_words
 from kugetsu_tui.overview import view
-from kugetsu_tui.sessions import read_session
+from kugetsu_tui.sessions import KIND_DEV, Session, read_session
 
 FOLLOW_INTERVAL = 0.5
 
@@ -52,12 +52,52 @@ def describe(home: Home, name: str) -> Text:
         text.append(f"unusable file: {printable(session.error)}\n", style="bold magenta")
     if current.error and not session.error:
         text.append(f"error: {printable(current.error)}\n", style="red")
+    text.append(_worktree_line(session))
+    text.append(_work_line(home, session))
     width = max((len(printable(k)) for k in session.data), default=0)
     for key, value in session.data.items():
         shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         text.append(f"{printable(key).ljust(width)}  ", style="cyan")
         text.append(f"{printable(shown)}\n")
     return text
+
+
+def _worktree_line(session: Session) -> Text:
+    """The worktree, its branch and how far its work has got (runs git: this is read in a thread)."""
+    from kugetsu_tui.worktrees.progress import worktree_progress
+
+    path, branch = session.data.get("worktree_path"), session.data.get("branch_name")
+    if session.corrupt or not isinstance(path, str) or not path:
+        return Text()
+    line = Text(f"worktree: {printable(path)}", style="green")
+    if isinstance(branch, str):
+        line.append(f" on {printable(branch)}")
+    progress = worktree_progress(session.data)
+    if progress is None:
+        line.append(" (not there, or not readable now)", style="dim")
+    else:
+        line.append(f": {progress.files_changed} files changed ({progress.uncommitted} not committed), "
+                    f"{progress.commits_ahead} commits ahead of the base")
+    line.append("\n")
+    return line
+
+
+def _work_line(home: Home, session: Session) -> Text:
+    """The session's work status as last checked (the cache: no network here)."""
+    from kugetsu_tui.workstatus import read_work, work_for
+
+    if session.kind != KIND_DEV:
+        return Text()
+    status = work_for(read_work(home), session)
+    line = Text(f"work: {status.state}: {printable(status.detail)}", style="bold" if status.done else "")
+    if status.source:
+        line.append(f" [{status.source}]", style="dim")
+    if status.url:
+        line.append(f" {printable(status.url)}")
+    if status.checked_at:
+        line.append(f" (checked {printable(status.checked_at)})", style="dim")
+    line.append("\n")
+    return line
 
 
 class DetailsRead(Message):

@@ -45,22 +45,30 @@ class Dialog(ModalScreen[DialogResult]):
 
 
 class StartDialog(Dialog[tuple[str, str] | None]):
-    """Ask for an issue ref and a first message. Enter in the last field submits; Escape cancels."""
+    """Ask for an issue ref and a first message. Enter in the last field submits; Escape cancels.
 
-    def __init__(self, capacity: str) -> None:
+    With `queue_because` (the cap's refusal), it queues the work instead: it starts when a slot frees.
+    """
+
+    def __init__(self, capacity: str, queue_because: str | None = None) -> None:
         super().__init__()
         self.capacity = capacity
+        self.queue_because = queue_because
 
     def compose(self) -> ComposeResult:
+        verb = "Queue" if self.queue_because else "Start"
         with Vertical():
-            yield Static(f"Start a dev session   ({self.capacity})", classes="title", markup=False)
+            yield Static(f"{verb} a dev session   ({self.capacity})", classes="title", markup=False)
+            if self.queue_because:
+                yield Static(f"{self.queue_because}\nEnter queues it instead: it starts as soon as a slot frees.",
+                             classes="error", markup=False)
             yield Label("Issue ref")
             yield Input(placeholder="OWNER/REPO#N, HOST/OWNER/REPO#N or an issue URL", id="ref")
             yield Static("", id="ref-error", classes="error", markup=False)
             yield Label("Message for the agent")
             yield Input(placeholder="What should the agent do?", id="message")
             yield Static("", id="message-error", classes="error", markup=False)
-            yield Static("Tab: next field   Enter: start   Escape: cancel", classes="hint", markup=False)
+            yield Static(f"Tab: next field   Enter: {verb.lower()}   Escape: cancel", classes="hint", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#ref", Input).focus()

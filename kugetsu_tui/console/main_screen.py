@@ -22,15 +22,24 @@ from textual.widgets import DataTable, Footer, Header, Input
 from kugetsu_tui.archive import destroy_steps, special_kind
 from kugetsu_tui.config import LIMIT_ENV, resolve_limit, save_limit
 from kugetsu_tui.console.capacity import CapacityBar
-from kugetsu_tui.console.messages import ActionDone, ActionRefused, RestoreFailed, SessionArchived
-from kugetsu_tui.console.model import Capacity, ConsoleModel
+from kugetsu_tui.console.messages import (
+    ActionDone,
+    ActionRefused,
+    ActionWarning,
+    CleanupPlanned,
+    RestoreFailed,
+    SessionsArchived,
+    WorkRead,
+)
+from kugetsu_tui.console.model import Capacity, ConsoleModel, QueueRow, Row
+from kugetsu_tui.console.rows import row_cells, sort_key
 from kugetsu_tui.console.session_table import SessionTable
 from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
 from kugetsu_tui.display import printable
 from kugetsu_tui.errors import KugetsuError
 from kugetsu_tui.home import Home
 from kugetsu_tui.overview import SessionView
-from kugetsu_tui.sessions import KIND_BASE, KIND_PM
+from kugetsu_tui.sessions import KIND_BASE, KIND_DEV, KIND_PM, Session
 
 
 class MainScreen(ReportsWorkerErrors, Screen[None]):
@@ -42,14 +51,20 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     """
     BINDINGS = [
         Binding("s", "start", "Start"),
+        Binding("s", "queue_start", "Queue"),  # at capacity: the refusal, and an offer to queue the work
         Binding("s", "explain_start", show=False),
         Binding("c", "continue_session", "Continue"),
         Binding("d", "destroy", "Destroy"),
         Binding("u", "undo", "Undo"),
+        Binding("D", "clean_up", "Clean up done", key_display="D"),
         Binding("slash", "filter", "Filter"),
         Binding("escape", "clear_filter", "Clear filter"),
         Binding("space", "details", "Details", show=False),
         # Shown in help and the palette; left out of the footer so it fits 80 columns.
+        Binding("m", "mark", "Mark / unmark", show=False),
+        Binding("w", "check_work", "Check work now", show=False),
+        Binding("o", "open_url", "Open PR or issue", show=False),
+        Binding("f", "queue_front", "Move to the queue's front", show=False),
         Binding("plus", "limit(1)", "Raise limit", key_display="+", show=False),
         Binding("minus", "limit(-1)", "Lower limit", key_display="-", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -59,6 +74,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     #: The footer figure, bound to the capacity bar; drawn in a frame of its own, before the table.
     capacity: var[Capacity | None] = var(None)
     start_allowed = var(False, bindings=True)
+    queue_allowed = var(False, bindings=True)
     can_undo = var(False, bindings=True)
     filter_open = var(False, bindings=True)
 
@@ -68,12 +84,13 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         self.model = model
         self.clock = clock
         self._flush_scheduled = False
+        self._destroys_running = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(placeholder="filter: text in name, issue, id or state (Enter keeps, Escape clears)",
                     id="filter", compact=True)
-        yield SessionTable(clock=self.clock, id="sessions")
+        yield SessionTable(id="sessions")
         with Horizontal(id="bottom"):
             yield CapacityBar(id="capacity").data_bind(MainScreen.capacity)
             yield Footer(compact=True, show_command_palette=False)
@@ -95,6 +112,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     def show_capacity(self) -> None:
         self.capacity = self.model.capacity
         self.start_allowed = self.model.start_refusal() is None
+        self.queue_allowed = self.model.full
 
     def sessions_changed(self) -> None:
         """The figure now; the table, whose redraw costs tens of milliseconds, right after, with every
@@ -107,18 +125,30 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     def _flush_rows(self) -> None:
         self._flush_scheduled = False
         shown, hidden = self.model.take_row_changes()
-        self.table.apply(shown, hidden, self.model.stats)
+        self._draw(shown, hidden)
+
+    def _draw(self, shown: list[tuple[str, Row]], hidden: list[str]) -> None:
+        now = self.clock()
+        self.table.apply([(key, row_cells(row, self.model, now), sort_key(row)) for key, row in shown], hidden)
 
     def refresh_live_cells(self) -> None:
-        self.table.refresh_live_cells(self.model.views, self.model.stats)
+        """Ages and process figures of the rows on screen (only their changed cells are redrawn)."""
+        rows = [(key, row) for key in self.table.visible_keys() if (row := self.model.row(key)) is not None]
+        self._draw(rows, [])
 
     # --- which keys are available ---------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "start":
             return True if self.start_allowed else None
-        if action in ("continue_session", "destroy", "details"):
+        if action == "queue_start":
+            return self.queue_allowed  # hidden unless at capacity
+        if action in ("continue_session", "details", "mark", "open_url"):
             return True if self.selected() else None
+        if action == "destroy":
+            return True if self.selected() or self.selected_queued() or self.model.marked else None
+        if action == "queue_front":
+            return True if self.selected_queued() else None
         if action == "undo":
             return True if self.can_undo else None
         if action == "clear_filter":
@@ -126,8 +156,13 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         return True
 
     def selected(self) -> SessionView | None:
+        """The session under the cursor (None on a queued item's row)."""
         name = self.table.selected_name
         return self.model.views.get(name) if name else None
+
+    def selected_queued(self) -> QueueRow | None:
+        key = self.table.selected_name
+        return self.model.queue.get(key) if key else None
 
     # --- start ----------------------------------------------------------------------------------
 
@@ -143,6 +178,38 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
 
     def action_explain_start(self) -> None:
         self._explain_refusal(self.model.start_refusal() or "start is available again")
+
+    def action_queue_start(self) -> None:
+        """At capacity: say why a start is refused, and offer to queue the work instead."""
+        reason = self.model.start_refusal()
+        if not reason or not self.model.full:
+            self.action_start()
+            return
+        from kugetsu_tui.console.dialogs import StartDialog
+
+        self._explain_refusal(reason)
+        capacity = f"{self.model.active}/{self.model.limit.value} full, {self.model.queued} queued"
+        self.app.push_screen(StartDialog(capacity, queue_because=reason), self._queue_confirmed)
+
+    def _queue_confirmed(self, answer: tuple[str, str] | None) -> None:
+        if answer:
+            self.run_queue(*answer)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def run_queue(self, ref: str, message: str) -> None:
+        """Start now if a slot freed meanwhile, else queue: the core decides under its lock."""
+        from kugetsu_tui.queue.manage import Queued, start_or_queue
+
+        try:
+            done = start_or_queue(self.home, ref, message)
+        except (KugetsuError, OSError) as exc:
+            self.post_message(_refused("queue", exc))
+            return
+        if isinstance(done, Queued):
+            self.post_message(ActionDone("queue", f"queued {done.item.issue_ref} as #{done.position} "
+                                                  f"({done.item.id}): it starts when a slot frees"))
+        else:
+            self.post_message(ActionDone("start", f"a slot was free: started {done.issue_ref}"))
 
     def _explain_refusal(self, reason: str) -> None:
         title = "Limit invalid" if self.model.limit.value is None else "At capacity"
@@ -161,6 +228,8 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         except (KugetsuError, OSError) as exc:
             self.post_message(_refused("start", exc))
             return
+        if done.warning:
+            self.post_message(ActionWarning("start", done.warning))
         self.post_message(ActionDone("start", f"started {done.issue_ref} "
                                               f"(opencode session {done.opencode_session_id or 'pending'})"))
 
@@ -191,14 +260,23 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             return
         self.post_message(ActionDone("continue", f"continued {done.name}"))
 
-    # --- destroy and undo -----------------------------------------------------------------------
+    # --- destroy, marks, clean-up and undo ---------------------------------------------------------
 
     def action_destroy(self) -> None:
-        from kugetsu_tui.console.dialogs import ConfirmDialog
-
+        """Destroy the marked sessions (one confirmation), or the selected one, or remove a queued item."""
+        if self.model.marked:
+            self._confirm_batch("Destroy the marked sessions?",
+                                [(v.session, "marked") for v in self.model.marked_views()], "destroy")
+            return
+        queued = self.selected_queued()
+        if queued is not None:
+            self._confirm_remove_queued(queued)
+            return
         item = self.selected()
         if item is None:
             return
+        from kugetsu_tui.console.dialogs import ConfirmDialog
+
         s = item.session
         steps = destroy_steps(s, item.alive, self.model.active, self.model.limit.value)
         body = "\n".join(f"• {step}" for step in steps)
@@ -208,12 +286,12 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             if not yes:
                 return
             if special is None:
-                self.run_destroy(s.name, s.kind)
+                self.run_destroy([(s.name, s.kind)])
                 return
 
             def second(again: bool | None) -> None:
                 if again:
-                    self.run_destroy(s.name, s.kind)
+                    self.run_destroy([(s.name, s.kind)])
 
             self.app.push_screen(ConfirmDialog(f"Really destroy {special}?",
                                                "This is not a dev session. Press y to confirm.", danger=True,
@@ -222,51 +300,215 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         self.app.push_screen(ConfirmDialog(f"Destroy {printable(s.issue_ref or s.name)}?", body,
                                            danger=special is not None), first)
 
+    def _confirm_batch(self, title: str, sessions: list[tuple[Session, str]], action: str,
+                       footnote: str = "") -> None:
+        """One confirmation for many dev sessions, each with why; then destroy them all (u undoes the batch)."""
+        from kugetsu_tui.console.dialogs import ConfirmDialog
+
+        lines = [f"• {printable(s.issue_ref or s.name)}: {printable(why)}" for s, why in sessions]
+        body = "\n".join([*lines, "", "Each is destroyed as d does (transcript, worktree and log archived); "
+                                      "u brings the whole batch back.", *([footnote] if footnote else [])])
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.run_destroy([(s.name, s.kind) for s, _ in sessions], action)
+
+        self.app.push_screen(ConfirmDialog(title, body), answer)
+
     @work(thread=True, group="actions", exit_on_error=False)
-    def run_destroy(self, name: str, kind: str) -> None:
+    def run_destroy(self, targets: list[tuple[str, str]], action: str = "destroy") -> None:
+        """Destroy each session in turn; stop at the first failure (what was destroyed stays undoable)."""
         from kugetsu_tui.archive import destroy_session
 
+        entries: list[str] = []
+        warnings: list[str] = []
+        names: list[str] = []
+        self._destroys_running += 1
         try:
-            result = destroy_session(self.home, name, allow_base=kind == KIND_BASE, allow_pm=kind == KIND_PM)
-        except (KugetsuError, OSError) as exc:
-            self.post_message(_refused("destroy", exc))
-            return
-        self.post_message(SessionArchived(result.entry.id, result.warnings))
-        self.post_message(ActionDone("destroy", f"destroyed {result.entry.session_name}: archived (u to undo)"))
+            for name, kind in targets:
+                try:
+                    result = destroy_session(self.home, name, allow_base=kind == KIND_BASE,
+                                             allow_pm=kind == KIND_PM)
+                except (KugetsuError, OSError) as exc:
+                    self.post_message(_refused(action, exc))
+                    break
+                entries.append(result.entry.id)
+                warnings.extend(result.warnings)
+                names.append(result.entry.session_name)
+        finally:
+            if entries:
+                self.post_message(SessionsArchived(entries, warnings))
+            self._destroys_running -= 1
+        if names:
+            what = names[0] if len(names) == 1 else f"{len(names)} sessions ({', '.join(names)})"
+            self.post_message(ActionDone(action, f"destroyed {what}: archived (u to undo)"))
 
-    def on_session_archived(self, message: SessionArchived) -> None:
-        self.model.undo_stack.append(message.entry_id)
+    def on_sessions_archived(self, message: SessionsArchived) -> None:
+        self.model.undo_stack.append(message.entry_ids)
+        self.model.marked.difference_update(e.rsplit("--", 1)[0] for e in message.entry_ids)
         self.can_undo = True
         for warning in message.warnings:
             self.notify(warning, severity="warning", markup=False)
 
     def on_restore_failed(self, message: RestoreFailed) -> None:
-        self.model.undo_stack.append(message.entry_id)
+        self.model.undo_stack.append(message.entry_ids)
         self.can_undo = True
 
     def action_undo(self) -> None:
         if not self.model.undo_stack:
-            self.notify("nothing to undo", markup=False)
+            if self._destroys_running:
+                self.notify("a destroy is still saving its work: u undoes it once it is archived", markup=False)
+            else:
+                self.notify("nothing to undo", markup=False)
             return
         self.run_undo(self.model.undo_stack.pop())
         self.can_undo = bool(self.model.undo_stack)
 
     @work(thread=True, group="actions", exit_on_error=False)
-    def run_undo(self, entry_id: str) -> None:
+    def run_undo(self, entry_ids: list[str]) -> None:
+        """Restore a destroyed batch; entries that cannot come back (the cap, say) stay undoable."""
         from kugetsu_tui.archive import restore_session
 
-        try:
-            session = restore_session(self.home, entry_id)
-        except (KugetsuError, OSError) as exc:
-            self.post_message(RestoreFailed(entry_id))
-            self.post_message(_refused("restore", exc))
+        restored: list[str] = []
+        for index, entry_id in enumerate(entry_ids):
+            try:
+                restored.append(restore_session(self.home, entry_id).name)
+            except (KugetsuError, OSError) as exc:
+                self.post_message(RestoreFailed(entry_ids[index:]))
+                self.post_message(_refused("restore", exc))
+                break
+        if restored:
+            self.post_message(ActionDone("restore", f"restored {', '.join(restored)}"))
+
+    def action_mark(self) -> None:
+        item = self.selected()
+        if item is None:
             return
-        self.post_message(ActionDone("restore", f"restored {session.name}"))
+        if item.session.kind != KIND_DEV:
+            self.notify("only dev sessions can be marked (base and PM are destroyed one at a time)", markup=False)
+            return
+        self.model.toggle_mark(item.session.name)
+        self.sessions_changed()
+        self.refresh_bindings()
+
+    def action_clean_up(self) -> None:
+        """Check the work of every dev session now, then offer to destroy every done one."""
+        self.notify("checking which sessions are done…", markup=False)
+        self.run_plan_cleanup()
+
+    @work(thread=True, group="work-check", exit_on_error=False)
+    def run_plan_cleanup(self) -> None:
+        from kugetsu_tui.prune import plan_prune
+        from kugetsu_tui.workstatus import read_work
+
+        try:
+            plan = plan_prune(self.home)
+        except (KugetsuError, OSError) as exc:
+            self.post_message(_refused("clean up", exc))
+            return
+        self.post_message(WorkRead(read_work(self.home), checked=True))
+        self.post_message(CleanupPlanned(plan))
+
+    def on_cleanup_planned(self, message: CleanupPlanned) -> None:
+        plan = message.plan
+        busy = "".join(f"\nskipped, {printable(s.reason)}: {printable(s.finished.session.name)}" for s in plan.skipped)
+        if not plan.done:
+            self.notify(f"no session is done: nothing to clean up{busy}", markup=False)
+            return
+        self._confirm_batch(f"Clean up {len(plan.done)} done session{'s' if len(plan.done) > 1 else ''}?",
+                            [(f.session, f"{f.work.detail} [{f.work.source}]") for f in plan.done], "clean up",
+                            footnote=busy.strip())
+
+    def _confirm_remove_queued(self, queued: QueueRow) -> None:
+        from kugetsu_tui.console.dialogs import ConfirmDialog
+
+        item = queued.item
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.run_queue_change("remove", item.id)
+
+        self.app.push_screen(ConfirmDialog(f"Remove queued {printable(item.issue_ref or item.id)}?",
+                                           f"• the item {printable(item.id)} is deleted from the queue; its work "
+                                           "never starts"), answer)
+
+    def action_queue_front(self) -> None:
+        queued = self.selected_queued()
+        if queued is not None:
+            self.run_queue_change("front", queued.item.id)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def run_queue_change(self, change: str, item_id: str) -> None:
+        from kugetsu_tui.queue.manage import move_to_front, remove_item
+
+        try:
+            item = remove_item(self.home, item_id) if change == "remove" else move_to_front(self.home, item_id)
+        except (KugetsuError, OSError) as exc:
+            self.post_message(_refused(change, exc))
+            return
+        done = "removed from the queue" if change == "remove" else "moved to the queue's front"
+        self.post_message(ActionDone(change, f"{item.issue_ref or item.id} {done}"))
+
+    # --- work status ----------------------------------------------------------------------------
+
+    def action_check_work(self) -> None:
+        self.notify("checking the work of every dev session…", markup=False)
+        self.run_check_work(announce=True)
+
+    @work(thread=True, group="work-check", exclusive=True, exit_on_error=False)
+    def run_check_work(self, announce: bool = False, check: bool = True) -> None:
+        """Ask the forge and git now (blocking: network and git), then show the fresh cache.
+
+        With `check=False`, only the cache as last checked (by us or by `kugetsu-tui work`) is shown.
+        """
+        from kugetsu_tui.workstatus import check_work, read_work
+
+        if not check:
+            self.post_message(WorkRead(read_work(self.home), checked=False))
+            return
+        try:
+            results = check_work(self.home)
+        except (KugetsuError, OSError) as exc:
+            self.post_message(WorkRead(read_work(self.home), checked=False, error=_refused("check", exc).text))
+            return
+        self.post_message(WorkRead(read_work(self.home), checked=True))
+        if announce:
+            done = sum(1 for _, status in results if status.done)
+            self.post_message(ActionDone("check", f"checked {len(results)} dev sessions: {done} done"))
+
+    def on_work_read(self, message: WorkRead) -> None:
+        if message.error:
+            self.notify(message.error, title="Work status", severity="warning", markup=False)
+        self.model.set_work(message.cache)
+        self.sessions_changed()
+
+    def action_open_url(self) -> None:
+        """Open the selected session's PR (or issue) in a browser; the URL is shown too, for SSH."""
+        from kugetsu_tui.workstatus import browse_url
+
+        item = self.selected()
+        if item is None:
+            return
+        url = browse_url(item.session, self.model.work(item))
+        if url is None:
+            self.notify("no PR or issue known for this session", markup=False)
+            return
+        import webbrowser
+
+        opened = False
+        try:
+            opened = webbrowser.open(url)
+        except webbrowser.Error:
+            opened = False
+        self.notify(url, title="Opened" if opened else "No browser here: the URL", markup=False, timeout=15)
 
     # --- outcomes of the workers ----------------------------------------------------------------
 
     def on_action_done(self, message: ActionDone) -> None:
         self.notify(message.text, markup=False)
+
+    def on_action_warning(self, message: ActionWarning) -> None:
+        self.notify(message.text, severity="warning", timeout=10, markup=False)
 
     def on_action_refused(self, message: ActionRefused) -> None:
         self.notify(message.text, title="Refused" if message.at_capacity else "Failed",
@@ -308,7 +550,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         show, hide = self.model.refilter(event.value, self.table.shown_names)
-        self.table.apply(show, hide, self.model.stats)
+        self._draw(show, hide)
 
     @on(Input.Submitted, "#filter")
     def _filter_kept(self) -> None:

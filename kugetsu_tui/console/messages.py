@@ -7,10 +7,17 @@ handler on the UI side updates the model and the screen. Tests observe them with
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from textual.message import Message
 
 from kugetsu_tui.console.model import Stats
 from kugetsu_tui.overview import SessionView
+
+if TYPE_CHECKING:  # loaded when first used, not at start-up
+    from kugetsu_tui.prune import PrunePlan
+    from kugetsu_tui.queue.claims import DrainResult
+    from kugetsu_tui.queue.items import QueueItem
 
 
 class SessionsRead(Message):
@@ -59,21 +66,30 @@ class ActionRefused(Message):
         self.at_capacity = at_capacity
 
 
-class SessionArchived(Message):
-    """A destroy archived a session as `entry_id`: `u` can bring it back."""
+class ActionWarning(Message):
+    """A core action went ahead but has something to say (e.g. the checkout's origin is another repository)."""
 
-    def __init__(self, entry_id: str, warnings: list[str]) -> None:
+    def __init__(self, action: str, text: str) -> None:
         super().__init__()
-        self.entry_id = entry_id
+        self.action = action
+        self.text = text
+
+
+class SessionsArchived(Message):
+    """A destroy (of one session or a batch) archived these entries: `u` brings them all back."""
+
+    def __init__(self, entry_ids: list[str], warnings: list[str]) -> None:
+        super().__init__()
+        self.entry_ids = entry_ids
         self.warnings = warnings
 
 
 class RestoreFailed(Message):
-    """An undo did not happen: the archive entry goes back on the undo stack."""
+    """An undo did not bring these entries back: they go back on the undo stack."""
 
-    def __init__(self, entry_id: str) -> None:
+    def __init__(self, entry_ids: list[str]) -> None:
         super().__init__()
-        self.entry_id = entry_id
+        self.entry_ids = entry_ids
 
 
 class UnexpectedError(Message):
@@ -83,3 +99,37 @@ class UnexpectedError(Message):
         super().__init__()
         self.worker_name = worker_name
         self.error = error
+
+
+class QueueRead(Message):
+    """The queue's item files as just read."""
+
+    def __init__(self, items: list[QueueItem]) -> None:
+        super().__init__()
+        self.items = items
+
+
+class QueueDrained(Message):
+    """A drain pass started (or failed to start) these items."""
+
+    def __init__(self, results: list[DrainResult]) -> None:
+        super().__init__()
+        self.results = results
+
+
+class WorkRead(Message):
+    """The work-status cache as just read or checked (`checked`: a check ran, `error` if it could not)."""
+
+    def __init__(self, cache: dict[str, dict[str, Any]], checked: bool, error: str | None = None) -> None:
+        super().__init__()
+        self.cache = cache
+        self.checked = checked
+        self.error = error
+
+
+class CleanupPlanned(Message):
+    """A fresh check found these done sessions (and these done but busy ones): ask before destroying."""
+
+    def __init__(self, plan: PrunePlan) -> None:
+        super().__init__()
+        self.plan = plan

@@ -1,38 +1,64 @@
-"""What the console shows, as plain data: the sessions, the capacity figure, the filter, undo.
+"""What the console shows, as plain data: the sessions and queued items, the capacity figure, the
+work status of each dev session, marks, the filter, undo.
 
 No Textual here (an import contract checks it), so the model is tested without a screen: the
-app feeds it what its workers read and sample, and the main screen draws what it says.
+app feeds it what its workers read, sample and check, and the main screen draws what it says.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from kugetsu_tui.admission import refusal
 from kugetsu_tui.config import Limit
 from kugetsu_tui.home import Home
 from kugetsu_tui.overview import SessionView, view
+from kugetsu_tui.queue.items import COMPLETED, WAITING, QueueItem, pending_in_order
 from kugetsu_tui.sessions import KIND_DEV, read_session, session_paths
+from kugetsu_tui.workstatus import NOT_CHECKED, WorkStatus, work_for
 
 #: process stats of one agent tree: (CPU %, resident memory in bytes)
 Stats = tuple[float, int]
+#: row keys of queued items: "/" can never be part of a session (file) name
+QUEUE_KEY_PREFIX = "queue/"
 
 
 class Capacity(NamedTuple):
-    """The footer's figure: how many dev sessions hold a slot, the limit, and how changes are seen."""
+    """The footer's figure: dev sessions holding a slot, the limit, how changes are seen, and what
+    could change soon: sessions whose work is done (reclaimable) and items waiting for a slot."""
 
     active: int
     limit: Limit
     watcher_mode: str
+    done: int = 0
+    queued: int = 0
+
+
+class QueueRow(NamedTuple):
+    """A queued item as a row: its place among the pending items (None when not pending)."""
+
+    item: QueueItem
+    position: int | None
+
+    @property
+    def key(self) -> str:
+        return QUEUE_KEY_PREFIX + self.item.id
+
+
+Row = SessionView | QueueRow
 
 
 class RowChanges(NamedTuple):
-    """Table work to do: rows to add or redraw, and rows to take away (gone or filtered out)."""
+    """Table work to do: rows to add or redraw (by key), and row keys to take away (gone or filtered out)."""
 
-    shown: list[SessionView]
+    shown: list[tuple[str, Row]]
     hidden: list[str]
+
+
+def row_key(row: Row) -> str:
+    return row.key if isinstance(row, QueueRow) else row.session.name
 
 
 def read_changes(home: Home, known: Iterable[str], names: set[str] | None) -> tuple[list[SessionView], list[str]]:
@@ -57,18 +83,21 @@ def read_changes(home: Home, known: Iterable[str], names: set[str] | None) -> tu
 
 
 class ConsoleModel:
-    """The sessions by name, the active count kept incrementally, and rows not drawn yet."""
+    """The rows by key, the active count kept incrementally, and rows not drawn yet."""
 
     def __init__(self, limit: Limit) -> None:
         self.views: dict[str, SessionView] = {}
+        self.queue: dict[str, QueueRow] = {}  # by row key, completed items left out
         self.active = 0
         self.limit = limit
         self.watcher_mode = "starting"
         self.stats: dict[str, Stats] = {}
         self.filter_text = ""
-        self.undo_stack: list[str] = []
+        self.marked: set[str] = set()
+        self.undo_stack: list[list[str]] = []  # archive entries, one list per destroy (a batch restores at once)
+        self._work_cache: Mapping[str, Mapping[str, Any]] = {}
         self._with_pid: set[str] = set()  # the sessions the process sampler has to look at
-        self._pending: dict[str, SessionView | None] = {}  # rows not drawn yet (None: gone)
+        self._pending: set[str] = set()  # keys of rows not drawn yet
 
     # --- the sessions ----------------------------------------------------------------------------
 
@@ -78,8 +107,9 @@ class ConsoleModel:
             old = self.views.pop(name, None)
             if old is not None:
                 self._with_pid.discard(name)
+                self.marked.discard(name)
                 self.active -= old.session.kind == KIND_DEV
-                self._pending[name] = None
+                self._pending.add(name)
         for item in fresh:
             name = item.session.name
             if name not in self.views:
@@ -89,31 +119,97 @@ class ConsoleModel:
                 self._with_pid.add(name)
             else:
                 self._with_pid.discard(name)
-            self._pending[name] = item
+            self._pending.add(name)
         if recount:
             self.active = sum(1 for v in self.views.values() if v.session.kind == KIND_DEV)
 
+    def row(self, key: str) -> Row | None:
+        return self.queue.get(key) if key.startswith(QUEUE_KEY_PREFIX) else self.views.get(key)
+
     def take_row_changes(self) -> RowChanges:
         """The rows to draw since the last call, folded: a row changed ten times is drawn once."""
-        pending, self._pending = self._pending, {}
-        shown = [v for v in pending.values() if v is not None and self.matches(v)]
-        hidden = [name for name, v in pending.items() if v is None or not self.matches(v)]
+        pending, self._pending = self._pending, set()
+        shown: list[tuple[str, Row]] = []
+        hidden: list[str] = []
+        for key in pending:
+            row = self.row(key)
+            if row is not None and self.matches(row):
+                shown.append((key, row))
+            else:
+                hidden.append(key)
         return RowChanges(shown, hidden)
 
     @property
     def has_pending_rows(self) -> bool:
         return bool(self._pending)
 
+    # --- the queue -------------------------------------------------------------------------------
+
+    def set_queue(self, items: Iterable[QueueItem]) -> None:
+        """The queue as just read: rows for every item but completed ones, with pending positions."""
+        items = [i for i in items if i.state != COMPLETED]
+        positions = {item.id: n for n, item in enumerate(pending_in_order(items), start=1)}
+        fresh = {QUEUE_KEY_PREFIX + i.id: QueueRow(i, positions.get(i.id)) for i in items}
+        for key in self.queue.keys() | fresh.keys():
+            if self.queue.get(key) != fresh.get(key):
+                self._pending.add(key)
+        self.queue = fresh
+
+    @property
+    def queued(self) -> int:
+        return sum(1 for q in self.queue.values() if q.item.state in WAITING)
+
+    # --- work status -----------------------------------------------------------------------------
+
+    def set_work(self, cache: Mapping[str, Mapping[str, Any]]) -> None:
+        """A fresh work-status cache: redraw the dev rows whose status changed."""
+        old, self._work_cache = self._work_cache, cache
+        for name, item in self.views.items():
+            if item.session.kind == KIND_DEV and work_for(old, item.session) != work_for(cache, item.session):
+                self._pending.add(name)
+
+    def work(self, item: SessionView) -> WorkStatus:
+        if item.session.kind != KIND_DEV:
+            return NOT_CHECKED
+        return work_for(self._work_cache, item.session)
+
+    @property
+    def done(self) -> int:
+        """Dev sessions whose PR or issue is finished: slots that a clean-up would free."""
+        return sum(1 for v in self.views.values() if self.work(v).done)
+
+    # --- marks -----------------------------------------------------------------------------------
+
+    def toggle_mark(self, name: str) -> bool:
+        """Mark or unmark a dev session; returns whether it is marked now."""
+        item = self.views.get(name)
+        if item is None or item.session.kind != KIND_DEV:
+            return False
+        self._pending.add(name)
+        if name in self.marked:
+            self.marked.discard(name)
+            return False
+        self.marked.add(name)
+        return True
+
+    def marked_views(self) -> list[SessionView]:
+        return sorted((self.views[n] for n in self.marked if n in self.views), key=lambda v: v.session.sort_key())
+
     # --- capacity --------------------------------------------------------------------------------
 
     @property
     def capacity(self) -> Capacity:
-        return Capacity(self.active, self.limit, self.watcher_mode)
+        return Capacity(self.active, self.limit, self.watcher_mode, self.done, self.queued)
 
     def start_refusal(self) -> str | None:
         """The core's refusal text when no dev session may start now, else None."""
         error = refusal("start a dev session", self.limit, self.active)
         return None if error is None else str(error)
+
+    @property
+    def full(self) -> bool:
+        """At capacity with a valid limit: a start would be refused, but work can be queued."""
+        return self.limit.value is not None and self.active >= self.limit.value
 
     # --- agent processes -------------------------------------------------------------------------
 
@@ -136,20 +232,25 @@ class ConsoleModel:
 
     # --- the filter ------------------------------------------------------------------------------
 
-    def matches(self, item: SessionView) -> bool:
+    def matches(self, row: Row) -> bool:
         if not self.filter_text:
             return True
-        s = item.session
-        haystack = " ".join(str(x) for x in (s.name, s.issue_ref, s.opencode_session_id, item.shown_state, s.kind)
-                            if x)
+        if isinstance(row, QueueRow):
+            fields: tuple[object, ...] = (row.item.id, row.item.issue_ref, row.item.state, "queue", "queued")
+        else:
+            s = row.session
+            fields = (s.name, s.issue_ref, s.opencode_session_id, row.shown_state, s.kind,
+                      s.data.get("branch_name"), self.work(row).label if s.kind == KIND_DEV else None)
+        haystack = " ".join(str(x) for x in fields if x)
         return self.filter_text.lower() in haystack.lower()
 
-    def refilter(self, text: str, shown_names: Iterable[str]) -> RowChanges:
+    def refilter(self, text: str, shown_keys: Iterable[str]) -> RowChanges:
         """A new filter text: the rows to add and the rows to take away, given those on screen."""
         self.filter_text = text.strip()
-        shown = set(shown_names)
-        show = [v for v in self.views.values() if self.matches(v) and v.session.name not in shown]
-        hide = [n for n in shown if n not in self.views or not self.matches(self.views[n])]
+        shown = set(shown_keys)
+        every: list[tuple[str, Row]] = [*self.views.items(), *self.queue.items()]
+        show = [(k, r) for k, r in every if self.matches(r) and k not in shown]
+        hide = [k for k in shown if (r := self.row(k)) is None or not self.matches(r)]
         return RowChanges(show, hide)
 
 

@@ -1,12 +1,12 @@
-"""The live table of sessions, updated by row key so it never flickers or loses the cursor.
+"""The live table of sessions and queued items, updated by row key so it never flickers or loses the cursor.
 
-Cells are rich `Text` built from untrusted file content: never parsed as markup.
+What each row holds is decided in `rows.py`; this widget only places rows: `apply` adds, updates
+(only the cells that changed) and removes rows in one batch, and keeps rows in their sort order.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from rich.text import Text
@@ -14,51 +14,18 @@ from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
-from kugetsu_tui.display import age, megabytes, printable
-from kugetsu_tui.overview import SessionView
+from kugetsu_tui.console.rows import COLUMNS
 
-# (key, label, width). Most telling first: on a narrow terminal the right-hand columns scroll.
-# Fixed widths: a live cell that grows never re-lays out the whole table.
-COLUMNS = (("kind", "Kind", 4), ("ref", "Issue / session", 30), ("state", "State", 28), ("age", "Age", 4),
-           ("changed", "Changed", 7), ("cpu", "CPU%", 4), ("mem", "Mem", 7), ("pid", "PID", 7),
-           ("oc", "opencode id", 32))
-WIDTHS = {key: width for key, _, width in COLUMNS}
-STATE_STYLES = {"running": "bold green", "starting": "yellow", "restoring": "yellow", "idle": "",
-                "failed": "bold red", "corrupt": "bold magenta"}
-KIND_STYLES = {"base": "cyan", "pm": "blue", "dev": ""}
+#: one row to draw: its key, its cells by column key, and where it sorts
+RowUpdate = tuple[str, dict[str, Text], tuple[Any, ...]]
 
 
 class SortKeyText(Text):
     """The kind cell also carries the row's sort key: DataTable.sort only sees cell values."""
 
-    def __init__(self, text: str, sort_key: tuple[Any, ...], style: str = "") -> None:
-        super().__init__(text, style=style)
+    def __init__(self, text: Text, sort_key: tuple[Any, ...]) -> None:
+        super().__init__(text.plain, style=text.style)
         self.sort_key = sort_key
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def row_cells(view: SessionView, stats: tuple[float, int] | None, now: float) -> dict[str, Text]:
-    """The cells of one row, every one of them literal text."""
-    s = view.session
-    state: str = view.shown_state
-    if view.error and state in ("failed", "corrupt"):
-        state = f"{state}: {view.error}"
-    stale = s.pid is not None and not view.alive
-    cells = {
-        "kind": SortKeyText(s.kind, s.sort_key(), KIND_STYLES.get(s.kind, "")),
-        "ref": Text(_clip(printable(s.issue_ref or s.name), WIDTHS["ref"])),
-        "oc": Text(printable(s.opencode_session_id), style="dim"),
-        "state": Text(_clip(printable(state), WIDTHS["state"]), style=STATE_STYLES.get(view.shown_state, "")),
-        "pid": Text(str(s.pid or ""), style="dim" if stale else ""),
-        "cpu": Text(f"{stats[0]:.0f}" if stats else "", justify="right"),
-        "mem": Text(megabytes(stats[1]) if stats else "", justify="right"),
-        "age": Text(age(now - s.created_timestamp(), coarse=True), justify="right"),
-        "changed": Text(age(now - s.mtime, coarse=True) if s.mtime else "", justify="right"),
-    }
-    return {key: cells[key] for key, _, _ in COLUMNS}
 
 
 class SessionTable(DataTable[Text]):
@@ -79,10 +46,10 @@ class SessionTable(DataTable[Text]):
     SessionTable { height: 1fr; }
     """
 
-    def __init__(self, *, clock: Callable[[], float] = time.time, **kwargs: Any) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
-        self.clock = clock
         self._cells: dict[str, dict[str, Text]] = {}
+        self._sort_keys: dict[str, tuple[Any, ...]] = {}
         self._last_sort_key: tuple[Any, ...] | None = None
 
     def on_mount(self) -> None:
@@ -102,58 +69,48 @@ class SessionTable(DataTable[Text]):
         except Exception:  # noqa: BLE001 - no valid cursor
             return None
 
-    def apply(self, upserts: Iterable[SessionView], removals: Iterable[str],
-              stats: dict[str, tuple[float, int]]) -> None:
+    def apply(self, upserts: Iterable[RowUpdate], removals: Iterable[str]) -> None:
         """Add, update and remove rows in one batch; only changed cells are touched."""
         if not self.is_attached:
             return  # deferred from a batch that arrived while the app was closing
         selected = self.selected_name
-        now = self.clock()
         needs_sort = False
         with self.app.batch_update():
-            for name in removals:
-                if name in self._cells:
-                    self.remove_row(name)
-                    del self._cells[name]
-            for view in upserts:
-                name = view.session.name
-                cells = row_cells(view, stats.get(name), now)
-                old = self._cells.get(name)
+            for key in removals:
+                if key in self._cells:
+                    self.remove_row(key)
+                    del self._cells[key]
+                    del self._sort_keys[key]
+            for key, cells, sort_key in upserts:
+                old = self._cells.get(key)
                 if old is None:
-                    sort_key = cells["kind"].sort_key  # type: ignore[attr-defined]
-                    self.add_row(*cells.values(), key=name)
+                    self.add_row(*(SortKeyText(c, sort_key) if k == "kind" else c for k, c in cells.items()), key=key)
                     if self._last_sort_key is not None and sort_key < self._last_sort_key:
                         needs_sort = True
                     self._last_sort_key = max(self._last_sort_key or sort_key, sort_key)
                 else:
-                    if cells["kind"].sort_key != old["kind"].sort_key:  # type: ignore[attr-defined]
+                    if sort_key != self._sort_keys[key]:
                         needs_sort = True
                     for column, cell in cells.items():
                         if cell.plain != old[column].plain or cell.style != old[column].style:
-                            self.update_cell(name, column, cell)
-                self._cells[name] = cells
+                            self.update_cell(key, column, SortKeyText(cell, sort_key) if column == "kind" else cell)
+                self._cells[key] = cells
+                self._sort_keys[key] = sort_key
             if needs_sort:
                 self.sort("kind", key=lambda cell: cell.sort_key)
-                self._last_sort_key = max((c["kind"].sort_key for c in self._cells.values()), default=None)  # type: ignore[attr-defined]
+                self._last_sort_key = max(self._sort_keys.values(), default=None)
             if selected is not None and selected in self._cells:
                 index = self.get_row_index(selected)
                 if index != self.cursor_row:
                     self.move_cursor(row=index, animate=False, scroll=False)
 
-    def refresh_live_cells(self, views: dict[str, SessionView], stats: dict[str, tuple[float, int]]) -> None:
-        """Re-render the time- and process-dependent cells of the rows on screen."""
-        now = self.clock()
+    def visible_keys(self) -> list[str]:
+        """The keys of the rows on screen (and one either side): the only ones whose live cells matter."""
         top = int(self.scroll_y)
         visible = range(max(0, top - 1), min(self.row_count, top + self.size.height + 1))
-        with self.app.batch_update():
-            for index in visible:
-                name = self.coordinate_to_cell_key(Coordinate(index, 0)).row_key.value
-                view = views.get(name or "")
-                if view is None or name is None:
-                    continue
-                cells = row_cells(view, stats.get(name), now)
-                old = self._cells[name]
-                for column in ("state", "pid", "cpu", "mem", "age", "changed"):
-                    if cells[column].plain != old[column].plain or cells[column].style != old[column].style:
-                        self.update_cell(name, column, cells[column])
-                self._cells[name] = cells
+        keys = []
+        for index in visible:
+            key = self.coordinate_to_cell_key(Coordinate(index, 0)).row_key.value
+            if key is not None:
+                keys.append(key)
+        return keys

@@ -13,8 +13,9 @@ from tests.helpers import FIXED_NOW, set_limit, write_session
 
 
 @pytest.fixture(autouse=True)
-def no_env_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_env_limit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("MAX_CONCURRENT_AGENTS", raising=False)
+    monkeypatch.chdir(tmp_path)  # not this repository's checkout: a start there would make worktrees of it
 
 
 @pytest.fixture

@@ -82,8 +82,12 @@ async def test_start_disabled_exactly_at_capacity_and_enabled_after_destroy(stat
         assert start_binding(app).enabled is False
         await pilot.press("s")
         await pilot.pause()
-        assert not isinstance(app.screen, StartDialog)
+        # At capacity s says why, and offers to queue the work instead of starting it.
         assert messages.notified("maximum concurrent agents (3) reached")
+        dialog = app.screen
+        assert isinstance(dialog, StartDialog) and dialog.queue_because
+        assert "maximum concurrent agents (3) reached" in dialog.queue_because
+        await pilot.press("escape")
         assert "full" in capacity_text(app)
         static_home.session_path("github.com-acme-widgets-12").unlink()
         await wait_until(pilot, lambda: app.model.active == 2)
@@ -91,7 +95,7 @@ async def test_start_disabled_exactly_at_capacity_and_enabled_after_destroy(stat
         assert "last slot" in capacity_text(app)
         await pilot.press("s")
         await pilot.pause()
-        assert isinstance(app.screen, StartDialog)
+        assert isinstance(app.screen, StartDialog) and app.screen.queue_because is None
 
 
 async def test_start_from_the_dialog_creates_a_session_through_the_core(demo_home: Home) -> None:

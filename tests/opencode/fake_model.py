@@ -7,7 +7,10 @@ Stdlib only. It binds 127.0.0.1 on a free port and answers:
   text reply ``"ack: <last user message>"`` with ``finish_reason: "stop"``;
   streamed as SSE chunks (``data: {...}\\n\\n`` ... ``data: [DONE]\\n\\n``)
   when the request has ``"stream": true``, otherwise one JSON completion.
-  Tools in the request are ignored: the model never calls a tool.
+  One exception: when the conversation ends with a user message ``write PATH: TEXT`` and the
+  request offers the ``write`` tool, the reply is a call of that tool with
+  ``{"filePath": PATH, "content": TEXT}`` (``finish_reason: "tool_calls"``); opencode runs
+  it and asks again with the result, which gets the usual text reply.
 
 Requests are counted (``server.requests``, ``server.completions``) and their
 bodies kept (``server.bodies``) so tests can assert the model was called.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -29,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 MODEL_ID = "fake"
+_WRITE = re.compile(r"write (?P<path>[^\s:]+): (?P<content>[^\n]*)")
 
 
 def _text_of(content: Any) -> str:
@@ -54,6 +59,20 @@ def last_user_message(body: dict[str, Any]) -> str | None:
         if isinstance(message, dict) and message.get("role") == "user":
             return _text_of(message.get("content")).strip()
     return None
+
+
+def write_call(body: dict[str, Any]) -> dict[str, str] | None:
+    """The `write` tool call asked for by a last user message `write PATH: TEXT`, if the tool is offered."""
+    messages = body.get("messages") or []
+    last = messages[-1] if isinstance(messages, list) and messages else None
+    if not isinstance(last, dict) or last.get("role") != "user":
+        return None  # e.g. the tool's result came back: answer in words
+    offered = {(tool.get("function") or {}).get("name") for tool in body.get("tools") or [] if isinstance(tool, dict)}
+    # `opencode run MESSAGE` passes an argument that holds spaces on in double quotes.
+    match = _WRITE.match(_text_of(last.get("content")).strip().strip('"'))
+    if "write" not in offered or match is None:
+        return None
+    return {"filePath": match.group("path"), "content": match.group("content") + "\n"}
 
 
 def reply_for(body: dict[str, Any]) -> str:
@@ -113,7 +132,10 @@ class _Handler(BaseHTTPRequestHandler):
         text = reply_for(body)
         if self.server.delay:
             time.sleep(self.server.delay)
-        if body.get("stream"):
+        call = write_call(body)
+        if call is not None and body.get("stream"):
+            self._stream(body, "", call)
+        elif body.get("stream"):
             self._stream(body, text)
         else:
             self._send_json(200, self._completion(body, text))
@@ -139,7 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
             "usage": self._usage(body, text),
         }
 
-    def _stream(self, body: dict[str, Any], text: str) -> None:
+    def _stream(self, body: dict[str, Any], text: str, call: dict[str, str] | None = None) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -162,11 +184,21 @@ class _Handler(BaseHTTPRequestHandler):
             payload.update(extra)
             return payload
 
-        words = text.split(" ")
-        pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
-        events = [chunk({"role": "assistant", "content": ""}, None)]
-        events += [chunk({"content": p}, None) for p in pieces]
-        events.append(chunk({}, "stop"))
+        if call is not None:
+            arguments = json.dumps(call)
+            events = [
+                chunk({"role": "assistant", "content": None, "tool_calls": [
+                    {"index": 0, "id": f"call_{cid}", "type": "function",
+                     "function": {"name": "write", "arguments": ""}}]}, None),
+                chunk({"tool_calls": [{"index": 0, "function": {"arguments": arguments}}]}, None),
+                chunk({}, "tool_calls"),
+            ]
+        else:
+            words = text.split(" ")
+            pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
+            events = [chunk({"role": "assistant", "content": ""}, None)]
+            events += [chunk({"content": p}, None) for p in pieces]
+            events.append(chunk({}, "stop"))
         # The usage chunk (as with stream_options.include_usage): no choices.
         events.append(
             {

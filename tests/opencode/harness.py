@@ -274,8 +274,13 @@ def init_git_project(path: Path, env: Mapping[str, str], name: str) -> Path:
     return path
 
 
-def write_kugetsu_home(home: Path, base_session_id: str, *, pm_agent: str | None = None) -> Path:
-    """A kugetsu home as `kugetsu init` leaves it: sessions/base.json and index.json."""
+def write_kugetsu_home(home: Path, base_session_id: str, *, pm_agent: str | None = None,
+                       worktrees: bool = True) -> Path:
+    """A kugetsu home as `kugetsu init` leaves it: sessions/base.json and index.json.
+
+    `worktrees=False` writes a config.toml that turns worktrees off: agents then run in the
+    directory they are started from, forked with `opencode run --fork`.
+    """
     sessions = home / "sessions"
     sessions.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
@@ -283,4 +288,6 @@ def write_kugetsu_home(home: Path, base_session_id: str, *, pm_agent: str | None
     (sessions / "base.json").write_text(json.dumps(base, indent=2) + "\n", "utf-8")
     index: dict[str, object] = {"base": base_session_id, "pm_agent": pm_agent, "issues": {}}
     (home / "index.json").write_text(json.dumps(index, indent=2) + "\n", "utf-8")
+    if not worktrees:
+        (home / "config.toml").write_text("[worktrees]\nenabled = false\n", "utf-8")
     return home

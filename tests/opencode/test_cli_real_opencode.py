@@ -7,6 +7,8 @@ capacity -> destroy #3 -> restore #1 (imported back, same id) -> continue the re
 
 The CLI runs with the default agent templates (plain `opencode` on PATH), KUGETSU_HOME set, the
 isolated opencode HOME/XDG dirs, and cwd (and PWD) = the opencode project holding the base session.
+Worktrees are off here, so the starts fork with `opencode run --fork` (test_worktrees_real_opencode.py
+covers starts in worktrees).
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ NAME1, NAME2, NAME3 = "github.com-acme-widgets-1", "github.com-acme-widgets-2", 
 AGENT_WAIT = 60.0
 FAILED_GRACE = 3.0
 CLI_TIMEOUT = 120.0
-LS_KEYS = {"active", "limit", "sessions"}
+LS_KEYS = {"active", "limit", "queued", "sessions"}
 SESSION_KEYS = {"name", "kind", "issue_ref", "opencode_session_id", "state", "pid", "alive", "created_at", "path",
-                "error"}
+                "error", "worktree_path", "branch_name", "repo"}
 
 
 @dataclass
@@ -63,7 +65,7 @@ class Flow:
 
     def other_home(self, root: Path) -> Flow:
         """A second kugetsu home on the same base session and project."""
-        home = write_kugetsu_home(root, self.base_id)
+        home = write_kugetsu_home(root, self.base_id, worktrees=False)
         env = dict(self.env, KUGETSU_HOME=str(home))
         return Flow(home, self.project, env, self.opencode, self.base_id)
 
@@ -151,7 +153,7 @@ def check_ls_shape(data: Any) -> None:
     assert set(data) - LS_KEYS <= {"limit_error"}, data
     assert isinstance(data["active"], int) and isinstance(data["sessions"], list)
     for session in data["sessions"]:
-        assert set(session) == SESSION_KEYS, session
+        assert set(session) == SESSION_KEYS | ({"work"} if session["kind"] == "dev" else set()), session
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +161,7 @@ def flow(opencode_bin: Path, opencode_env: dict[str, str], tmp_path_factory: pyt
     project = init_git_project(tmp_path_factory.mktemp("cli-project"), opencode_env, "cli project")
     oc = OpenCode(opencode_bin, opencode_env, project)
     base_id = oc.create_session("kugetsu base")
-    home = write_kugetsu_home(tmp_path_factory.mktemp("kugetsu-home"), base_id)
+    home = write_kugetsu_home(tmp_path_factory.mktemp("kugetsu-home"), base_id, worktrees=False)
     env = dict(opencode_env)
     env["KUGETSU_HOME"] = str(home)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
@@ -334,7 +336,8 @@ def test_agent_cwd_is_honoured_when_called_from_elsewhere(flow: Flow, tmp_path: 
     other = flow.other_home(tmp_path / "kugetsu-home-cwd")
     flow.others.append(other)
     (other.home / "config.toml").write_text(
-        f"max_concurrent_agents = 2\n\n[agent]\ncwd = {json.dumps(str(flow.project))}\nstart_wait = 5\n", "utf-8")
+        f"max_concurrent_agents = 2\n\n[agent]\ncwd = {json.dumps(str(flow.project))}\nstart_wait = 5\n\n"
+        "[worktrees]\nenabled = false\n", "utf-8")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     other.cwd = elsewhere

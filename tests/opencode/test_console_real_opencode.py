@@ -67,11 +67,14 @@ async def test_start_continue_destroy_and_undo_from_the_keyboard(
         assert sid != base_session and sid in opencode.session_ids()
         await wait_until(pilot, lambda: app.model.active == 1, 5, "the footer count")
 
-        # At the limit: s is refused with the core's message, nothing is written.
+        # At the limit: s says the core's refusal and offers to queue instead; Escape writes nothing.
         await pilot.press("s")
         await pilot.pause()
-        assert not isinstance(app.screen, StartDialog)
+        assert isinstance(app.screen, StartDialog) and app.screen.queue_because
         assert messages.notified("maximum concurrent agents (1) reached")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, StartDialog) and app.model.active == 1
 
         # Continue the selected session at capacity: the transcript grows.
         before = opencode.message_count(sid)

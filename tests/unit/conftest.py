@@ -1,7 +1,9 @@
 """Fixtures for the unit suite: every test gets its own temporary kugetsu home.
 
 No test may see the operator's environment: MAX_CONCURRENT_AGENTS is removed and KUGETSU_HOME
-points into the test's tmp_path, so ~/.kugetsu is never read or written. Agent processes a test
+points into the test's tmp_path, so ~/.kugetsu is never read or written. The working directory
+is tmp_path too: agents started without `[agent] cwd` run there, and a start from inside a git
+checkout (such as this repository) would give them worktrees of it. Agent processes a test
 leaves behind (long --seconds demo agents) are killed at teardown.
 """
 
@@ -16,6 +18,7 @@ from tests.helpers import demo_agent_config, demo_store, kill_recorded_processes
 def _isolated(monkeypatch, tmp_path):
     monkeypatch.delenv("MAX_CONCURRENT_AGENTS", raising=False)
     monkeypatch.setenv("KUGETSU_HOME", str(tmp_path / "default-home-must-not-be-used"))
+    monkeypatch.chdir(tmp_path)
     yield
     kill_recorded_processes(tmp_path)
 

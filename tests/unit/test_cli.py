@@ -22,7 +22,7 @@ from tests.helpers import (
 )
 
 SESSION_KEYS = {"name", "kind", "issue_ref", "opencode_session_id", "state", "pid", "alive", "created_at", "path",
-                "error"}
+                "error", "worktree_path", "branch_name", "repo"}
 
 
 def ls_json(home, **kwargs):
@@ -54,6 +54,7 @@ def test_ls_json_has_exactly_the_documented_shape(tmp_path):
         "opencode_session_id": running["opencode_session_id"], "state": "running", "pid": running["pid"],
         "alive": True, "created_at": running["created_at"],
         "path": str(home.sessions_dir / "github.com-shoko-kugetsu-49.json"), "error": None,
+        "worktree_path": None, "branch_name": None, "repo": None,
         "work": {"state": "unknown", "source": None, "detail": "not checked yet", "url": None, "checked_at": None}}
     corrupt = by_name["issue-1"]
     assert corrupt["kind"] == "dev" and corrupt["state"] == "corrupt" and "invalid JSON" in corrupt["error"]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from kugetsu_tui.config import Limit
-from kugetsu_tui.console.model import ConsoleModel, read_changes
+from kugetsu_tui.console.model import ConsoleModel, QueueRow, read_changes
 from kugetsu_tui.home import Home
 from kugetsu_tui.overview import SessionView, view
+from kugetsu_tui.queue.items import list_items
+from kugetsu_tui.queue.manage import enqueue
 from kugetsu_tui.sessions import read_session
 from tests.helpers import write_session
 
@@ -35,7 +37,7 @@ def test_changes_before_a_draw_fold_into_one_row_update(home: Home) -> None:
     model.merge(views(home, "a"), [])
     model.merge([], ["b"])
     shown, hidden = model.take_row_changes()
-    assert [v.session.name for v in shown] == ["a"] and hidden == ["b"]
+    assert [key for key, _ in shown] == ["a"] and hidden == ["b"]
     assert not model.has_pending_rows and model.take_row_changes() == ([], [])
 
 
@@ -59,7 +61,7 @@ def test_the_filter_hides_and_shows_rows_and_never_changes_the_count(home: Home)
     show, hide = model.refilter("  GADGETS ", ["a", "b"])
     assert show == [] and hide == ["a"] and model.active == 2
     show, hide = model.refilter("", ["b"])
-    assert [v.session.name for v in show] == ["a"] and hide == []
+    assert [key for key, _ in show] == ["a"] and hide == []
     model.filter_text = "widgets"
     model.merge(views(home, "b"), [])
     assert model.take_row_changes() == ([], ["b"])  # a changed row that no longer matches goes away
@@ -73,7 +75,8 @@ def test_a_sample_rederives_the_rows_whose_agent_came_or_went(home: Home) -> Non
     assert model.watched_processes() == {"a": (4_000_000, 1.0)}
     model.apply_samples({"a": True}, {"a": (12.0, 1024)})
     shown, _ = model.take_row_changes()
-    assert [v.alive for v in shown] == [True] and model.stats == {"a": (12.0, 1024)}
+    assert [row.alive for _, row in shown if isinstance(row, SessionView)] == [True]
+    assert model.stats == {"a": (12.0, 1024)}
     model.apply_samples({"a": True}, {"a": (13.0, 1024)})
     assert not model.has_pending_rows  # nothing came or went: no row to redraw
 
@@ -84,3 +87,45 @@ def test_read_changes_reads_named_files_or_everything_and_reports_the_gone(home:
     assert sorted(v.session.name for v in fresh) == ["a", "base"] and gone == ["old"]
     fresh, gone = read_changes(home, [], {"a.json", "vanished.json"})
     assert [v.session.name for v in fresh] == ["a"] and gone == ["vanished"]
+
+
+def test_queued_items_are_rows_in_queue_order_and_counted(home: Home) -> None:
+    first = enqueue(home, "acme/widgets#1", "one").item
+    second = enqueue(home, "acme/widgets#2", "two").item
+    model = ConsoleModel(Limit(1, "test"))
+    model.set_queue(list_items(home))
+    assert model.queued == 2 and model.capacity.queued == 2
+    shown, _ = model.take_row_changes()
+    rows = {key: row for key, row in shown}
+    assert rows[f"queue/{first.id}"] == QueueRow(first, 1)
+    assert rows[f"queue/{second.id}"] == QueueRow(second, 2)
+    model.set_queue(list_items(home))
+    assert not model.has_pending_rows  # nothing changed: nothing to redraw
+    model.set_queue([i for i in list_items(home) if i.id != first.id])
+    shown, hidden = model.take_row_changes()
+    assert hidden == [f"queue/{first.id}"] and [r for _, r in shown] == [QueueRow(second, 1)]
+    model.filter_text = "widgets#2"
+    assert model.matches(model.queue[f"queue/{second.id}"])
+
+
+def test_work_status_counts_done_sessions_and_redraws_only_changed_rows(home: Home) -> None:
+    write_session(home, "a", issue_ref="github.com/acme/widgets#1")
+    write_session(home, "b", issue_ref="github.com/acme/widgets#2")
+    model = ConsoleModel(Limit(3, "test"))
+    model.merge(views(home, "a", "b"), [])
+    model.take_row_changes()
+    a = model.views["a"].session
+    merged = {"state": "merged", "source": "git", "detail": "merged into main", "url": None, "checked_at": "now"}
+    model.set_work({"a": {"issue_ref": a.issue_ref, "created_at": a.created_at, "work": merged}})
+    assert model.done == 1 and model.capacity.done == 1 and model.work(model.views["a"]).label == "merged"
+    assert [key for key, _ in model.take_row_changes().shown] == ["a"]
+
+
+def test_marks_are_for_dev_sessions_and_go_with_the_session(home: Home) -> None:
+    write_session(home, "a")
+    model = ConsoleModel(Limit(3, "test"))
+    model.merge(views(home, "base", "a"), [])
+    assert model.toggle_mark("a") is True and model.toggle_mark("base") is False
+    assert [v.session.name for v in model.marked_views()] == ["a"]
+    model.merge([], ["a"])
+    assert model.marked == set()

@@ -53,5 +53,9 @@ def test_destroy_steps_say_what_happens_to_a_dev_session(home: Home) -> None:
     assert steps[0] == "its agent (pid 4242) is stopped"
     assert "transcript is exported" in steps[1] and "archive" in steps[2]
     assert steps[-1] == "a slot is freed (2/3 after)"
+    write_session(home, "b", worktree_path="/src/widgets-wt/b", branch_name="fix/issue-2")
+    with_worktree = destroy_steps(read_session(home.session_path("b")), alive=False, active=3, limit=3)
+    assert any("worktree /src/widgets-wt/b is saved" in step for step in with_worktree)
+    assert not any("worktree" in step for step in steps)
     base = read_session(home.session_path("base"))
     assert not any("slot" in step for step in destroy_steps(base, alive=False, active=3, limit=None))

@@ -1,0 +1,105 @@
+"""The cells of each table row, built from the model: sessions and queued items alike.
+
+Cells are rich `Text` built from untrusted file content: never parsed as markup, control
+characters made visible. The widths are fixed, so a live cell that grows never re-lays out the table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+
+from kugetsu_tui.console.model import ConsoleModel, QueueRow, Row, Stats
+from kugetsu_tui.display import age, megabytes, printable
+from kugetsu_tui.overview import SessionView
+from kugetsu_tui.queue.items import BROKEN, ERROR, PENDING
+from kugetsu_tui.states import State
+from kugetsu_tui.workstatus import WorkStatus
+
+# (key, label, width). Most telling first: on a narrow terminal the right-hand columns scroll.
+COLUMNS = (("mark", "", 1), ("kind", "Kind", 5), ("ref", "Issue / session", 28), ("state", "State", 24),
+           ("work", "Work", 14), ("branch", "Branch", 14), ("age", "Age", 4), ("changed", "Changed", 7),
+           ("cpu", "CPU%", 4), ("mem", "Mem", 7), ("pid", "PID", 7), ("oc", "opencode id", 32))
+WIDTHS = {key: width for key, _, width in COLUMNS}
+STATE_STYLES = {State.RUNNING: "bold green", State.STARTING: "yellow", State.RESTORING: "yellow", State.IDLE: "",
+                State.FAILED: "bold red", State.TIMEOUT: "bold red", State.CORRUPT: "bold magenta"}
+KIND_STYLES = {"base": "cyan", "pm": "blue", "dev": "", "queue": "dim"}
+WORK_STYLES = {"merged": "bold green", "closed": "green", "open": "", "unknown": "dim"}
+#: where rows of each kind sort: base, PM, dev sessions, then the queue
+QUEUE_ORDER = 3
+MARK = "●"
+
+
+def clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def sort_key(row: Row) -> tuple[Any, ...]:
+    if isinstance(row, QueueRow):
+        return (QUEUE_ORDER, *row.item.display_key())
+    return row.session.sort_key()
+
+
+def row_cells(row: Row, model: ConsoleModel, now: float) -> dict[str, Text]:
+    if isinstance(row, QueueRow):
+        return queue_cells(row, now)
+    name = row.session.name
+    return session_cells(row, model.stats.get(name), model.work(row), name in model.marked, now)
+
+
+def session_cells(view: SessionView, stats: Stats | None, work: WorkStatus, marked: bool,
+                  now: float) -> dict[str, Text]:
+    """The cells of a session's row, every one of them literal text."""
+    s = view.session
+    state: str = view.shown_state
+    if view.error and view.shown_state in (State.FAILED, State.CORRUPT, State.TIMEOUT, State.UNKNOWN):
+        state = f"{state}: {view.error}"
+    stale = s.pid is not None and not view.alive
+    branch = s.data.get("branch_name")
+    cells = {
+        "mark": Text(MARK if marked else "", style="bold yellow"),
+        "kind": Text(s.kind, style=KIND_STYLES.get(s.kind, "")),
+        "ref": Text(clip(printable(s.issue_ref or s.name), WIDTHS["ref"])),
+        "state": Text(clip(printable(state), WIDTHS["state"]), style=STATE_STYLES.get(view.shown_state, "")),
+        "work": Text(clip(printable(work.label), WIDTHS["work"]) if s.kind == "dev" else "",
+                     style=WORK_STYLES.get(work.state, "")),
+        "branch": Text(clip(printable(branch), WIDTHS["branch"]) if isinstance(branch, str) else "", style="dim"),
+        "age": Text(age(now - s.created_timestamp(), coarse=True), justify="right"),
+        "changed": Text(age(now - s.mtime, coarse=True) if s.mtime else "", justify="right"),
+        "cpu": Text(f"{stats[0]:.0f}" if stats else "", justify="right"),
+        "mem": Text(megabytes(stats[1]) if stats else "", justify="right"),
+        "pid": Text(str(s.pid or ""), style="dim" if stale else ""),
+        "oc": Text(printable(s.opencode_session_id), style="dim"),
+    }
+    return {key: cells[key] for key, _, _ in COLUMNS}
+
+
+def queue_cells(row: QueueRow, now: float) -> dict[str, Text]:
+    """The cells of a queued item's row: its place in line, age, attempts, and why it failed."""
+    item = row.item
+    if item.state == PENDING and row.position is not None:
+        state = f"queued #{row.position}"
+    else:
+        state = item.state
+    if item.failure and item.state in (ERROR, BROKEN):
+        state = f"{state}: {item.failure}"
+    attempts = f"attempt {item.attempts}/3" if item.attempts else ""
+    pid = item.data.get("pid")
+    sid = item.data.get("opencode_session_id")
+    cells = {
+        "mark": Text(""),
+        "kind": Text("queue", style=KIND_STYLES["queue"]),
+        "ref": Text(clip(printable(item.issue_ref or item.id), WIDTHS["ref"])),
+        "state": Text(clip(printable(state), WIDTHS["state"]),
+                      style="bold red" if item.state in (ERROR, BROKEN) else "italic"),
+        "work": Text(attempts, style="dim"),
+        "branch": Text(""),
+        "age": Text(age(now - item.queued_timestamp(), coarse=True), justify="right"),
+        "changed": Text(""),
+        "cpu": Text(""),
+        "mem": Text(""),
+        "pid": Text(str(pid) if isinstance(pid, int) and not isinstance(pid, bool) else "", style="dim"),
+        "oc": Text(printable(sid if isinstance(sid, str) else item.id), style="dim"),
+    }
+    return {key: cells[key] for key, _, _ in COLUMNS}

@@ -1,0 +1,1 @@
+"""Git worktrees for dev sessions: one worktree and branch per issue, so parallel agents never share a checkout."""
