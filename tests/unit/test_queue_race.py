@@ -1,4 +1,5 @@
-"""Two `queue drain --watch` processes racing over one queue at cap 2, while another process destroys sessions.
+"""Two `queue drain --watch` processes (and, in one round, a console) racing over one queue at cap 2, while
+another process destroys sessions.
 
 Every item must start exactly once, in queue order, and the sessions directory must never hold more than
 two dev session files: it is sampled throughout, from a thread of the test.
@@ -37,6 +38,14 @@ while destroyed < count:
 """
 
 
+# The console, headless in its own process: it drains the queue whenever a slot frees, like the watchers.
+CONSOLE = """
+from kugetsu_tui.console.app import KugetsuConsole
+from kugetsu_tui.home import Home
+KugetsuConsole(Home.locate(), sample_processes=False, check_work=False).run(headless=True)
+"""
+
+
 class Sampler(threading.Thread):
     """Counts the dev session files over and over until stopped."""
 
@@ -64,29 +73,43 @@ def _destroy_until_every_item_ran(home, tmp_path, env, ids):
 
 
 @pytest.mark.timeout(300)
-def test_two_watchers_start_every_item_once_in_order_and_never_exceed_the_cap(home, tmp_path):
+@pytest.mark.parametrize("with_console", [False, True], ids=["two-watchers", "two-watchers-and-a-console"])
+def test_drainers_start_every_item_once_in_order_and_never_exceed_the_cap(home, tmp_path, with_console):
     demo_agent_config(home, seconds=0.5)
     ids = [enqueue(home, f"shoko/kugetsu#{n}", f"queued work {n}").item.id for n in range(1, ITEMS + 1)]
     env = {"MAX_CONCURRENT_AGENTS": str(CAP)}
     sampler = Sampler(home)
     sampler.start()
+    console = None
     try:
         with Watcher(home, tmp_path, env, "first") as first, Watcher(home, tmp_path, env, "second") as second:
             first.wait_ready()
             second.wait_ready()
+            if with_console:
+                console = subprocess.Popen([PY, "-c", CONSOLE], env=cli_env(home, env), cwd=tmp_path,
+                                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.PIPE, text=True)
             _destroy_until_every_item_ran(home, tmp_path, env, ids)
             outputs = [first.output(), second.output()]
             assert [first.stop(), second.stop()] == [0, 0]
+            if console is not None:
+                assert console.poll() is None, console.stderr.read() if console.stderr else ""  # still running
     finally:
         sampler.halt.set()
         sampler.join()
+        if console is not None and console.poll() is None:
+            console.kill()
+            console.wait()
 
     # Never more than the cap, and the cap was reached (the drainers really raced for slots).
     assert len(sampler.counts) > 100
     assert max(sampler.counts) == CAP, sorted(set(sampler.counts))
-    # Exactly once: one "started" report per item across both drainers, and one archived session per issue.
+    # Exactly once: one "started" report per item across the watchers (the console reports on its screen),
+    # and one archived session per issue whoever started it.
     started = re.findall(r"^\S+ started (q_\w+) ", "".join(outputs), re.MULTILINE)
-    assert sorted(started) == sorted(ids)
+    assert len(started) == len(set(started)) and set(started) <= set(ids)
+    if not with_console:
+        assert sorted(started) == sorted(ids)
     archived = [json.loads(meta.read_text())["issue_ref"] for meta in home.archive_dir.glob("*/meta.json")]
     assert sorted(archived) == sorted(f"github.com/shoko/kugetsu#{n}" for n in range(1, ITEMS + 1))
     for n in range(1, ITEMS + 1):
