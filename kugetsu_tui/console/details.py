@@ -7,6 +7,7 @@ second and posts what it found; the screen only draws it.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from rich.text import Text
@@ -27,6 +28,10 @@ from kugetsu_tui.overview import view
 from kugetsu_tui.sessions import KIND_DEV, Session, read_session
 
 FOLLOW_INTERVAL = 0.5
+#: fields our supervisor and admission write for their own checks: shown apart from the session's own
+INTERNAL_FIELDS = frozenset({"run_id", "pid_started", "supervisor_pid", "supervisor_started", "starter_pid",
+                             "starter_started", "first_event_at", "log", "cwd", "worktree_base",
+                             "worktree_base_commit", "restored_at"})
 
 
 def _within(home: Home, path: Path) -> str:
@@ -54,12 +59,30 @@ def describe(home: Home, name: str) -> Text:
         text.append(f"error: {printable(current.error)}\n", style="red")
     text.append(_worktree_line(session))
     text.append(_work_line(home, session))
+    ours = [k for k in session.data if k in INTERNAL_FIELDS]
+    theirs = [k for k in session.data if k not in INTERNAL_FIELDS]
     width = max((len(printable(k)) for k in session.data), default=0)
-    for key, value in session.data.items():
-        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        text.append(f"{printable(key).ljust(width)}  ", style="cyan")
-        text.append(f"{printable(shown)}\n")
+    for key in theirs:
+        text.append(_field(home, key, session.data[key], width))
+    if ours:
+        text.append("kugetsu-tui's own fields (for the supervisor and the cap's checks)\n", style="dim italic")
+        for key in ours:
+            text.append(_field(home, key, session.data[key], width, style="dim"))
     return text
+
+
+def _field(home: Home, key: str, value: object, width: int, style: str = "") -> Text:
+    """One field, literally; epoch start times as local times, and our own paths relative to the home."""
+    if key.endswith("_started") and isinstance(value, (int, float)) and not isinstance(value, bool):
+        shown = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value))
+    elif key == "log" and isinstance(value, str):
+        shown = _within(home, Path(value))
+    else:
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    line = Text()
+    line.append(f"{printable(key).ljust(width)}  ", style="cyan")
+    line.append(f"{printable(shown)}\n", style=style)
+    return line
 
 
 def _worktree_line(session: Session) -> Text:

@@ -85,6 +85,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         self.clock = clock
         self._flush_scheduled = False
         self._destroys_running = 0
+        self._select_when_shown: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -126,6 +127,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         self._flush_scheduled = False
         shown, hidden = self.model.take_row_changes()
         self._draw(shown, hidden)
+        self._select_pending_row()
 
     def _draw(self, shown: list[tuple[str, Row]], hidden: list[str]) -> None:
         now = self.clock()
@@ -209,7 +211,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             self.post_message(ActionDone("queue", f"queued {done.item.issue_ref} as #{done.position} "
                                                   f"({done.item.id}): it starts when a slot frees"))
         else:
-            self.post_message(ActionDone("start", f"a slot was free: started {done.issue_ref}"))
+            self.post_message(ActionDone("start", f"a slot was free: started {done.issue_ref}", select=done.name))
 
     def _explain_refusal(self, reason: str) -> None:
         title = "Limit invalid" if self.model.limit.value is None else "At capacity"
@@ -231,7 +233,8 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         if done.warning:
             self.post_message(ActionWarning("start", done.warning))
         self.post_message(ActionDone("start", f"started {done.issue_ref} "
-                                              f"(opencode session {done.opencode_session_id or 'pending'})"))
+                                              f"(opencode session {done.opencode_session_id or 'pending'})",
+                                     select=done.name))
 
     # --- continue -------------------------------------------------------------------------------
 
@@ -506,6 +509,16 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
 
     def on_action_done(self, message: ActionDone) -> None:
         self.notify(message.text, markup=False)
+        if message.select is not None:
+            self._select_when_shown = message.select
+            self._select_pending_row()
+
+    def _select_pending_row(self) -> None:
+        """Put the cursor on a session just started, as soon as its row is in the table."""
+        key = self._select_when_shown
+        if key is not None and key in self.table.shown_names:
+            self._select_when_shown = None
+            self.table.move_cursor(row=self.table.get_row_index(key))
 
     def on_action_warning(self, message: ActionWarning) -> None:
         self.notify(message.text, severity="warning", timeout=10, markup=False)

@@ -48,12 +48,14 @@ class ProcessesSampled(Message):
 
 
 class ActionDone(Message):
-    """A core action (start, continue, destroy, restore) finished: `text` says what happened."""
+    """A core action (start, continue, destroy, restore) finished: `text` says what happened, and
+    `select` names the row the cursor should move to (a session just started)."""
 
-    def __init__(self, action: str, text: str) -> None:
+    def __init__(self, action: str, text: str, select: str | None = None) -> None:
         super().__init__()
         self.action = action
         self.text = text
+        self.select = select
 
 
 class ActionRefused(Message):

@@ -119,6 +119,9 @@ async def test_start_from_the_dialog_creates_a_session_through_the_core(demo_hom
         assert data["issue_ref"] == "github.com/acme/widgets#40"
         await wait_until(pilot, lambda: any("started github.com/acme/widgets#40" in m.text
                                             for m in messages.of(ActionDone)))
+        # The cursor follows the new session, wherever its row lands.
+        await wait_until(pilot, lambda: app.query_one(SessionTable).selected_name == "github.com-acme-widgets-40",
+                         what="the cursor on the new session")
 
 
 async def test_escape_cancels_the_start_dialog_and_writes_nothing(demo_home: Home) -> None:
@@ -410,3 +413,18 @@ async def test_lowering_the_limit_below_the_active_count_says_what_it_means(stat
         await pilot.press("minus", "minus")
         assert resolve_limit(static_home).value == 1
         assert messages.notified("already 1")
+
+
+def test_details_show_kugetsus_fields_first_and_our_own_apart_with_times_as_times(static_home: Home) -> None:
+    import time
+
+    from kugetsu_tui.console.details import describe
+
+    started = 1_795_000_000.5
+    write_session(static_home, "github.com-acme-widgets-12", dev(12, starter_pid=4242, starter_started=started,
+                                                                  log=str(static_home.log_path("x"))))
+    text = describe(static_home, "github.com-acme-widgets-12").plain
+    ours = text.index("kugetsu-tui's own fields")
+    assert text.index("issue_ref") < ours < text.index("starter_pid")
+    assert time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)) in text and "1795000000.5" not in text
+    assert "logs/x.log" in text and str(static_home.root) not in text
