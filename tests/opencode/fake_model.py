@@ -7,7 +7,15 @@ Stdlib only. It binds 127.0.0.1 on a free port and answers:
   text reply ``"ack: <last user message>"`` with ``finish_reason: "stop"``;
   streamed as SSE chunks (``data: {...}\\n\\n`` ... ``data: [DONE]\\n\\n``)
   when the request has ``"stream": true``, otherwise one JSON completion.
-  Tools in the request are ignored: the model never calls a tool.
+  Tools in the request are ignored unless the message asks for one (below).
+
+Directives in the last user message script the model, for the server tests:
+
+- ``[write NAME]``: the reply is a call of opencode's ``write`` tool (``filePath`` NAME,
+  ``content`` "written by the fake model"); once the tool's result comes back, the reply is text.
+- ``[slow SECONDS]``: the reply's chunks are spread over SECONDS, holding the session busy.
+- ``[fail STATUS COUNT]``: the first COUNT requests for that message are answered with
+  HTTP STATUS (429 or 500, say) and an OpenAI-style error body, so opencode retries.
 
 Requests are counted (``server.requests``, ``server.completions``) and their
 bodies kept (``server.bodies``) so tests can assert the model was called.
@@ -22,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -54,6 +63,29 @@ def last_user_message(body: dict[str, Any]) -> str | None:
         if isinstance(message, dict) and message.get("role") == "user":
             return _text_of(message.get("content")).strip()
     return None
+
+
+_WRITE = re.compile(r"\[write ([^\]\s]+)\]")
+_SLOW = re.compile(r"\[slow ([0-9.]+)\]")
+_FAIL = re.compile(r"\[fail ([0-9]{3}) ([0-9]+)\]")
+WRITTEN_CONTENT = "written by the fake model"
+
+
+def answered_by_tool(body: dict[str, Any]) -> bool:
+    """The conversation ends with a tool's result: the model's tool call was run."""
+    messages = body.get("messages") or []
+    return bool(messages) and isinstance(messages[-1], dict) and messages[-1].get("role") == "tool"
+
+
+def write_request(body: dict[str, Any]) -> str | None:
+    """The file name of a ``[write NAME]`` directive, unless the write was already run."""
+    match = _WRITE.search(last_user_message(body) or "")
+    return match.group(1) if match and not answered_by_tool(body) else None
+
+
+def slow_seconds(body: dict[str, Any]) -> float:
+    match = _SLOW.search(last_user_message(body) or "")
+    return float(match.group(1)) if match else 0.0
 
 
 def reply_for(body: dict[str, Any]) -> str:
@@ -110,7 +142,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self._path() not in ("/v1/chat/completions", "/chat/completions"):
             self._send_json(404, {"error": {"message": f"not found: {self.path}"}})
             return
-        text = reply_for(body)
+        failure = self.server._failure_for(last_user_message(body) or "")
+        if failure is not None:
+            self._send_json(failure, {"error": {"message": f"fake model failure {failure}", "type": "server_error",
+                                                "code": failure}})
+            return
+        text = "done" if answered_by_tool(body) else reply_for(body)
         if self.server.delay:
             time.sleep(self.server.delay)
         if body.get("stream"):
@@ -165,8 +202,16 @@ class _Handler(BaseHTTPRequestHandler):
         words = text.split(" ")
         pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
         events = [chunk({"role": "assistant", "content": ""}, None)]
-        events += [chunk({"content": p}, None) for p in pieces]
-        events.append(chunk({}, "stop"))
+        target = write_request(body)
+        if target is not None:
+            arguments = json.dumps({"filePath": target, "content": WRITTEN_CONTENT})
+            call = {"index": 0, "id": f"call_{cid}", "type": "function",
+                    "function": {"name": "write", "arguments": arguments}}
+            events += [chunk({"tool_calls": [call]}, None), chunk({}, "tool_calls")]
+        else:
+            events += [chunk({"content": p}, None) for p in pieces]
+            events.append(chunk({}, "stop"))
+        pause = slow_seconds(body) / max(1, len(events))
         # The usage chunk (as with stream_options.include_usage): no choices.
         events.append(
             {
@@ -182,6 +227,8 @@ class _Handler(BaseHTTPRequestHandler):
             for event in events:
                 self.wfile.write(b"data: " + json.dumps(event).encode() + b"\n\n")
                 self.wfile.flush()
+                if pause:
+                    time.sleep(pause)
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
@@ -204,6 +251,19 @@ class FakeModelServer(ThreadingHTTPServer):
         self.paths: list[str] = []
         self.bodies: list[dict[str, Any]] = []  # chat/completions bodies, in order
         self._thread: threading.Thread | None = None
+        self._failures_sent: dict[str, int] = {}
+
+    def _failure_for(self, message: str) -> int | None:
+        """The HTTP status to fail this request with, per a ``[fail STATUS COUNT]`` directive."""
+        match = _FAIL.search(message)
+        if not match:
+            return None
+        with self._lock:
+            sent = self._failures_sent.get(message, 0)
+            if sent >= int(match.group(2)):
+                return None
+            self._failures_sent[message] = sent + 1
+        return int(match.group(1))
 
     def _count(self, path: str, body: dict[str, Any] | None) -> None:
         with self._lock:
