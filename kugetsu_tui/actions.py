@@ -23,6 +23,7 @@ from kugetsu_tui.locking import sessions_lock
 from kugetsu_tui.opencode.events import last_words
 from kugetsu_tui.process import is_alive, pid_running, start_time
 from kugetsu_tui.refs import parse_issue_ref
+from kugetsu_tui.session_dirs import require_session_directory
 from kugetsu_tui.sessions import BASE_FILE, Session, now_iso, read_session, update_session
 from kugetsu_tui.states import LAUNCHING, State
 
@@ -103,6 +104,8 @@ def start_session(home: Home, ref_text: str, message: str, config: AgentConfig |
 
     run_id = new_run_id()
     cwd = agent_cwd({}, config)  # a new session runs where configured, or here
+    if values.get("base_session_id"):  # a fork runs in its base session's directory, or hangs
+        require_session_directory(home, values["base_session_id"], cwd, config, what, values)
     log = home.log_path(ref.session_name)
     home.ensure()
     with sessions_lock(home):
@@ -157,6 +160,8 @@ def continue_session(home: Home, target: str, message: str | None = None,
     argv = render(template, {"session_id": sid, "issue_ref": session.issue_ref or "", "name": session.name,
                              "message": message or DEFAULT_CONTINUE_MESSAGE})
     require_program(argv, "continue")
+    require_session_directory(home, sid, agent_cwd(session.data, config), config, f"continue {session.name}",
+                              {"issue_ref": session.issue_ref or "", "name": session.name})
     run_id = new_run_id()
     log = home.log_path(session.name)
     home.ensure()

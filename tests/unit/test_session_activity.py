@@ -147,3 +147,29 @@ def test_permissions_without_a_server_or_with_it_down_is_one_line(home, args):
     assert_one_line_error(run_cli(home, *args), 1, "no opencode server configured")
     set_server(home, f"http://127.0.0.1:{free_port()}")
     assert_one_line_error(run_cli(home, *args), 1, "connection refused")
+
+
+#: An agent that reports its session id, then says nothing for a long time.
+SILENT_AGENT = """
+import json, sys, time
+print(json.dumps({"type": "step_start", "sessionID": "ses_silent", "part": {}}), flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_real_agent_that_goes_silent_is_stalled_then_busy_again_when_it_speaks(home):
+    from tests.helpers import demo_agent_config, kill_recorded_processes, scripted_agent, wait_for
+    from tests.helpers import wait_state as wait_recorded
+
+    demo_agent_config(home, start=scripted_agent(SILENT_AGENT), stall_after=2)
+    try:
+        assert run_cli(home, "start", "shoko/kugetsu#7", "hi").returncode == 0
+        wait_recorded(home, NAME, "running")
+        stalled = wait_for(lambda: ls_activity(home)[NAME]["state"] == "stalled" and ls_activity(home)[NAME],
+                           timeout=30, interval=0.2)
+        assert "no event for" in str(stalled["detail"]) and stalled["since"]
+        with open(home.log_path(NAME), "a") as log:
+            log.write(json.dumps({"type": "text", "sessionID": "ses_silent", "part": {"text": "back"}}) + "\n")
+        assert ls_activity(home)[NAME]["state"] == "busy"
+    finally:
+        kill_recorded_processes(home.root)
