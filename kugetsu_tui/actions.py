@@ -96,6 +96,10 @@ def start_session(home: Home, ref_text: str, message: str, config: AgentConfig |
     if "{base_session_id}" in "".join(template):
         values["base_session_id"] = base_session_id(home)
     argv = render(template, values)
+    if config.server and values.get("base_session_id"):  # through the server: its asks wait for an answer
+        from kugetsu_tui.opencode.server_run import server_run_argv
+
+        argv = server_run_argv(config.server, agent_cwd({}, config), message, fork=values["base_session_id"])
     require_program(argv, "start")
 
     path = home.session_path(ref.session_name)
@@ -159,6 +163,11 @@ def continue_session(home: Home, target: str, message: str | None = None,
         raise KugetsuError("continuing is turned off: [agent] continue is an empty list in config.toml")
     argv = render(template, {"session_id": sid, "issue_ref": session.issue_ref or "", "name": session.name,
                              "message": message or DEFAULT_CONTINUE_MESSAGE})
+    if config.server:  # through the server: its asks wait for an answer
+        from kugetsu_tui.opencode.server_run import server_run_argv
+
+        argv = server_run_argv(config.server, agent_cwd(session.data, config), message or DEFAULT_CONTINUE_MESSAGE,
+                               session=sid)
     require_program(argv, "continue")
     require_session_directory(home, sid, agent_cwd(session.data, config), config, f"continue {session.name}",
                               {"issue_ref": session.issue_ref or "", "name": session.name})

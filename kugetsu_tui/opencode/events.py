@@ -64,6 +64,8 @@ def log_line_words(line: str) -> str:
         return printable(f"[tool] {part.get('tool', '?')} {state.get('status', '')}".rstrip())
     if kind == "error":
         return printable(f"[error] {error_message(event)}")
+    if kind == "server" and isinstance(event.get("text"), str):
+        return printable(f"[server] {event['text']}")  # a run through opencode's server (opencode/server_run.py)
     if kind in ("step_start", "step_finish"):
         reason = part.get("reason")
         return printable(f"[{kind.replace('_', ' ')}{f': {reason}' if reason else ''}]")

@@ -10,6 +10,7 @@ directory it was started in). Facts checked against opencode-ai 1.18.33 (tests/o
   `GET /question` -> `[{"id": "que_…", "sessionID", "questions": [{"question", "header", "options"}]}]`.
 - `POST /permission/{id}/reply` `{"reply": "once" | "always" | "reject"}` -> `true`; unknown id -> 404.
 - `POST /session/{id}/prompt_async` `{"parts": [{"type": "text", "text"}]}` -> 204; unknown session -> 404.
+- `POST /session/{id}/fork` `{}` -> the new session (`{"id", "directory", …}`); `POST /session/{id}/abort` -> `true`.
 - `GET /global/event`: SSE, one `data: {"directory", "project", "payload": {"type", "properties"}}` per event,
   `server.connected` first (no directory), `server.heartbeat` about every 10 s.
 
@@ -184,6 +185,17 @@ class OpencodeServer:
         """Send a message; the server runs it and returns at once (its permission asks wait for an answer)."""
         self._request("POST", f"/session/{quote(session_id, safe='')}/prompt_async", directory,
                       {"parts": [{"type": "text", "text": text}]})
+
+    def fork(self, session_id: str, directory: str | None = None) -> str:
+        """Fork a session (in its directory); the new session's id."""
+        answer = self._request("POST", f"/session/{quote(session_id, safe='')}/fork", directory, {})
+        new_id = answer.get("id") if isinstance(answer, dict) else None
+        if not isinstance(new_id, str) or not new_id:
+            raise ServerUnavailable(f"opencode server {self.url}: the fork's answer has no session id")
+        return new_id
+
+    def abort(self, session_id: str, directory: str | None = None) -> None:
+        self._request("POST", f"/session/{quote(session_id, safe='')}/abort", directory, {})
 
     # --- the event stream ------------------------------------------------------------------
 

@@ -16,7 +16,16 @@ import pytest
 
 from tests.helpers import wait_for
 
-from .harness import REPO_ROOT, OpenCode, Result, init_git_project, run_command, write_kugetsu_home
+from .harness import (
+    REPO_ROOT,
+    OpenCode,
+    Result,
+    ServeProcess,
+    free_port,
+    init_git_project,
+    run_command,
+    write_kugetsu_home,
+)
 
 pytestmark = pytest.mark.opencode
 
@@ -77,3 +86,47 @@ def test_a_permission_opencode_run_denied_shows_in_ls(ask_home):
     assert not (project / "denied.txt").exists()
     log = (home.root / "logs" / f"{NAME}.log").read_text()
     assert "auto-rejecting" in log  # opencode's own words on stderr, kept in the log too
+
+
+@pytest.fixture
+def served_home(ask_home, opencode: OpenCode):
+    home, project, base_id = ask_home
+    serve = ServeProcess(opencode, project, free_port()).start()
+    (home.root / "config.toml").write_text(f'[agent]\nserver = "{serve.url}"\n', "utf-8")
+    try:
+        yield home, project, serve
+    finally:
+        serve.kill()
+
+
+def answer_the_ask(home: Home, project: Path, answer: str) -> dict[str, Any]:
+    """Wait until the session waits for a permission (ls and permissions agree), answer it, wait until idle."""
+    def pending() -> list[dict[str, Any]]:
+        result = home.cli("permissions", "--json", cwd=project)
+        assert result.returncode == 0, result.describe()
+        return [p for p in json.loads(result.stdout)["permissions"] if p["session"] == NAME]
+
+    [ask] = wait_for(pending, timeout=90, interval=0.5)
+    entry = home.ls(project)[NAME]
+    assert entry["state"] == "running" and entry["activity"]["state"] == "needs_input"
+    assert ask["id"] in entry["activity"]["detail"]
+    answered = home.cli("permissions", answer, ask["id"], cwd=project)
+    assert answered.returncode == 0, answered.describe()
+    return wait_for(lambda: (s := home.ls(project)[NAME])["state"] == "idle" and s, timeout=90, interval=0.5)
+
+
+def test_start_and_continue_through_the_server_wait_for_the_operators_answer(served_home):
+    home, project, serve = served_home
+    started = home.cli("start", REF, "[write allowed.txt] please", cwd=project)
+    assert started.returncode == 0, started.describe()
+    assert "opencode session ses_" in started.stdout
+    done = answer_the_ask(home, project, "allow")
+    assert (project / "allowed.txt").read_text() == "written by the fake model"
+    assert done["activity"]["state"] == "idle"
+
+    continued = home.cli("continue", REF, "[write rejected.txt] please", cwd=project)
+    assert continued.returncode == 0, continued.describe()
+    answer_the_ask(home, project, "reject")
+    assert not (project / "rejected.txt").exists()
+    log = (home.root / "logs" / f"{NAME}.log").read_text()
+    assert '"event": "permission.asked"' in log  # the server's events for the session, in its log

@@ -8,10 +8,6 @@ leaves at "ask", so the server waits for an answer.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -20,52 +16,15 @@ from pathlib import Path
 import pytest
 
 from kugetsu_tui.activities import Activity
-from kugetsu_tui.opencode.server import OpencodeServer, PermissionReply, ServerEvent, ServerUnavailable
+from kugetsu_tui.opencode.server import OpencodeServer, PermissionReply, ServerEvent
 from kugetsu_tui.opencode.server_activity import ActivityTracker, follow, snapshot
 from tests.helpers import wait_for
 
-from .harness import OpenCode, init_git_project, session_id_of
+from .harness import OpenCode, ServeProcess, free_port, init_git_project, session_id_of
 
 pytestmark = pytest.mark.opencode
 
 ASK_EDITS = {"$schema": "https://opencode.ai/config.json", "permission": {"edit": "ask"}}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ServeProcess:
-    """`opencode serve` on 127.0.0.1, started in `project`; `kill` and `start` again on the same port."""
-
-    def __init__(self, opencode: OpenCode, project: Path, port: int) -> None:
-        self.opencode, self.project, self.port = opencode, project, port
-        self.url = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> ServeProcess:
-        self.proc = subprocess.Popen(
-            [str(self.opencode.binary), "serve", "--port", str(self.port), "--hostname", "127.0.0.1"],
-            cwd=self.project, env=dict(self.opencode.env, PWD=str(self.project)), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        client = OpencodeServer(self.url)
-
-        def up() -> bool:
-            try:
-                client.statuses(str(self.project))
-            except ServerUnavailable:
-                return False
-            return True
-
-        wait_for(up, timeout=60, interval=0.2)
-        return self
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """A stand-in for `opencode serve` on 127.0.0.1: canned answers by method and path, an SSE stream
-fed by the test, and a log of requests (path, headers, body). For the client's error handling; the
+per connection (each opens with server.connected, then gets what the test broadcasts), and a log of requests (path, headers, body). For the client's error handling; the
 real server's behaviour is checked in tests/opencode/test_server.py."""
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ class FakeOpencodeServer:
     def __init__(self, port: int = 0) -> None:
         self.routes: dict[tuple[str, str], Answer] = {}
         self.requests: list[Seen] = []
-        self.events: queue.Queue[bytes | None] = queue.Queue()  # None closes the stream
+        self.streams: list[queue.Queue[bytes | None]] = []  # one per open /global/event; None closes it
+        self._lock = threading.Lock()
         self.release = threading.Event()
         fake = self
 
@@ -64,13 +65,17 @@ class FakeOpencodeServer:
                     pass
 
             def _stream(self) -> None:
+                events: queue.Queue[bytes | None] = queue.Queue()
+                events.put(b'data: {"payload": {"type": "server.connected", "properties": {}}}\n\n')
+                with fake._lock:
+                    fake.streams.append(events)
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Connection", "close")
                 self.end_headers()
                 self.close_connection = True
                 while True:
-                    chunk = fake.events.get()
+                    chunk = events.get()
                     if chunk is None:
                         return
                     try:
@@ -90,9 +95,18 @@ class FakeOpencodeServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
+    def broadcast(self, chunk: bytes | None) -> None:
+        """Send raw bytes to every open stream (None closes them)."""
+        with self._lock:
+            streams = list(self.streams)
+            if chunk is None:
+                self.streams.clear()
+        for events in streams:
+            events.put(chunk)
+
     def send_event(self, payload: dict[str, Any], directory: str | None = "/proj") -> None:
         data = {"directory": directory, "project": "p", "payload": payload} if directory else {"payload": payload}
-        self.events.put(b"data: " + json.dumps(data).encode() + b"\n\n")
+        self.broadcast(b"data: " + json.dumps(data).encode() + b"\n\n")
 
 
 @contextmanager
@@ -104,6 +118,6 @@ def fake_opencode_server(port: int = 0) -> Iterator[FakeOpencodeServer]:
         yield fake
     finally:
         fake.release.set()
-        fake.events.put(None)
+        fake.broadcast(None)
         fake.httpd.shutdown()
         fake.httpd.server_close()

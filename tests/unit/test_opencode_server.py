@@ -118,8 +118,7 @@ def test_global_events_are_unwrapped():
 def test_the_event_stream_yields_events_and_stop_ends_it_from_another_thread():
     with fake_opencode_server() as fake:
         stream = OpencodeServer(fake.url).events()
-        fake.send_event({"type": "server.connected", "properties": {}}, directory=None)
-        fake.events.put(b"data: {broken\n\n")
+        fake.broadcast(b"data: {broken\n\n")
         fake.send_event({"type": "session.status", "properties": {"sessionID": "ses_a", "status": {"type": "busy"}}})
         seen: list[ServerEvent] = []
         reader = threading.Thread(target=lambda: seen.extend(stream))
@@ -134,7 +133,7 @@ def test_the_event_stream_yields_events_and_stop_ends_it_from_another_thread():
 def test_a_stream_the_server_closes_raises_so_the_caller_reconnects():
     with fake_opencode_server() as fake:
         stream = OpencodeServer(fake.url).events()
-        fake.events.put(None)
+        fake.broadcast(None)
         with pytest.raises(ServerUnavailable, match="closed the stream"):
             list(stream)
 
@@ -143,7 +142,7 @@ def test_a_silent_stream_times_out():
     with fake_opencode_server() as fake:
         stream = OpencodeServer(fake.url).events(idle_timeout=0.3)
         with pytest.raises(ServerUnavailable, match="stream broke"):
-            list(stream)
+            list(stream)  # server.connected, then silence
 
 
 def test_the_snapshot_puts_a_pending_ask_before_the_busy_status():
