@@ -4,6 +4,7 @@ the supervisor follows the server's events, and every start guarantee holds (rea
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 
@@ -26,7 +27,7 @@ REF, NAME = "github.com/shoko/kugetsu#5", "github.com-shoko-kugetsu-5"
 
 
 @pytest.fixture
-def home(tmp_path) -> Home:
+def home(tmp_path) -> Iterator[Home]:
     home = make_home(tmp_path)
     yield home
     kill_recorded_processes(home.root)
