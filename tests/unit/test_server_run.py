@@ -88,3 +88,17 @@ def test_continue_prompts_the_existing_session(home):
     assert [json.dumps(r.body) for r in fake.requests if r.method == "POST"] == [
         json.dumps({"parts": [{"type": "text", "text": "second"}]})]
     assert session_data(home, NAME)["opencode_session_id"] == "ses_forked"
+
+
+def test_destroy_stops_the_follower_and_aborts_the_session_in_the_server(home):
+    with fake_opencode_server() as fake:
+        serve(home, fake)
+        fake.routes[("POST", f"/session/{base_id(home)}/fork")] = Answer(body={"id": "ses_forked"})
+        fake.routes[("POST", "/session/ses_forked/prompt_async")] = Answer(204)
+        fake.routes[("POST", "/session/ses_forked/abort")] = Answer(body=True)
+        assert run_cli(home, "start", REF, "work long").returncode == 0
+        wait_state(home, NAME, "running")
+        result = run_cli(home, "destroy", REF, "-y")
+        assert result.returncode == 0, result.stderr
+        wait_for(lambda: any(r.path == "/session/ses_forked/abort" for r in fake.requests))
+    assert dev_files(home) == []
