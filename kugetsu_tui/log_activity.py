@@ -17,7 +17,7 @@ from pathlib import Path
 from kugetsu_tui.activities import Activity, ActivityInfo
 from kugetsu_tui.display import age
 from kugetsu_tui.home import Home
-from kugetsu_tui.opencode.events import denied_permission, parse_event
+from kugetsu_tui.opencode.events import DENIAL_MARK, denied_permission, parse_event
 from kugetsu_tui.overview import SessionView
 from kugetsu_tui.states import State
 
@@ -86,7 +86,9 @@ def _last_denial(log: Path, info: os.stat_result, run_started: float | None) -> 
             tail = handle.read(TAIL_BYTES)
     except OSError:
         tail = b""
-    for line in tail.splitlines():
+    for line in tail.splitlines() if DENIAL_MARK in tail else ():
+        if DENIAL_MARK not in line:
+            continue
         event = parse_event(line)
         if event is None:
             continue

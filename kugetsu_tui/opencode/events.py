@@ -91,6 +91,8 @@ def last_words(output: bytes | str, limit: int = 300) -> str:
 #: opencode's words in a tool_use event whose permission ask was answered "reject" (opencode run does that
 #: itself for every ask, unless run with --auto).
 _REJECTED = "rejected permission"
+#: A cheap filter for log lines that may hold a refused permission (only those are parsed).
+DENIAL_MARK = _REJECTED.encode()
 #: The permission each file tool asks for (opencode files write, edit and patch under "edit").
 _TOOL_PERMISSION = {"write": "edit", "edit": "edit", "multiedit": "edit", "patch": "edit", "apply_patch": "edit"}
 _TARGET_KEYS = ("filePath", "path", "command", "pattern", "url")

@@ -2,7 +2,7 @@
 
 opencode keeps each session's live status in its server, per directory ("instance"): every call
 names the directory in the `x-opencode-directory` header (without it the server answers for the
-directory it was started in). Facts checked against opencode-ai 1.18.33 (tests/opencode/test_server.py):
+directory it was started in; the value is percent-encoded, which opencode decodes). Facts checked against opencode-ai 1.18.33 (tests/opencode/test_server.py):
 
 - `GET /session/status` -> `{id: {"type": "busy"}}` or `{"type": "retry", "attempt", "message", "next"}`
   (`next` in epoch milliseconds); idle sessions are absent.
@@ -177,6 +177,13 @@ class OpencodeServer:
         if not isinstance(answer, list):
             raise ServerUnavailable(f"opencode server {self.url}: {path} is not a list")
         return [item for item in answer if isinstance(item, dict)]
+
+    def reply_question(self, request_id: str, answers: list[list[str]], directory: str | None = None) -> None:
+        """Answer a question: for each of its questions, the labels chosen."""
+        self._request("POST", f"/question/{quote(request_id, safe='')}/reply", directory, {"answers": answers})
+
+    def reject_question(self, request_id: str, directory: str | None = None) -> None:
+        self._request("POST", f"/question/{quote(request_id, safe='')}/reject", directory, {})
 
     def reply_permission(self, request_id: str, reply: PermissionReply, directory: str | None = None) -> None:
         self._request("POST", f"/permission/{quote(request_id, safe='')}/reply", directory, {"reply": str(reply)})

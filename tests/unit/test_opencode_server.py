@@ -65,6 +65,24 @@ def test_a_reply_and_a_prompt_post_the_documented_bodies():
         ]
 
 
+def test_questions_are_answered_or_rejected_with_the_documented_bodies():
+    with fake_opencode_server() as fake:
+        fake.routes[("POST", "/question/que_1/reply")] = Answer(body=True)
+        fake.routes[("POST", "/question/que_2/reject")] = Answer(body=True)
+        server = OpencodeServer(fake.url)
+        server.reply_question("que_1", [["main"]], "/proj")
+        server.reject_question("que_2", "/proj")
+        assert [(r.path, r.body) for r in fake.requests] == [("/question/que_1/reply", {"answers": [["main"]]}),
+                                                             ("/question/que_2/reject", {})]
+
+
+def test_a_directory_header_is_percent_encoded():
+    with fake_opencode_server() as fake:
+        fake.routes[("GET", "/session/status")] = Answer(body={})
+        OpencodeServer(fake.url).statuses("/src/my project é")
+        assert fake.requests[0].headers[DIRECTORY_HEADER] == "/src/my%20project%20%C3%A9"
+
+
 def test_a_server_that_is_down_is_one_clear_error():
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(ServerUnavailable, match="connection refused .*opencode serve"):
