@@ -9,7 +9,6 @@ log's tail is read again only when the log changed.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +21,8 @@ from kugetsu_tui.overview import SessionView
 from kugetsu_tui.states import State
 
 TAIL_BYTES = 64 * 1024
-_cache_lock = threading.Lock()
+#: The last answer per log, by (size, mtime, run start): one dict operation each way, safe across the
+#: console's threads without a lock (threading would cost the CLI's start-up time).
 _denials: dict[str, tuple[int, int, float, tuple[str, float] | None]] = {}
 
 
@@ -75,8 +75,7 @@ def _timestamp(value: object) -> float | None:
 def _last_denial(log: Path, info: os.stat_result, run_started: float | None) -> tuple[str, float] | None:
     """The last refused permission of the current run in the log's tail (cached by size and mtime)."""
     key = str(log)
-    with _cache_lock:
-        cached = _denials.get(key)
+    cached = _denials.get(key)
     if cached is not None and cached[:3] == (info.st_size, info.st_mtime_ns, run_started or 0.0):
         return cached[3]
     found = None
@@ -97,6 +96,5 @@ def _last_denial(log: Path, info: os.stat_result, run_started: float | None) -> 
         when = stamp / 1000 if isinstance(stamp, (int, float)) and not isinstance(stamp, bool) else info.st_mtime
         if words is not None and (run_started is None or when >= run_started - 1):
             found = (words, when)
-    with _cache_lock:
-        _denials[key] = (info.st_size, info.st_mtime_ns, run_started or 0.0, found)
+    _denials[key] = (info.st_size, info.st_mtime_ns, run_started or 0.0, found)
     return found
