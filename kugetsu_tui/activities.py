@@ -40,6 +40,17 @@ MEANINGS: dict[Activity, str] = {
 ATTENTION = frozenset({Activity.NEEDS_INPUT, Activity.DENIED, Activity.STALLED, Activity.ERROR})
 
 
+#: Activities of an agent at work: a change from one of them to `idle` means the work is done.
+WORKING = frozenset({Activity.BUSY, Activity.RETRY, Activity.NEEDS_INPUT, Activity.STALLED})
+
+
+def wants_attention(before: Activity | None, after: Activity) -> bool:
+    """Whether a change of activity is worth one notification: it entered an attention state, or went idle after work."""
+    if before == after:
+        return False
+    return after in ATTENTION or (after == Activity.IDLE and before in WORKING)
+
+
 class ActivityInfo(NamedTuple):
     """An activity with what it is about (`detail`, one line) and since when (epoch seconds, None: not known)."""
 

@@ -55,14 +55,18 @@ def activities(home: Home, views: list[SessionView], config: AgentConfig,
         snap = snapshot(OpencodeServer(config.server, timeout), server_directories(home, views, config))
     except ServerUnavailable as exc:
         return {v.session.name: ActivityInfo(Activity.UNKNOWN, str(exc)) for v in views}
-    found = {}
-    for v in views:
-        sid = v.session.opencode_session_id
-        told = snap.activity(sid) if sid else None
-        if told is None or (told.state == Activity.IDLE and v.shown_state in (State.RUNNING, State.STARTING,
-                                                                               State.FAILED)):
-            # An agent of ours that the server does not run (`opencode run` without --attach), or one that failed.
-            found[v.session.name] = local[v.session.name]
-        else:
-            found[v.session.name] = told
-    return found
+    return {v.session.name: combine(v, snap.activity(v.session.opencode_session_id)
+                                    if v.session.opencode_session_id else None, local[v.session.name])
+            for v in views}
+
+
+def combine(view: SessionView, told: ActivityInfo | None, local: ActivityInfo) -> ActivityInfo:
+    """The server's word (`told`) unless it cannot know better than the session's own agent and log.
+
+    The server does not run an agent of ours launched with `opencode run` (it calls that session idle
+    while our process works), and a failed agent's reason is in our file, not in the server.
+    """
+    if told is None or (told.state == Activity.IDLE and view.shown_state in (State.RUNNING, State.STARTING,
+                                                                              State.FAILED)):
+        return local
+    return told

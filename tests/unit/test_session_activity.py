@@ -173,3 +173,40 @@ def test_a_real_agent_that_goes_silent_is_stalled_then_busy_again_when_it_speaks
         assert ls_activity(home)[NAME]["state"] == "busy"
     finally:
         kill_recorded_processes(home.root)
+
+
+@pytest.mark.parametrize("before, after, wanted", [
+    (Activity.BUSY, Activity.NEEDS_INPUT, True),
+    (Activity.NEEDS_INPUT, Activity.NEEDS_INPUT, False),  # once per change, not once per look
+    (Activity.BUSY, Activity.IDLE, True),  # idle after work
+    (None, Activity.IDLE, False),  # first look at an idle session: nothing happened
+    (Activity.UNKNOWN, Activity.IDLE, False),
+    (Activity.BUSY, Activity.STALLED, True),
+    (Activity.RETRY, Activity.ERROR, True),
+    (Activity.IDLE, Activity.BUSY, False),
+    (None, Activity.DENIED, True),
+])
+def test_attention_is_wanted_once_per_change_into_an_attention_state(before, after, wanted):
+    from kugetsu_tui.activities import wants_attention
+
+    assert wants_attention(before, after) is wanted
+
+
+def test_an_agent_the_server_does_not_run_keeps_the_activity_of_its_own_log(home):
+    """`opencode run` (not --attach) works outside the server, which calls the session idle meanwhile."""
+    from tests.helpers import demo_agent_config, kill_recorded_processes, scripted_agent
+    from tests.helpers import wait_state as wait_recorded
+
+    demo_agent_config(home, start=scripted_agent(SILENT_AGENT))
+    try:
+        assert run_cli(home, "start", "shoko/kugetsu#7", "hi").returncode == 0
+        wait_recorded(home, NAME, "running")
+        with fake_opencode_server() as fake:
+            fake.routes[("GET", "/session/status")] = Answer(body={})
+            fake.routes[("GET", "/permission")] = Answer(body=[])
+            fake.routes[("GET", "/question")] = Answer(body=[])
+            demo_agent_config(home, start=scripted_agent(SILENT_AGENT), server=fake.url)
+            shown = ls_activity(home)[NAME]
+        assert shown["state"] == "busy" and str(shown["detail"]).startswith("last event")
+    finally:
+        kill_recorded_processes(home.root)
