@@ -17,6 +17,8 @@ from kugetsu_tui.opencode.server import NotFound, OpencodeServer, Permission, Pe
 from kugetsu_tui.overview import overview
 from kugetsu_tui.session_activity import server_directories
 
+#: Seconds per request: more than ls's 2 s, since the first request for a directory starts its instance in the server.
+TIMEOUT = 15.0
 #: The words of the command line and the reply each sends.
 ANSWERS = {"allow": PermissionReply.ONCE, "always": PermissionReply.ALWAYS, "reject": PermissionReply.REJECT}
 
@@ -27,7 +29,7 @@ def pending_asks(home: Home) -> tuple[OpencodeServer, dict[str, str], list[Permi
     if config.server is None:
         raise KugetsuError("no opencode server configured: set [agent] server in config.toml "
                            "(e.g. \"http://127.0.0.1:4096\"; see README, Activity and the opencode server)")
-    server = OpencodeServer(config.server)
+    server = OpencodeServer(config.server, TIMEOUT)
     views = overview(home).sessions
     names = {v.session.opencode_session_id: v.session.name for v in views if v.session.opencode_session_id}
     permissions: dict[str, Permission] = {}

@@ -103,7 +103,7 @@ def follow_until_idle(server: OpencodeServer, session_id: str, directory: str, m
 
 
 def run(url: str, directory: str, message: str, session: str | None, fork: str | None) -> int:
-    server = OpencodeServer(url, timeout=10)
+    server = OpencodeServer(url, timeout=30)  # the first request for a directory starts its instance
     sid = session or ""
     try:
         if fork:

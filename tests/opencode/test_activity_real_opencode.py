@@ -107,8 +107,10 @@ def answer_the_ask(home: Home, project: Path, answer: str) -> dict[str, Any]:
         return [p for p in json.loads(result.stdout)["permissions"] if p["session"] == NAME]
 
     [ask] = wait_for(pending, timeout=90, interval=0.5)
-    entry = home.ls(project)[NAME]
-    assert entry["state"] == "running" and entry["activity"]["state"] == "needs_input"
+    # ls gives the server 2 s: on a loaded machine an answer may come late (unknown); it is asked again.
+    entry = wait_for(lambda: (s := home.ls(project)[NAME])["activity"]["state"] == "needs_input" and s,
+                     timeout=60, interval=0.5)
+    assert entry["state"] == "running"
     assert ask["id"] in entry["activity"]["detail"]
     answered = home.cli("permissions", answer, ask["id"], cwd=project)
     assert answered.returncode == 0, answered.describe()
