@@ -23,6 +23,7 @@ from kugetsu_tui.locking import sessions_lock
 from kugetsu_tui.opencode.events import last_words
 from kugetsu_tui.process import is_alive, pid_running, start_time
 from kugetsu_tui.refs import parse_issue_ref
+from kugetsu_tui.session_dirs import remember_directory, require_session_directory
 from kugetsu_tui.sessions import BASE_FILE, Session, now_iso, read_session, update_session
 from kugetsu_tui.states import LAUNCHING, State
 
@@ -113,7 +114,13 @@ def start_session(home: Home, ref_text: str, message: str, config: AgentConfig |
         if "{base_session_id}" in "".join(template):
             values["base_session_id"] = base_session_id(home)
         argv = render(template, values)
+        if config.server and values.get("base_session_id"):  # through the server: its asks wait for an answer
+            from kugetsu_tui.opencode.server_run import server_run_argv
+
+            argv = server_run_argv(config.server, cwd, message, fork=values["base_session_id"])
         require_program(argv, "start")
+        if values.get("base_session_id"):  # a fork runs in its base session's directory, or hangs
+            require_session_directory(home, values["base_session_id"], cwd, config, what, values)
     else:
         # opencode cannot fork into another directory: copy the base there, then continue the copy.
         template = config.template("continue")
@@ -155,6 +162,10 @@ def start_session(home: Home, ref_text: str, message: str, config: AgentConfig |
             undo.session_id = fork_into(base_id or "", cwd, ref.text, config,
                                         home.logs_dir / f".{ref.session_name}.fork.json", agent_cwd({}, config))
             argv = render(template, dict(values, session_id=undo.session_id))
+            if config.server:  # the copy lives in the worktree, which is its directory by construction
+                from kugetsu_tui.opencode.server_run import server_run_argv
+
+                argv = server_run_argv(config.server, cwd, message, session=undo.session_id)
         if log.exists():
             log.unlink()  # a fresh session gets a fresh log
         proc = launch_supervised(home, ref.session_name, run_id, argv, cwd)
@@ -216,13 +227,6 @@ def continue_session(home: Home, target: str, message: str | None = None,
     template = config.template("continue")
     if not template:
         raise KugetsuError("continuing is turned off: [agent] continue is an empty list in config.toml")
-    argv = render(template, {"session_id": sid, "issue_ref": session.issue_ref or "", "name": session.name,
-                             "message": message or DEFAULT_CONTINUE_MESSAGE})
-    require_program(argv, "continue")
-    run_id = new_run_id()
-    log = home.log_path(session.name)
-    home.ensure()
-    previous: dict[str, Any] = {}
     cwd = agent_cwd(session.data, config)
     found: dict[str, str] = {}
     if session.data.get("worktree_path") and not isinstance(session.data.get("cwd"), str):
@@ -233,6 +237,20 @@ def continue_session(home: Home, target: str, message: str | None = None,
         directory = session_directory(sid, config, cwd)
         if directory:
             cwd = found["cwd"] = directory
+            remember_directory(home, sid, directory)
+    argv = render(template, {"session_id": sid, "issue_ref": session.issue_ref or "", "name": session.name,
+                             "message": message or DEFAULT_CONTINUE_MESSAGE})
+    if config.server:  # through the server: its asks wait for an answer
+        from kugetsu_tui.opencode.server_run import server_run_argv
+
+        argv = server_run_argv(config.server, cwd, message or DEFAULT_CONTINUE_MESSAGE, session=sid)
+    require_program(argv, "continue")
+    require_session_directory(home, sid, cwd, config, f"continue {session.name}",
+                              {"issue_ref": session.issue_ref or "", "name": session.name})
+    run_id = new_run_id()
+    log = home.log_path(session.name)
+    home.ensure()
+    previous: dict[str, Any] = {}
 
     def claim(data: dict[str, Any]) -> None:
         for pid_key, started_key in (("supervisor_pid", "supervisor_started"), ("pid", "pid_started")):

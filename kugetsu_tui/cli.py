@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     from kugetsu_tui.queue.commands import add_queue_parser
 
     add_queue_parser(sub)
+    permissions = sub.add_parser("permissions", help="list the permission asks pending in the opencode server, "
+                                 "or answer one")
+    permissions.add_argument("answer", nargs="?", choices=["allow", "always", "reject"],
+                             help="allow (once), always (allow from now on) or reject")
+    permissions.add_argument("id", nargs="?", help="the ask's id (per_…), from the list")
+    permissions.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 
@@ -118,7 +124,8 @@ def cmd_ls(home: Home, args: argparse.Namespace) -> int:
     snapshot = overview(home)
     queued = waiting_count(home)
     if args.json:
-        json.dump({**_with_work(home, snapshot), "queued": queued}, sys.stdout, indent=2)
+        json.dump({**_with_activity(home, snapshot, _with_work(home, snapshot)), "queued": queued}, sys.stdout,
+                  indent=2)
         print()
         return EXIT_OK
     limit = snapshot.limit
@@ -150,6 +157,22 @@ def _with_work(home: Home, snapshot: Overview) -> dict[str, Any]:
     for entry, shown in zip(data["sessions"], snapshot.sessions, strict=True):
         if shown.session.kind == KIND_DEV:
             entry["work"] = work_for(cache, shown.session).as_json()
+    return data
+
+
+def _with_activity(home: Home, snapshot: Overview, data: dict[str, Any]) -> dict[str, Any]:
+    """`ls --json` plus each session's activity: from the opencode server (asked once) or the agent's log."""
+    from kugetsu_tui.config import AgentConfig, load_agent_config
+    from kugetsu_tui.opencode.commands import DEFAULT_TEMPLATES
+    from kugetsu_tui.session_activity import activities
+
+    try:
+        config = load_agent_config(home)
+    except KugetsuError:
+        config = AgentConfig(dict(DEFAULT_TEMPLATES))  # ls works with a broken config.toml
+    found = activities(home, snapshot.sessions, config)
+    for entry, shown in zip(data["sessions"], snapshot.sessions, strict=True):
+        entry["activity"] = found[shown.session.name].as_json()
     return data
 
 
@@ -260,6 +283,12 @@ def cmd_prune(home: Home, args: argparse.Namespace) -> int:
     return run_prune(home, dry_run=args.dry_run, yes=args.yes, as_json=args.json)
 
 
+def cmd_permissions(home: Home, args: argparse.Namespace) -> int:
+    from kugetsu_tui.permissions_cli import cmd_permissions as run_permissions_command
+
+    return run_permissions_command(home, args)
+
+
 def cmd_queue(home: Home, args: argparse.Namespace) -> int:
     from kugetsu_tui.queue.commands import cmd_queue as run_queue_command
 
@@ -267,4 +296,5 @@ def cmd_queue(home: Home, args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"ls": cmd_ls, "start": cmd_start, "continue": cmd_continue, "destroy": cmd_destroy,
-            "restore": cmd_restore, "limit": cmd_limit, "work": cmd_work, "prune": cmd_prune, "queue": cmd_queue}
+            "restore": cmd_restore, "limit": cmd_limit, "work": cmd_work, "prune": cmd_prune, "queue": cmd_queue,
+            "permissions": cmd_permissions}

@@ -149,6 +149,7 @@ def save_limit(home: Home, value: int) -> None:
 
 PLACEHOLDERS = frozenset({"base_session_id", "session_id", "issue_ref", "name", "message", "export_file"})
 DEFAULT_START_WAIT = 20.0
+DEFAULT_STALL_AFTER = 300.0
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
 
 
@@ -158,6 +159,8 @@ class AgentConfig(NamedTuple):
     templates: dict[str, list[str]]
     start_wait: float = DEFAULT_START_WAIT
     cwd: str | None = None
+    server: str | None = None  # `opencode serve` URL: activity, permission asks, prompts through it
+    stall_after: float = DEFAULT_STALL_AFTER  # seconds a running agent may stay silent before it is `stalled`
 
     def template(self, step: str) -> list[str]:
         return self.templates[step]
@@ -168,10 +171,11 @@ def load_agent_config(home: Home) -> AgentConfig:
     where = f"{home.config_toml} [agent]"
     if not isinstance(section, dict):
         raise KugetsuError(f"{where} must be a table")
-    unknown = sorted(set(section) - set(DEFAULT_TEMPLATES) - {"start_wait", "cwd"})
+    settings = ("start_wait", "cwd", "server", "stall_after")
+    unknown = sorted(set(section) - set(DEFAULT_TEMPLATES) - set(settings))
     if unknown:
         raise KugetsuError(f"{where}: unknown key {unknown[0]!r}; known: "
-                           f"{', '.join([*DEFAULT_TEMPLATES, 'start_wait', 'cwd'])}")
+                           f"{', '.join([*DEFAULT_TEMPLATES, *settings])}")
     templates = dict(DEFAULT_TEMPLATES)
     for step in DEFAULT_TEMPLATES:
         if step not in section:
@@ -193,7 +197,14 @@ def load_agent_config(home: Home) -> AgentConfig:
     cwd = section.get("cwd")
     if cwd is not None and not isinstance(cwd, str):
         raise KugetsuError(f"{where} cwd must be a directory path string")
-    return AgentConfig(templates, float(start_wait), os.path.expanduser(cwd) if cwd else None)
+    server = section.get("server")
+    if server is not None and (not isinstance(server, str) or not server.startswith("http://")):
+        raise KugetsuError(f"{where} server must be the URL of `opencode serve`, e.g. \"http://127.0.0.1:4096\"")
+    stall_after = section.get("stall_after", DEFAULT_STALL_AFTER)
+    if isinstance(stall_after, bool) or not isinstance(stall_after, (int, float)) or stall_after <= 0:
+        raise KugetsuError(f"{where} stall_after must be a number of seconds > 0")
+    return AgentConfig(templates, float(start_wait), os.path.expanduser(cwd) if cwd else None,
+                       server or None, float(stall_after))
 
 
 def render(template: list[str], values: Mapping[str, str]) -> list[str]:

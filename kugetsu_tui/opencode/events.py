@@ -64,6 +64,8 @@ def log_line_words(line: str) -> str:
         return printable(f"[tool] {part.get('tool', '?')} {state.get('status', '')}".rstrip())
     if kind == "error":
         return printable(f"[error] {error_message(event)}")
+    if kind == "server" and isinstance(event.get("text"), str):
+        return printable(f"[server] {event['text']}")  # a run through opencode's server (opencode/server_run.py)
     if kind in ("step_start", "step_finish"):
         reason = part.get("reason")
         return printable(f"[{kind.replace('_', ' ')}{f': {reason}' if reason else ''}]")
@@ -84,3 +86,28 @@ def last_words(output: bytes | str, limit: int = 300) -> str:
     plain = [line for line in lines if not line.startswith("{")]
     chosen = next((line for line in reversed(plain) if "error" in line.lower()), plain[-1] if plain else "")
     return chosen[:limit] or "no output"
+
+
+#: opencode's words in a tool_use event whose permission ask was answered "reject" (opencode run does that
+#: itself for every ask, unless run with --auto).
+_REJECTED = "rejected permission"
+#: A cheap filter for log lines that may hold a refused permission (only those are parsed).
+DENIAL_MARK = _REJECTED.encode()
+#: The permission each file tool asks for (opencode files write, edit and patch under "edit").
+_TOOL_PERMISSION = {"write": "edit", "edit": "edit", "multiedit": "edit", "patch": "edit", "apply_patch": "edit"}
+_TARGET_KEYS = ("filePath", "path", "command", "pattern", "url")
+
+
+def denied_permission(event: dict[str, Any]) -> str | None:
+    """`edit denied: note.txt` for a tool call refused its permission, else None."""
+    if event.get("type") != "tool_use":
+        return None
+    part = _as_dict(event.get("part"))
+    state = _as_dict(part.get("state"))
+    error = state.get("error")
+    if state.get("status") != "error" or not isinstance(error, str) or _REJECTED not in error:
+        return None
+    tool = str(part.get("tool") or "tool")
+    tool_input = _as_dict(state.get("input"))
+    target = next((str(tool_input[k]) for k in _TARGET_KEYS if isinstance(tool_input.get(k), str)), "")
+    return printable(f"{_TOOL_PERMISSION.get(tool, tool)} denied{f': {target}' if target else ''}")

@@ -7,10 +7,16 @@ Stdlib only. It binds 127.0.0.1 on a free port and answers:
   text reply ``"ack: <last user message>"`` with ``finish_reason: "stop"``;
   streamed as SSE chunks (``data: {...}\\n\\n`` ... ``data: [DONE]\\n\\n``)
   when the request has ``"stream": true``, otherwise one JSON completion.
-  One exception: when the conversation ends with a user message ``write PATH: TEXT`` and the
-  request offers the ``write`` tool, the reply is a call of that tool with
-  ``{"filePath": PATH, "content": TEXT}`` (``finish_reason: "tool_calls"``); opencode runs
-  it and asks again with the result, which gets the usual text reply.
+  Tools in the request are ignored unless the message asks for one (below).
+
+Directives in the last user message script the model, for the server tests:
+
+- ``[write NAME]``: the reply is a call of opencode's ``write`` tool (``filePath`` NAME,
+  ``content`` "written by the fake model"); once the tool's result comes back, the reply is text.
+  A whole message ``write PATH: TEXT`` does the same with TEXT as the content (the worktree tests).
+- ``[slow SECONDS]``: the reply's chunks are spread over SECONDS, holding the session busy.
+- ``[fail STATUS COUNT]``: the first COUNT requests for that message are answered with
+  HTTP STATUS (429 or 500, say) and an OpenAI-style error body, so opencode retries.
 
 Requests are counted (``server.requests``, ``server.completions``) and their
 bodies kept (``server.bodies``) so tests can assert the model was called.
@@ -33,7 +39,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 MODEL_ID = "fake"
-_WRITE = re.compile(r"write (?P<path>[^\s:]+): (?P<content>[^\n]*)")
 
 
 def _text_of(content: Any) -> str:
@@ -61,18 +66,43 @@ def last_user_message(body: dict[str, Any]) -> str | None:
     return None
 
 
-def write_call(body: dict[str, Any]) -> dict[str, str] | None:
-    """The `write` tool call asked for by a last user message `write PATH: TEXT`, if the tool is offered."""
+_WRITE = re.compile(r"\[write ([^\]\s]+)\]")
+_WRITE_LINE = re.compile(r"write (?P<path>[^\s:]+): (?P<content>[^\n]*)")
+_SLOW = re.compile(r"\[slow ([0-9.]+)\]")
+_FAIL = re.compile(r"\[fail ([0-9]{3}) ([0-9]+)\]")
+WRITTEN_CONTENT = "written by the fake model"
+
+
+def answered_by_tool(body: dict[str, Any]) -> bool:
+    """The conversation ends with a tool's result: the model's tool call was run."""
     messages = body.get("messages") or []
-    last = messages[-1] if isinstance(messages, list) and messages else None
-    if not isinstance(last, dict) or last.get("role") != "user":
-        return None  # e.g. the tool's result came back: answer in words
-    offered = {(tool.get("function") or {}).get("name") for tool in body.get("tools") or [] if isinstance(tool, dict)}
-    # `opencode run MESSAGE` passes an argument that holds spaces on in double quotes.
-    match = _WRITE.match(_text_of(last.get("content")).strip().strip('"'))
-    if "write" not in offered or match is None:
+    return bool(messages) and isinstance(messages[-1], dict) and messages[-1].get("role") == "tool"
+
+
+def offered_tools(body: dict[str, Any]) -> set[Any]:
+    return {(tool.get("function") or {}).get("name") for tool in body.get("tools") or [] if isinstance(tool, dict)}
+
+
+def write_request(body: dict[str, Any]) -> dict[str, str] | None:
+    """The ``write`` call the last user message asks for: a ``[write NAME]`` directive anywhere, or a whole
+    message ``write PATH: TEXT``. None once the tool's result came back, or when the request offers no
+    ``write`` tool (opencode's title request repeats the message without tools)."""
+    if answered_by_tool(body) or "write" not in offered_tools(body):
         return None
-    return {"filePath": match.group("path"), "content": match.group("content") + "\n"}
+    text = last_user_message(body) or ""
+    directive = _WRITE.search(text)
+    if directive:
+        return {"filePath": directive.group(1), "content": WRITTEN_CONTENT}
+    # `opencode run MESSAGE` passes an argument that holds spaces on in double quotes.
+    line = _WRITE_LINE.match(text.strip('"'))
+    if line:
+        return {"filePath": line.group("path"), "content": line.group("content") + "\n"}
+    return None
+
+
+def slow_seconds(body: dict[str, Any]) -> float:
+    match = _SLOW.search(last_user_message(body) or "")
+    return float(match.group(1)) if match else 0.0
 
 
 def reply_for(body: dict[str, Any]) -> str:
@@ -129,13 +159,15 @@ class _Handler(BaseHTTPRequestHandler):
         if self._path() not in ("/v1/chat/completions", "/chat/completions"):
             self._send_json(404, {"error": {"message": f"not found: {self.path}"}})
             return
-        text = reply_for(body)
+        failure = self.server._failure_for(last_user_message(body) or "")
+        if failure is not None:
+            self._send_json(failure, {"error": {"message": f"fake model failure {failure}", "type": "server_error",
+                                                "code": failure}})
+            return
+        text = "done" if answered_by_tool(body) else reply_for(body)
         if self.server.delay:
             time.sleep(self.server.delay)
-        call = write_call(body)
-        if call is not None and body.get("stream"):
-            self._stream(body, "", call)
-        elif body.get("stream"):
+        if body.get("stream"):
             self._stream(body, text)
         else:
             self._send_json(200, self._completion(body, text))
@@ -161,7 +193,7 @@ class _Handler(BaseHTTPRequestHandler):
             "usage": self._usage(body, text),
         }
 
-    def _stream(self, body: dict[str, Any], text: str, call: dict[str, str] | None = None) -> None:
+    def _stream(self, body: dict[str, Any], text: str) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -184,21 +216,19 @@ class _Handler(BaseHTTPRequestHandler):
             payload.update(extra)
             return payload
 
-        if call is not None:
-            arguments = json.dumps(call)
-            events = [
-                chunk({"role": "assistant", "content": None, "tool_calls": [
-                    {"index": 0, "id": f"call_{cid}", "type": "function",
-                     "function": {"name": "write", "arguments": ""}}]}, None),
-                chunk({"tool_calls": [{"index": 0, "function": {"arguments": arguments}}]}, None),
-                chunk({}, "tool_calls"),
-            ]
+        words = text.split(" ")
+        pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
+        events = [chunk({"role": "assistant", "content": ""}, None)]
+        target = write_request(body)
+        if target is not None:
+            arguments = json.dumps(target)
+            call = {"index": 0, "id": f"call_{cid}", "type": "function",
+                    "function": {"name": "write", "arguments": arguments}}
+            events += [chunk({"tool_calls": [call]}, None), chunk({}, "tool_calls")]
         else:
-            words = text.split(" ")
-            pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
-            events = [chunk({"role": "assistant", "content": ""}, None)]
             events += [chunk({"content": p}, None) for p in pieces]
             events.append(chunk({}, "stop"))
+        pause = slow_seconds(body) / max(1, len(events))
         # The usage chunk (as with stream_options.include_usage): no choices.
         events.append(
             {
@@ -214,6 +244,8 @@ class _Handler(BaseHTTPRequestHandler):
             for event in events:
                 self.wfile.write(b"data: " + json.dumps(event).encode() + b"\n\n")
                 self.wfile.flush()
+                if pause:
+                    time.sleep(pause)
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
@@ -236,6 +268,19 @@ class FakeModelServer(ThreadingHTTPServer):
         self.paths: list[str] = []
         self.bodies: list[dict[str, Any]] = []  # chat/completions bodies, in order
         self._thread: threading.Thread | None = None
+        self._failures_sent: dict[str, int] = {}
+
+    def _failure_for(self, message: str) -> int | None:
+        """The HTTP status to fail this request with, per a ``[fail STATUS COUNT]`` directive."""
+        match = _FAIL.search(message)
+        if not match:
+            return None
+        with self._lock:
+            sent = self._failures_sent.get(message, 0)
+            if sent >= int(match.group(2)):
+                return None
+            self._failures_sent[message] = sent + 1
+        return int(match.group(1))
 
     def _count(self, path: str, body: dict[str, Any] | None) -> None:
         with self._lock:

@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Mapping
@@ -31,6 +32,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
+
+from kugetsu_tui.opencode.server import OpencodeServer, ServerUnavailable
+from tests.helpers import wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OPENCODE_PREFIX = REPO_ROOT / ".opencode"
@@ -291,3 +295,43 @@ def write_kugetsu_home(home: Path, base_session_id: str, *, pm_agent: str | None
     if not worktrees:
         (home / "config.toml").write_text("[worktrees]\nenabled = false\n", "utf-8")
     return home
+
+
+# --- opencode serve -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServeProcess:
+    """`opencode serve` on 127.0.0.1, started in `project`; `kill` and `start` again on the same port."""
+
+    def __init__(self, opencode: OpenCode, project: Path, port: int) -> None:
+        self.opencode, self.project, self.port = opencode, project, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ServeProcess:
+        self.proc = subprocess.Popen(
+            [str(self.opencode.binary), "serve", "--port", str(self.port), "--hostname", "127.0.0.1"],
+            cwd=self.project, env=dict(self.opencode.env, PWD=str(self.project)), stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        client = OpencodeServer(self.url)
+
+        def up() -> bool:
+            try:
+                client.statuses(str(self.project))
+            except ServerUnavailable:
+                return False
+            return True
+
+        wait_for(up, timeout=60, interval=0.2)
+        return self
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)

@@ -150,10 +150,10 @@ class Flow:
 
 def check_ls_shape(data: Any) -> None:
     assert isinstance(data, dict) and LS_KEYS <= set(data), data
-    assert set(data) - LS_KEYS <= {"limit_error"}, data
+    assert set(data) - LS_KEYS <= {"limit_error", "queued"}, data
     assert isinstance(data["active"], int) and isinstance(data["sessions"], list)
     for session in data["sessions"]:
-        assert set(session) == SESSION_KEYS | ({"work"} if session["kind"] == "dev" else set()), session
+        assert set(session) == SESSION_KEYS | {"activity"} | ({"work"} if session["kind"] == "dev" else set()), session
 
 
 @pytest.fixture(scope="module")

@@ -46,8 +46,10 @@ def test_ls_json_has_exactly_the_documented_shape(tmp_path):
     assert set(listing) == {"active", "limit", "sessions", "queued"}
     assert listing["active"] == 3 and listing["limit"] == 3
     for entry in listing["sessions"]:
-        assert set(entry) == SESSION_KEYS | ({"work"} if entry["kind"] == "dev" else set())
+        assert set(entry) == SESSION_KEYS | {"activity"} | ({"work"} if entry["kind"] == "dev" else set())
+        assert set(entry["activity"]) == {"state", "detail", "since"}
     by_name = {e["name"]: e for e in listing["sessions"]}
+    assert by_name["github.com-shoko-kugetsu-49"].pop("activity")["state"] == "busy"
     assert [e["kind"] for e in listing["sessions"]][:2] == ["base", "pm"]
     assert by_name["github.com-shoko-kugetsu-49"] == {
         "name": "github.com-shoko-kugetsu-49", "kind": "dev", "issue_ref": "github.com/shoko/kugetsu#49",

@@ -371,3 +371,22 @@ def test_an_unknown_agent_key_is_a_clear_error(bare):
     bare.config_toml.write_text('[agent]\nxexport = ["opencode", "export", "{session_id}"]\n')
     with pytest.raises(KugetsuError, match="unknown key 'xexport'"):
         load_agent_config(bare)
+
+
+def test_the_server_and_stall_after_keys_are_read(bare):
+    assert (load_agent_config(bare).server, load_agent_config(bare).stall_after) == (None, 300.0)
+    bare.config_toml.write_text('[agent]\nserver = "http://127.0.0.1:4096"\nstall_after = 90\n')
+    config = load_agent_config(bare)
+    assert (config.server, config.stall_after) == ("http://127.0.0.1:4096", 90.0)
+
+
+@pytest.mark.parametrize("toml, needle", [
+    ('[agent]\nserver = "127.0.0.1:4096"\n', "server must be the URL"),
+    ("[agent]\nserver = 4096\n", "server must be the URL"),
+    ("[agent]\nstall_after = 0\n", "stall_after"),
+    ('[agent]\nstall_after = "5m"\n', "stall_after"),
+])
+def test_a_bad_server_or_stall_after_is_a_clear_error(bare, toml, needle):
+    bare.config_toml.write_text(toml)
+    with pytest.raises(KugetsuError, match=needle):
+        load_agent_config(bare)
