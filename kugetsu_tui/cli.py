@@ -118,8 +118,7 @@ def cmd_ls(home: Home, args: argparse.Namespace) -> int:
     snapshot = overview(home)
     queued = waiting_count(home)
     if args.json:
-        json.dump({**_with_work(home, snapshot), "queued": queued}, sys.stdout, indent=2)
-        print()
+        _print_json_rows({**_with_work(home, snapshot), "queued": queued}, "sessions")
         return EXIT_OK
     limit = snapshot.limit
     shown = limit.value if limit.value is not None else "invalid"
@@ -138,6 +137,20 @@ def cmd_ls(home: Home, args: argparse.Namespace) -> int:
         if v.error:
             print(f"{printable(v.session.name)}: {printable(v.error)}")
     return EXIT_OK
+
+
+def _print_json_rows(data: dict[str, Any], rows_key: str) -> None:
+    """JSON laid out as `indent=2` would, but one row per line: json's C encoder then does the work
+    (with `indent`, json falls back to its pure-Python encoder: 0.9 s of `ls --json` at 10,000 sessions)."""
+    lines = []
+    for number, (key, value) in enumerate(data.items()):
+        comma = "," if number < len(data) - 1 else ""
+        if key == rows_key and value:
+            rows = ",\n".join(f"    {json.dumps(row)}" for row in value)
+            lines.append(f"  {json.dumps(key)}: [\n{rows}\n  ]{comma}")
+        else:
+            lines.append(f"  {json.dumps(key)}: {json.dumps(value)}{comma}")
+    sys.stdout.write("{\n" + "\n".join(lines) + "\n}\n")
 
 
 def _with_work(home: Home, snapshot: Overview) -> dict[str, Any]:
