@@ -66,6 +66,18 @@ def fit_columns(columns: Sequence[Column], width: int, flex: str | None = None) 
     return shown
 
 
+def same_cells(old: Mapping[str, Text], new: Mapping[str, Text]) -> bool:
+    """Whether two rows draw the same (text, style and alignment of every cell)."""
+    if old.keys() != new.keys():
+        return False
+    for key, cell in new.items():
+        before = old[key]
+        if cell.plain != before.plain or cell.style != before.style or cell.spans != before.spans \
+                or cell.justify != before.justify:
+            return False
+    return True
+
+
 class VirtualTable(ScrollView, can_focus=True):
     """Rows keyed by a string, ordered by a sort key, with a cursor that stays on its row's key."""
 
@@ -189,6 +201,8 @@ class VirtualTable(ScrollView, can_focus=True):
                 self._cursor_key = self.key_at(min(index, len(self._order) - 1))
         for key, cells, sort_key in upserts:
             old = self._rows.get(key)
+            if old is not None and old.sort_key == sort_key and same_cells(old.cells, cells):
+                continue  # nothing to redraw
             self._rows[key] = Row(cells, sort_key)
             self._row_strips.discard(key)
             if old is not None and old.sort_key == sort_key:
