@@ -124,9 +124,7 @@ def cmd_ls(home: Home, args: argparse.Namespace) -> int:
     snapshot = overview(home)
     queued = waiting_count(home)
     if args.json:
-        json.dump({**_with_activity(home, snapshot, _with_work(home, snapshot)), "queued": queued}, sys.stdout,
-                  indent=2)
-        print()
+        _print_json_rows({**_with_activity(home, snapshot, _with_work(home, snapshot)), "queued": queued}, "sessions")
         return EXIT_OK
     limit = snapshot.limit
     shown = limit.value if limit.value is not None else "invalid"
@@ -145,6 +143,21 @@ def cmd_ls(home: Home, args: argparse.Namespace) -> int:
         if v.error:
             print(f"{printable(v.session.name)}: {printable(v.error)}")
     return EXIT_OK
+
+
+def _print_json_rows(data: dict[str, Any], rows_key: str) -> None:
+    """JSON laid out as `indent=2` would, but one row per line: json's C encoder then does the work
+    (with `indent`, json falls back to its pure-Python encoder: 0.9 s of `ls --json` at 10,000 sessions)."""
+    encode = json.JSONEncoder().encode  # json.dumps' own encoder, without its per-call argument checks
+    lines = []
+    for number, (key, value) in enumerate(data.items()):
+        comma = "," if number < len(data) - 1 else ""
+        if key == rows_key and value:
+            rows = ",\n".join(f"    {encode(row)}" for row in value)
+            lines.append(f"  {encode(key)}: [\n{rows}\n  ]{comma}")
+        else:
+            lines.append(f"  {encode(key)}: {encode(value)}{comma}")
+    sys.stdout.write("{\n" + "\n".join(lines) + "\n}\n")
 
 
 def _with_work(home: Home, snapshot: Overview) -> dict[str, Any]:

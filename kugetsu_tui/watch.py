@@ -114,9 +114,13 @@ async def _native(watch: DirectoryWatch, sessions_dir: Path, identity: tuple[int
             waiting.cancel()
             if stop.is_set():
                 return
+            # The descriptor stays readable until it is drained: left in the loop, it would wake the loop
+            # without end while the burst is gathered (about 4 ms of a core spinning per change).
+            loop.remove_reader(watch.fd)
             await asyncio.sleep(BURST_S)
             ready.clear()
             events = watch.read()
+            loop.add_reader(watch.fd, ready.set)
             if events.gone or _identity(sessions_dir) != identity:
                 return
             if events.overflow:

@@ -37,12 +37,11 @@ class CapacityBar(Static):
         state = headroom(active, limit)
         self.set_classes(state)
         text = Text()
-        text.append("agents ")
         if limit.value is None:
             text.append(f"{active}/? limit invalid")
         else:
             text.append(f"{active}/{limit.value}")
-            text.append({"free": "", "last": " last slot", "full": " full"}[state])
+            text.append({"free": " agents", "last": " last slot", "full": " full"}[state])
         if done:
             text.append(f" · {done} done")
         if queued:

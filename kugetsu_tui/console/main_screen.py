@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input
+from textual.widgets import Footer, Header, Input
 
 from kugetsu_tui.archive import destroy_steps, special_kind
 from kugetsu_tui.config import LIMIT_ENV, resolve_limit, save_limit
@@ -32,8 +32,10 @@ from kugetsu_tui.console.messages import (
     WorkRead,
 )
 from kugetsu_tui.console.model import Capacity, ConsoleModel, QueueRow, Row
+from kugetsu_tui.console.preview import SessionPreview
 from kugetsu_tui.console.rows import row_cells, sort_key
 from kugetsu_tui.console.session_table import SessionTable
+from kugetsu_tui.console.virtual_table import VirtualTable
 from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
 from kugetsu_tui.display import printable
 from kugetsu_tui.errors import KugetsuError
@@ -48,6 +50,9 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     MainScreen #filter.shown { display: block; }
     MainScreen #bottom { dock: bottom; height: 1; }
     MainScreen #bottom Footer { dock: none; width: 1fr; }
+    MainScreen #body { height: 1fr; }
+    MainScreen #preview { display: none; width: 45%; border-left: tall $primary-muted; }
+    MainScreen #preview.shown { display: block; }
     """
     BINDINGS = [
         Binding("s", "start", "Start"),
@@ -56,11 +61,12 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         Binding("c", "continue_session", "Continue"),
         Binding("d", "destroy", "Destroy"),
         Binding("u", "undo", "Undo"),
-        Binding("D", "clean_up", "Clean up done", key_display="D"),
-        Binding("slash", "filter", "Filter"),
+        Binding("D", "clean_up", "Clean up", key_display="D"),
+        # Shown in help (?) and the palette; left out of the footer so it fits 80 columns.
+        Binding("slash", "filter", "Filter", show=False),
         Binding("escape", "clear_filter", "Clear filter"),
         Binding("space", "details", "Details", show=False),
-        # Shown in help and the palette; left out of the footer so it fits 80 columns.
+        Binding("p", "toggle_preview", "Preview", show=False),
         Binding("m", "mark", "Mark / unmark", show=False),
         Binding("w", "check_work", "Check work now", show=False),
         Binding("o", "open_url", "Open PR or issue", show=False),
@@ -83,7 +89,6 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         self.home = home
         self.model = model
         self.clock = clock
-        self._flush_scheduled = False
         self._destroys_running = 0
         self._select_when_shown: str | None = None
 
@@ -91,7 +96,9 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         yield Header()
         yield Input(placeholder="filter: text in name, issue, id or state (Enter keeps, Escape clears)",
                     id="filter", compact=True)
-        yield SessionTable(id="sessions")
+        with Horizontal(id="body"):
+            yield SessionTable(id="sessions")
+            yield SessionPreview(self.home, id="preview")
         with Horizontal(id="bottom"):
             yield CapacityBar(id="capacity").data_bind(MainScreen.capacity)
             yield Footer(compact=True, show_command_palette=False)
@@ -116,15 +123,12 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         self.queue_allowed = self.model.full
 
     def sessions_changed(self) -> None:
-        """The figure now; the table, whose redraw costs tens of milliseconds, right after, with every
-        change that arrived meanwhile folded into one update."""
+        """The figure and the changed rows, in the same frame: the virtual table's cost is what changed."""
         self.show_capacity()
-        if not self._flush_scheduled and self.model.has_pending_rows:
-            self._flush_scheduled = True
-            self.call_after_refresh(self._flush_rows)
+        if self.model.has_pending_rows:
+            self._flush_rows()
 
     def _flush_rows(self) -> None:
-        self._flush_scheduled = False
         shown, hidden = self.model.take_row_changes()
         self._draw(shown, hidden)
         self._select_pending_row()
@@ -152,7 +156,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         if action == "queue_front":
             return True if self.selected_queued() else None
         if action == "undo":
-            return True if self.can_undo else None
+            return True if self.can_undo else False  # shown only when there is something to undo
         if action == "clear_filter":
             return self.filter_open
         return True
@@ -518,7 +522,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         key = self._select_when_shown
         if key is not None and key in self.table.shown_names:
             self._select_when_shown = None
-            self.table.move_cursor(row=self.table.get_row_index(key))
+            self.table.move_cursor(self.table.row_index(key))
 
     def on_action_warning(self, message: ActionWarning) -> None:
         self.notify(message.text, severity="warning", timeout=10, markup=False)
@@ -584,15 +588,27 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
 
             self.app.push_screen(DetailsScreen(self.home, item.session.name))
 
-    @on(DataTable.RowSelected)
+    @on(VirtualTable.RowSelected)
     def _row_selected(self) -> None:
         self.action_details()
 
+    @on(VirtualTable.RowHighlighted)
+    def _row_highlighted(self, event: VirtualTable.RowHighlighted) -> None:
+        self.query_one(SessionPreview).session_name = event.key if event.key in self.model.views else None
+        self.refresh_bindings()  # the keys that need a selected session
+
+    def action_toggle_preview(self) -> None:
+        """The selected session's state, work and live output beside the table (read only while shown)."""
+        preview = self.query_one(SessionPreview)
+        preview.toggle_class("shown")
+        if preview.has_class("shown"):
+            name = self.table.selected_name
+            preview.session_name = name if name in self.model.views else None
+
     def action_help(self) -> None:
-        if self.query("HelpPanel"):
-            self.app.action_hide_help_panel()
-        else:
-            self.app.action_show_help_panel()
+        from kugetsu_tui.console.help_screen import HelpScreen
+
+        self.app.push_screen(HelpScreen(self, self.model.limit))
 
 
 def _refused(action: str, exc: KugetsuError | OSError) -> ActionRefused:

@@ -18,7 +18,7 @@ from kugetsu_tui.states import State
 from kugetsu_tui.workstatus import WorkStatus
 
 # (key, label, width). Most telling first: on a narrow terminal the right-hand columns scroll.
-COLUMNS = (("mark", "", 1), ("kind", "Kind", 5), ("ref", "Issue / session", 28), ("state", "State", 24),
+COLUMNS = (("mark", "", 1), ("kind", "Kind", 5), ("ref", "Issue / session", 28), ("state", "State", 18),
            ("work", "Work", 14), ("branch", "Branch", 14), ("age", "Age", 4), ("changed", "Changed", 7),
            ("cpu", "CPU%", 4), ("mem", "Mem", 7), ("pid", "PID", 7), ("oc", "opencode id", 32))
 WIDTHS = {key: width for key, _, width in COLUMNS}
@@ -61,7 +61,8 @@ def session_cells(view: SessionView, stats: Stats | None, work: WorkStatus, mark
         "mark": Text(MARK if marked else "", style="bold yellow"),
         "kind": Text(s.kind, style=KIND_STYLES.get(s.kind, "")),
         "ref": Text(clip(printable(s.issue_ref or s.name), WIDTHS["ref"])),
-        "state": Text(clip(printable(state), WIDTHS["state"]), style=STATE_STYLES.get(view.shown_state, "")),
+        # Not clipped here: the state column takes the spare width, and the table cuts what still does not fit.
+        "state": Text(printable(state), style=STATE_STYLES.get(view.shown_state, "")),
         "work": Text(clip(printable(work.label), WIDTHS["work"]) if s.kind == "dev" else "",
                      style=WORK_STYLES.get(work.state, "")),
         "branch": Text(clip(printable(branch), WIDTHS["branch"]) if isinstance(branch, str) else "", style="dim"),

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from textual.coordinate import Coordinate
 from textual.widgets import Input, Static
 
 from kugetsu_tui.archive import list_archive
@@ -47,11 +46,11 @@ async def test_rows_are_base_pm_then_dev_in_creation_order(static_home: Home) ->
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_until(pilot, loaded(app, 5))
         table = app.query_one(SessionTable)
-        keys = [table.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value for i in range(table.row_count)]
+        keys = [table.key_at(i) for i in range(table.row_count)]
         assert keys == ["base", "pm-agent", "github.com-acme-widgets-12", "github.com-acme-widgets-15",
                         "github.com-acme-widgets-16"]
         assert "3/3" in capacity_text(app)  # the corrupt file holds a slot too
-        state = table.get_cell("github.com-acme-widgets-16", "state").plain
+        state = (table.cells("github.com-acme-widgets-16") or {})["state"].plain
         assert state.startswith("corrupt: invalid JSON")
 
 
@@ -173,7 +172,7 @@ async def test_cursor_stays_on_its_session_when_rows_change_above_it(static_home
         # An older session restored above it (created earlier) is sorted in above the cursor.
         write_session(static_home, "github.com-acme-widgets-3", dev(3))
         await wait_until(pilot, loaded(app, 5))
-        assert table.get_row_index("github.com-acme-widgets-3") < table.get_row_index("github.com-acme-widgets-15")
+        assert table.row_index("github.com-acme-widgets-3") < table.row_index("github.com-acme-widgets-15")
         assert table.selected_name == "github.com-acme-widgets-15"
 
 
@@ -185,7 +184,9 @@ async def test_hostile_text_is_rendered_literally(static_home: Home, hostile: st
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_until(pilot, loaded(app, 5))
         table = app.query_one(SessionTable)
-        cell = table.get_cell("github.com-acme-widgets-12", "ref")
+        cells = table.cells("github.com-acme-widgets-12")
+        assert cells is not None
+        cell = cells["ref"]
         expected = hostile.replace("\x1b", "\\x1b")
         assert expected.startswith(cell.plain.rstrip("…"))  # long text is clipped, never interpreted
         assert not cell.spans  # no markup was applied
@@ -201,7 +202,7 @@ async def test_destroy_asks_then_archives_and_undo_restores(demo_home: Home) -> 
     async with app.run_test(size=(120, 30), message_hook=messages) as pilot:
         await wait_until(pilot, loaded(app, 5))
         table = app.query_one(SessionTable)
-        table.move_cursor(row=table.get_row_index("github.com-acme-widgets-12"))
+        table.move_cursor(table.row_index("github.com-acme-widgets-12"))
         await pilot.press("d")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmDialog)
@@ -229,7 +230,7 @@ async def test_undo_at_capacity_is_refused_with_the_cap_message(demo_home: Home)
     async with app.run_test(size=(120, 30), message_hook=messages) as pilot:
         await wait_until(pilot, loaded(app, 5))
         table = app.query_one(SessionTable)
-        table.move_cursor(row=table.get_row_index("github.com-acme-widgets-12"))
+        table.move_cursor(table.row_index("github.com-acme-widgets-12"))
         await pilot.press("d", "y")
         await wait_until(pilot, lambda: app.model.active == 2)
         write_session(demo_home, "github.com-acme-widgets-50", dev(50))  # someone takes the slot
@@ -266,7 +267,7 @@ async def test_continue_at_capacity_sends_the_message(demo_home: Home) -> None:
         await wait_until(pilot, loaded(app, 5))
         assert "full" in capacity_text(app)
         table = app.query_one(SessionTable)
-        table.move_cursor(row=table.get_row_index("github.com-acme-widgets-12"))
+        table.move_cursor(table.row_index("github.com-acme-widgets-12"))
         await pilot.press("c")
         await pilot.pause()
         assert isinstance(app.screen, MessageDialog)
@@ -428,3 +429,40 @@ def test_details_show_kugetsus_fields_first_and_our_own_apart_with_times_as_time
     assert text.index("issue_ref") < ours < text.index("starter_pid")
     assert time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)) in text and "1795000000.5" not in text
     assert "logs/x.log" in text and str(static_home.root) not in text
+
+
+async def test_p_shows_the_selected_sessions_preview_beside_the_table_and_follows_the_cursor(
+        static_home: Home) -> None:
+    from kugetsu_tui.console.preview import SessionPreview
+
+    app = KugetsuConsole(static_home, sample_processes=False, check_work=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        preview = app.query_one(SessionPreview)
+        assert not preview.display or not preview.has_class("shown")
+        app.query_one(SessionTable).move_cursor(3)
+        await pilot.press("p")
+        await pilot.pause()
+        assert preview.has_class("shown") and preview.session_name == "github.com-acme-widgets-15"
+        await pilot.press("up")
+        await pilot.pause()
+        assert preview.session_name == "github.com-acme-widgets-12"
+        await pilot.press("p")
+        assert not preview.has_class("shown")
+
+
+async def test_question_mark_opens_our_help_with_every_key_and_state(static_home: Home) -> None:
+    from kugetsu_tui.console.help_screen import HelpScreen, key_rows, state_rows
+
+    app = KugetsuConsole(static_home, sample_processes=False, check_work=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        keys = dict((what, key) for key, what in key_rows(app.main_screen))
+        for action in ("Clean up", "Mark / unmark", "Preview", "Check work now", "Open PR or issue"):
+            assert action in keys, sorted(keys)
+        assert {text.plain for text, _ in state_rows()} >= {"timeout", "corrupt", "restoring"}
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)

@@ -25,8 +25,8 @@ def loaded(app: KugetsuConsole, count: int):
 
 
 def cell(app: KugetsuConsole, key: str, column: str) -> str:
-    table = app.query_one(SessionTable)
-    return table.get_cell(key, column).plain
+    cells = app.query_one(SessionTable).cells(key)
+    return "" if cells is None else cells[column].plain
 
 
 def done_actions(messages: Messages, action: str) -> list[str]:
@@ -61,7 +61,7 @@ async def test_marked_rows_are_destroyed_together_and_restored_together(demo_hom
         await wait_until(pilot, loaded(app, 5))
         table = app.query_one(SessionTable)
         for name in (DONE, OPEN):
-            table.move_cursor(row=table.get_row_index(name))
+            table.move_cursor(table.row_index(name))
             await pilot.press("m")
         await pilot.pause()
         assert cell(app, DONE, "mark") == "●" and cell(app, OPEN, "mark") == "●"
@@ -91,7 +91,7 @@ async def test_o_opens_the_issue_and_shows_its_url(demo_home: Home, monkeypatch:
     async with app.run_test(size=(140, 30), message_hook=messages) as pilot:
         await wait_until(pilot, loaded(app, 5))
         table = app.query_one(SessionTable)
-        table.move_cursor(row=table.get_row_index(OPEN))
+        table.move_cursor(table.row_index(OPEN))
         await pilot.press("o")
         await pilot.pause()
         assert opened == ["https://github.com/acme/widgets/issues/15"]
@@ -119,7 +119,7 @@ async def test_at_capacity_s_queues_the_work_and_the_queue_shows_as_rows(demo_ho
         second_key = f"queue/{second.id}"
         await wait_until(pilot, lambda: second_key in app.query_one(SessionTable).shown_names)
         table = app.query_one(SessionTable)
-        table.move_cursor(row=table.get_row_index(second_key))
+        table.move_cursor(table.row_index(second_key))
         await pilot.press("f")
         await wait_until(pilot, lambda: cell(app, second_key, "state") == "queued #1", what="move to front")
         await pilot.press("d")

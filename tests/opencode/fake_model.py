@@ -85,9 +85,9 @@ def offered_tools(body: dict[str, Any]) -> set[Any]:
 
 def write_request(body: dict[str, Any]) -> dict[str, str] | None:
     """The ``write`` call the last user message asks for: a ``[write NAME]`` directive anywhere, or a whole
-    message ``write PATH: TEXT``. None once the tool's result came back, or when the request offers no
-    ``write`` tool (opencode's title request repeats the message without tools)."""
-    if answered_by_tool(body) or "write" not in offered_tools(body):
+    message ``write PATH: TEXT`` when the request offers the ``write`` tool (opencode's title request
+    repeats the message without tools). None once the tool's result came back."""
+    if answered_by_tool(body):
         return None
     text = last_user_message(body) or ""
     directive = _WRITE.search(text)
@@ -95,7 +95,7 @@ def write_request(body: dict[str, Any]) -> dict[str, str] | None:
         return {"filePath": directive.group(1), "content": WRITTEN_CONTENT}
     # `opencode run MESSAGE` passes an argument that holds spaces on in double quotes.
     line = _WRITE_LINE.match(text.strip('"'))
-    if line:
+    if line and "write" in offered_tools(body):
         return {"filePath": line.group("path"), "content": line.group("content") + "\n"}
     return None
 

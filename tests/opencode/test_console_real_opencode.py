@@ -79,7 +79,7 @@ async def test_start_continue_destroy_and_undo_from_the_keyboard(
         # Continue the selected session at capacity: the transcript grows.
         before = opencode.message_count(sid)
         table = app.query_one(SessionTable)
-        table.move_cursor(row=table.get_row_index(NAME))
+        table.move_cursor(table.row_index(NAME))
         await pilot.press("c")
         await pilot.pause()
         assert isinstance(app.screen, MessageDialog)

@@ -121,3 +121,25 @@ def test_kernel_events_are_parsed(raw: bytes, names: set[str], overflow: bool, g
 def test_a_missing_directory_cannot_be_watched(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         inotify.DirectoryWatch(str(tmp_path / "nope"))
+
+
+async def test_gathering_a_burst_does_not_spin_the_loop(tmp_path: Path, monkeypatch) -> None:
+    """While a burst is gathered the descriptor is readable; the loop must not be woken for it again and again."""
+    monkeypatch.setattr(watch, "BURST_S", 0.2)
+    loop = asyncio.get_running_loop()
+    wakeups = []
+    add_reader = loop.add_reader
+
+    def counting_add_reader(fd, callback, *args):
+        def counted(*inner):
+            wakeups.append(fd)
+            callback(*inner)
+        return add_reader(fd, counted, *args)
+
+    monkeypatch.setattr(loop, "add_reader", counting_add_reader)
+    rec = Recorder(tmp_path)
+    await rec.until(lambda: rec.batches and rec.batches[0].rescan)
+    (tmp_path / "github.com-a-b-1.json").write_text("{}")
+    await rec.until(lambda: "github.com-a-b-1.json" in rec.names())
+    await rec.close()
+    assert len(wakeups) <= 3, len(wakeups)  # one per wait; thousands when it spins

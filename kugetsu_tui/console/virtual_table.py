@@ -1,0 +1,379 @@
+"""A table whose cost per change is what changed plus what is visible, never the number of rows.
+
+Textual's DataTable rebuilds its ordered rows and offsets over every row on the next render after any
+`update_cell`, `add_row` or `remove_row` (Textual #1892, #5273), so at 10,000 rows each change waits behind
+an O(rows) redraw. This table is written on Textual's line API (a ScrollView with `render_line`, as Log and
+DataTable are): rows are kept in a list sorted by `(sort_key, key)` and found with `bisect`, only the lines on
+screen are rendered, and a rendered row is cached until that row changes.
+
+Cells are rich `Text` given by the caller and drawn literally (never parsed as markup); every column starts at
+the same offset on every line, whatever the style of its cells.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any, ClassVar, NamedTuple
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+GAP = 1  # blank cells between two columns
+ROW_CACHE_SIZE = 1024
+
+
+class Column(NamedTuple):
+    """A column: the cells' key, its header label, its width, and how long it stays when space runs out."""
+
+    key: str
+    label: str
+    width: int
+    priority: int  # higher stays longer
+
+
+class Row(NamedTuple):
+    cells: Mapping[str, Text]
+    sort_key: Any
+
+
+Upsert = tuple[str, Mapping[str, Text], Any]
+
+
+def fit_columns(columns: Sequence[Column], width: int, flex: str | None = None) -> list[Column]:
+    """The columns that fit in `width`, in their given order; the lowest priorities give way first.
+
+    The `flex` column, when shown, takes the width left over (so a long state is not cut when there is room).
+    """
+    kept: set[str] = set()
+    used = -GAP
+    for column in sorted(columns, key=lambda c: -c.priority):
+        if used + GAP + column.width <= width:
+            kept.add(column.key)
+            used += GAP + column.width
+    shown = [column for column in columns if column.key in kept]
+    spare = width - used
+    if flex is not None and flex in kept and spare > 0:
+        shown = [c._replace(width=c.width + spare) if c.key == flex else c for c in shown]
+    return shown
+
+
+def same_cells(old: Mapping[str, Text], new: Mapping[str, Text]) -> bool:
+    """Whether two rows draw the same (text, style and alignment of every cell)."""
+    if old.keys() != new.keys():
+        return False
+    for key, cell in new.items():
+        before = old[key]
+        if cell.plain != before.plain or cell.style != before.style or cell.spans != before.spans \
+                or cell.justify != before.justify:
+            return False
+    return True
+
+
+class VirtualTable(ScrollView, can_focus=True):
+    """Rows keyed by a string, ordered by a sort key, with a cursor that stays on its row's key."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor_up", "Up", show=False),
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home,g", "first_row", "First row", show=False),
+        Binding("end,G", "last_row", "Last row", show=False),
+        Binding("enter", "select", "Select", show=False),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"virtual-table--header", "virtual-table--cursor",
+                                             "virtual-table--even-row"}
+
+    DEFAULT_CSS = """
+    VirtualTable { height: 1fr; }
+    VirtualTable > .virtual-table--header { text-style: bold; background: $panel; }
+    VirtualTable > .virtual-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
+    VirtualTable:blur > .virtual-table--cursor { background: $block-cursor-blurred-background; }
+    VirtualTable > .virtual-table--even-row { background: $surface-lighten-1 10%; }
+    """
+
+    class RowHighlighted(Message):
+        """The cursor moved to another row (or the table became empty: `key` is None)."""
+
+        def __init__(self, table: VirtualTable, key: str | None) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
+    class RowSelected(Message):
+        """Enter, or a click, on a row."""
+
+        def __init__(self, table: VirtualTable, key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
+    def __init__(self, columns: Iterable[Column | tuple[str, str, int, int]], *, flex_column: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.columns = [Column(*column) for column in columns]
+        self.flex_column = flex_column
+        self._rows: dict[str, Row] = {}
+        self._order: list[tuple[Any, str]] = []  # (sort_key, key), sorted
+        self._cursor_key: str | None = None
+        self._shown_columns: list[Column] = []
+        self._layout_width = -1
+        self._row_strips: LRUCache[str, Strip] = LRUCache(ROW_CACHE_SIZE)
+        self._header: Strip | None = None
+        #: Rows drawn from their cells (cache misses): the work a change causes, for the tests.
+        self.rows_rendered = 0
+
+    # --- reading --------------------------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        return len(self._order)
+
+    @property
+    def shown_keys(self) -> list[str]:
+        """Every row key in display order (O(rows): for tests and occasional use, not per change)."""
+        return [key for _, key in self._order]
+
+    @property
+    def selected_key(self) -> str | None:
+        return self._cursor_key
+
+    @property
+    def cursor_row(self) -> int:
+        """The cursor's row index, or -1 when the table is empty."""
+        return -1 if self._cursor_key is None else self.row_index(self._cursor_key)
+
+    def row_index(self, key: str) -> int:
+        """Where a row is now, in O(log rows); -1 when there is no such row."""
+        row = self._rows.get(key)
+        if row is None:
+            return -1
+        return bisect_left(self._order, (row.sort_key, key))
+
+    def key_at(self, index: int) -> str | None:
+        return self._order[index][1] if 0 <= index < len(self._order) else None
+
+    def cells(self, key: str) -> Mapping[str, Text] | None:
+        row = self._rows.get(key)
+        return None if row is None else row.cells
+
+    # --- changing -------------------------------------------------------------------------------
+
+    def apply(self, upserts: Iterable[Upsert], removals: Iterable[Hashable]) -> None:
+        """Add, replace and remove rows in one batch, redrawing only the lines on screen that changed.
+
+        A row whose sort key changes moves; the cursor stays on its key, on the same screen line when it can.
+        A removed cursor row hands the cursor to the row that takes its place.
+        """
+        old_selected = self._cursor_key
+        old_cursor = self.cursor_row
+        cursor_line = old_cursor - round(self.scroll_y)
+        first_moved = len(self._order) + 1  # lowest index whose row changed place
+        changed_rows: list[str] = []
+        for key in removals:
+            assert isinstance(key, str)
+            row = self._rows.pop(key, None)
+            if row is None:
+                continue
+            index = bisect_left(self._order, (row.sort_key, key))
+            del self._order[index]
+            self._row_strips.discard(key)
+            first_moved = min(first_moved, index)
+            if key == self._cursor_key:
+                self._cursor_key = self.key_at(min(index, len(self._order) - 1))
+        for key, cells, sort_key in upserts:
+            old = self._rows.get(key)
+            if old is not None and old.sort_key == sort_key and same_cells(old.cells, cells):
+                continue  # nothing to redraw
+            self._rows[key] = Row(cells, sort_key)
+            self._row_strips.discard(key)
+            if old is not None and old.sort_key == sort_key:
+                changed_rows.append(key)
+                continue
+            if old is not None:
+                index = bisect_left(self._order, (old.sort_key, key))
+                del self._order[index]
+                first_moved = min(first_moved, index)
+            index = bisect_left(self._order, (sort_key, key))
+            self._order.insert(index, (sort_key, key))
+            first_moved = min(first_moved, index)
+        if self._cursor_key is None and self._order:
+            self._cursor_key = self._order[0][1]
+        if first_moved <= len(self._order):
+            self.virtual_size = Size(self.virtual_size.width, len(self._order) + 1)
+            if old_cursor >= 0 and self._cursor_key is not None and self._cursor_key == old_selected:
+                self._keep_cursor_on_line(cursor_line)
+            self._refresh_rows_from(first_moved)
+        for key in changed_rows:
+            self._refresh_row(self.row_index(key))
+        self._scroll_cursor_into_view()
+        if self._cursor_key != old_selected:
+            self.post_message(self.RowHighlighted(self, self._cursor_key))
+
+    def move_cursor(self, row: int) -> None:
+        """Put the cursor on row index `row` (clamped) and scroll it into view."""
+        if not self._order:
+            return
+        key = self._order[max(0, min(row, len(self._order) - 1))][1]
+        if key == self._cursor_key:
+            return
+        old = self.cursor_row
+        self._cursor_key = key
+        self._refresh_row(old)
+        self._refresh_row(self.cursor_row)
+        self._scroll_cursor_into_view()
+        self.post_message(self.RowHighlighted(self, key))
+
+    # --- keys and mouse -------------------------------------------------------------------------
+
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self.cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self.cursor_row + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self.cursor_row - self._page())
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self.cursor_row + self._page())
+
+    def action_first_row(self) -> None:
+        self.move_cursor(0)
+
+    def action_last_row(self) -> None:
+        self.move_cursor(len(self._order) - 1)
+
+    def action_select(self) -> None:
+        if self._cursor_key is not None:
+            self.post_message(self.RowSelected(self, self._cursor_key))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1:
+            return
+        index = round(self.scroll_y) + offset.y - 1
+        key = self.key_at(index)
+        if key is None:
+            return
+        self.move_cursor(index)
+        self.post_message(self.RowSelected(self, key))
+
+    # --- drawing --------------------------------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._row_strips.clear()
+        self._header = None
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        self._update_layout(width)
+        scroll_x = round(self.scroll_x)
+        base = self.rich_style
+        if y == 0:
+            if self._header is None:
+                self._header = self._strip({c.key: Text(c.label) for c in self._shown_columns},
+                                           self.get_component_rich_style("virtual-table--header"))
+            return self._header.crop_extend(scroll_x, scroll_x + width, base)
+        index = round(self.scroll_y) + y - 1
+        key = self.key_at(index)
+        if key is None:
+            return Strip.blank(width, base)
+        strip = self._row_strips.get(key)
+        if strip is None:
+            self.rows_rendered += 1
+            strip = self._strip(self._rows[key].cells, Style())
+            self._row_strips[key] = strip
+        strip = strip.crop_extend(scroll_x, scroll_x + width, base)
+        if key == self._cursor_key:
+            return strip.apply_style(self.get_component_rich_style("virtual-table--cursor"))
+        if index % 2:
+            return strip.apply_style(self.get_component_rich_style("virtual-table--even-row"))
+        return strip
+
+    def _update_layout(self, width: int) -> None:
+        if width == self._layout_width:
+            return
+        self._layout_width = width
+        self._shown_columns = fit_columns(self.columns, width, self.flex_column)
+        self._row_strips.clear()
+        self._header = None
+        line_width = sum(c.width for c in self._shown_columns) + GAP * max(0, len(self._shown_columns) - 1)
+        if line_width != self.virtual_size.width:
+            self.virtual_size = Size(line_width, len(self._order) + 1)
+
+    @property
+    def shown_columns(self) -> list[Column]:
+        """The columns drawn at the current width."""
+        return list(self._shown_columns)
+
+    def _strip(self, cells: Mapping[str, Text], style: Style) -> Strip:
+        """One line: each cell cut (with an ellipsis) or padded to its column's width, so columns align."""
+        line = Text(no_wrap=True, end="")
+        for number, column in enumerate(self._shown_columns):
+            if number:
+                line.append(" " * GAP)
+            cell = cells.get(column.key)
+            text = Text(no_wrap=True, end="") if cell is None else cell.copy()
+            text.truncate(column.width, overflow="ellipsis")
+            pad = column.width - text.cell_len
+            if text.justify == "right":
+                text.pad_left(pad)
+            else:
+                text.pad_right(pad)
+            line.append_text(text)
+        line.stylize_before(style)
+        segments = [segment for segment in line.render(self.app.console) if segment.text != "\n"]
+        return Strip(Segment.simplify(segments), line.cell_len)
+
+    def _refresh_row(self, index: int) -> None:
+        top = round(self.scroll_y)
+        if 0 <= index and top <= index < top + self.scrollable_content_region.height:
+            self.refresh_line(index + 1)
+
+    def _refresh_rows_from(self, index: int) -> None:
+        """Redraw the lines on screen from row `index` down (rows below a change moved by one)."""
+        top = round(self.scroll_y)
+        height = self.scrollable_content_region.height
+        first = max(index, top)
+        if first < top + height:
+            self.refresh_lines(first + 1, top + height - first)
+
+    def _keep_cursor_on_line(self, line: int) -> None:
+        """Rows came or went above the cursor: scroll so that the cursor row stays where the eye left it."""
+        target = self.cursor_row - line
+        if target != round(self.scroll_y) and self.scrollable_content_region.height > 1:
+            self.scroll_to(y=max(0, target), animate=False, immediate=True)
+
+    def _scroll_cursor_into_view(self) -> None:
+        index = self.cursor_row
+        height = self.scrollable_content_region.height - 1  # the header line holds no row
+        if index < 0 or height < 1:
+            return
+        top = round(self.scroll_y)
+        if index < top:
+            self.scroll_to(y=index, animate=False, immediate=True)
+        elif index >= top + height:
+            self.scroll_to(y=index - height + 1, animate=False, immediate=True)
