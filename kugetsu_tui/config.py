@@ -217,3 +217,15 @@ def render(template: list[str], values: Mapping[str, str]) -> list[str]:
         return values[key]
 
     return [_PLACEHOLDER.sub(fill, element) for element in template]
+
+
+def console_bell(home: Home) -> bool:
+    """`[console] bell`: ring the terminal bell when a session wants the operator (default false)."""
+    section = load_toml(home).get("console", {})
+    where = f"{home.config_toml} [console]"
+    if not isinstance(section, dict):
+        raise KugetsuError(f"{where} must be a table")
+    bell = section.get("bell", False)
+    if not isinstance(bell, bool):
+        raise KugetsuError(f"{where} bell must be true or false")
+    return bell

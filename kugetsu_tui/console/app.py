@@ -14,17 +14,20 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
-from kugetsu_tui.config import Limit, resolve_limit
+from kugetsu_tui.config import Limit, console_bell, resolve_limit
 from kugetsu_tui.console.main_screen import MainScreen
 from kugetsu_tui.console.messages import (
+    ActivitiesRead,
     ProcessesSampled,
     QueueDrained,
     QueueRead,
+    ServerFollowed,
     SessionsRead,
     UnexpectedError,
     WatcherModeChanged,
@@ -34,28 +37,37 @@ from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
 from kugetsu_tui.display import printable
 from kugetsu_tui.errors import KugetsuError
 from kugetsu_tui.home import FILE_MODE, Home
+from kugetsu_tui.overview import SessionView
 from kugetsu_tui.process import ProcessSampler
 from kugetsu_tui.sessions import count_active
 from kugetsu_tui.watch import is_waiting, session_batches
 
+if TYPE_CHECKING:
+    from kugetsu_tui.opencode.server_activity import ActivityTracker
+
 STATS_INTERVAL = 1.0
+ACTIVITY_INTERVAL = 2.0  # how often the agents' own output is looked at (one stat per session on screen)
 WATCHER_GROUP = "session-watcher"
 QUEUE_WATCHER_GROUP = "queue-watcher"
 RESTART_DELAYS = (0.5, 1.0, 2.0, 5.0)  # seconds before the n-th restart of a failed watcher
 ERROR_LOG = "console.log"
 
 
+TITLE = "kugetsu-tui"
+
+
 class KugetsuConsole(ReportsWorkerErrors, App[None]):
-    TITLE = "kugetsu-tui"
+    TITLE = TITLE
 
     def __init__(self, home: Home, *, clock: Callable[[], float] = time.time, force_polling: bool = False,
-                 sample_processes: bool = True, check_work: bool = True) -> None:
+                 sample_processes: bool = True, check_work: bool = True, follow_activity: bool = True) -> None:
         super().__init__()
         self.home = home
         self.clock = clock
         self.force_polling = force_polling
         self.sample_processes = sample_processes
         self.check_work = check_work  # off: only the cached work status is shown (snapshots stay still)
+        self.follow_activity = follow_activity  # off: no Activity column (snapshots stay still)
         self.sub_title = printable(home.root)
         self.model = ConsoleModel(Limit(None, "not read yet", "not read yet"))
         self._sampler = ProcessSampler()
@@ -63,6 +75,10 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         self._stop_watching = asyncio.Event()
         self._watcher_restarts = 0
         self._drain_lock = threading.Lock()
+        self._stop_following = threading.Event()
+        self._bell = False
+        self.tracker: ActivityTracker | None = None  # the server's view, when [agent] server is set
+        self.server_url: str | None = None
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen(self.home, self.model, self.clock)
@@ -81,6 +97,13 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         self.watch_sessions()
         self.watch_queue()
         self.set_interval(STATS_INTERVAL, self.tick)
+        if self.follow_activity:
+            self.set_interval(ACTIVITY_INTERVAL, self.look_at_activity)
+        try:
+            self._bell = console_bell(self.home)
+        except KugetsuError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+        self._start_following_the_server()
         if self.check_work:
             self.call_after_refresh(self.start_work_checks)
         else:
@@ -100,6 +123,7 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
 
     async def on_unmount(self) -> None:
         self._stop_watching.set()
+        self._stop_following.set()
 
     # --- the sessions directory -------------------------------------------------------------------
 
@@ -202,6 +226,82 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         self.model.apply_samples(message.alive, message.stats)
         self.main_screen.sessions_changed()
         self.main_screen.refresh_live_cells()
+
+    # --- what the agents are doing: the opencode server, or their own output -------------------------
+
+    def _start_following_the_server(self) -> None:
+        from kugetsu_tui.config import load_agent_config
+
+        try:
+            config = load_agent_config(self.home)
+        except KugetsuError:
+            return  # the start and continue keys say what is wrong with config.toml
+        if config.server and self.follow_activity:
+            from kugetsu_tui.opencode.server_activity import ActivityTracker
+
+            self.server_url, self.tracker = config.server, ActivityTracker()
+            self.main_screen.server = (config.server, self.tracker)
+            self.follow_server(config.server)
+
+    @work(thread=True, group="server-follower", exit_on_error=False)
+    def follow_server(self, url: str) -> None:
+        """Follow /global/event, reconnecting with backoff; the tracker then knows each session's activity."""
+        from kugetsu_tui.config import load_agent_config
+        from kugetsu_tui.opencode.server import OpencodeServer
+        from kugetsu_tui.opencode.server_activity import follow
+        from kugetsu_tui.session_activity import server_directories
+
+        assert self.tracker is not None
+        config = load_agent_config(self.home)
+        def changed(_session_id: str | None) -> None:
+            self.post_message(ServerFollowed(""))
+
+        def down(reason: str) -> None:
+            self.post_message(ServerFollowed(reason))
+
+        follow(OpencodeServer(url), self.tracker,
+               lambda: server_directories(self.home, list(self.model.views.values()), config),
+               self._stop_following, changed, down)
+
+    def on_server_followed(self, message: ServerFollowed) -> None:
+        if message.trouble != self.model.server_trouble:
+            self.model.server_trouble = message.trouble
+            self.main_screen.show_capacity()
+        self.look_at_activity()
+
+    def look_at_activity(self) -> None:
+        """The activity of the sessions on screen and of every live agent, read in a thread."""
+        names = set(self.main_screen.table.visible_keys()) | set(self.model.watched_processes())
+        views = [v for n in names if (v := self.model.views.get(n)) is not None]
+        if views:
+            self.read_activity(views)
+
+    @work(thread=True, group="activity", exclusive=True, exit_on_error=False)
+    def read_activity(self, views: list[SessionView]) -> None:
+        from kugetsu_tui.config import load_agent_config
+        from kugetsu_tui.log_activity import log_activity
+        from kugetsu_tui.session_activity import combine
+
+        stall_after = load_agent_config(self.home).stall_after
+        tracker, connected = self.tracker, not self.model.server_trouble
+        fresh = {}
+        for item in views:
+            local = log_activity(self.home, item, stall_after)
+            sid = item.session.opencode_session_id
+            told = tracker.activity(sid) if tracker is not None and connected and sid else None
+            fresh[item.session.name] = combine(item, told, local)
+        self.post_message(ActivitiesRead(fresh))
+
+    def on_activities_read(self, message: ActivitiesRead) -> None:
+        if not self.is_running:
+            return
+        for name, info in self.model.set_activities(message.activities):
+            what = f"{info.state}: {info.detail}" if info.detail else str(info.state)
+            self.notify(what, title=f"{name} wants you", severity="warning", markup=False)
+            if self._bell:
+                self.bell()
+        self.title = f"kugetsu-tui ({self.model.attention} need you)" if self.model.attention else TITLE
+        self.main_screen.sessions_changed()
 
     # --- errors nobody expected ----------------------------------------------------------------------
 

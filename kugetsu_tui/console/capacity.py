@@ -33,7 +33,7 @@ class CapacityBar(Static):
     def watch_capacity(self, capacity: Capacity | None) -> None:
         if capacity is None:
             return
-        active, limit, watcher_mode, done, queued = capacity
+        active, limit, watcher_mode, done, queued, server_trouble = capacity
         state = headroom(active, limit)
         self.set_classes(state)
         text = Text()
@@ -46,7 +46,9 @@ class CapacityBar(Static):
             text.append(f" · {done} done")
         if queued:
             text.append(f" · {queued} queued")
+        if server_trouble:
+            text.append(" · server unreachable")
         if watcher_mode != MODE_NATIVE:
             text.append(f" · {printable(watcher_mode)}")
         self.update(text)
-        self.tooltip = limit.error
+        self.tooltip = limit.error or server_trouble or None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -43,6 +44,10 @@ from kugetsu_tui.home import Home
 from kugetsu_tui.overview import SessionView
 from kugetsu_tui.sessions import KIND_BASE, KIND_DEV, KIND_PM, Session
 
+if TYPE_CHECKING:
+    from kugetsu_tui.opencode.server import Permission, Question
+    from kugetsu_tui.opencode.server_activity import ActivityTracker
+
 
 class MainScreen(ReportsWorkerErrors, Screen[None]):
     DEFAULT_CSS = """
@@ -71,6 +76,9 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         Binding("w", "check_work", "Check work now", show=False),
         Binding("o", "open_url", "Open PR or issue", show=False),
         Binding("f", "queue_front", "Move to the queue's front", show=False),
+        Binding("a", "answer('once')", "Allow the pending ask once", show=False),
+        Binding("A", "answer('always')", "Allow it always", key_display="A", show=False),
+        Binding("x", "answer('reject')", "Reject the pending ask", show=False),
         Binding("plus", "limit(1)", "Raise limit", key_display="+", show=False),
         Binding("minus", "limit(-1)", "Lower limit", key_display="-", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -91,6 +99,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         self.clock = clock
         self._destroys_running = 0
         self._select_when_shown: str | None = None
+        self.server: tuple[str, ActivityTracker] | None = None  # the opencode server followed, when set
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -455,6 +464,44 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             return
         done = "removed from the queue" if change == "remove" else "moved to the queue's front"
         self.post_message(ActionDone(change, f"{item.issue_ref or item.id} {done}"))
+
+    # --- permission asks (through the opencode server) ---------------------------------------------
+
+    def action_answer(self, reply: str) -> None:
+        """Answer the selected session's pending permission ask: allow once, allow always, or reject."""
+        item = self.selected()
+        if self.server is None:
+            self.notify("answering asks needs [agent] server in config.toml (an `opencode serve`)", markup=False)
+            return
+        if item is None or not item.session.opencode_session_id:
+            return
+        url, tracker = self.server
+        asks = [a for a in tracker.pending() if a.session_id == item.session.opencode_session_id]
+        if not asks:
+            self.notify(f"{printable(item.session.name)} has no pending ask", markup=False)
+            return
+        self.run_answer(url, asks[0], reply)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def run_answer(self, url: str, ask: Permission | Question, reply: str) -> None:
+        from kugetsu_tui.opencode.server import OpencodeServer, Permission, PermissionReply, ServerUnavailable
+
+        server = OpencodeServer(url)
+        try:
+            if isinstance(ask, Permission):
+                server.reply_permission(ask.id, PermissionReply(reply), ask.directory)
+                what = f"{reply}: {ask.describe()}"
+            elif reply == "reject":
+                server.reject_question(ask.id, ask.directory)
+                what = f"question rejected: {ask.text}"
+            else:
+                self.post_message(ActionRefused("answer", "a question needs words: answer it in opencode",
+                                                at_capacity=False))
+                return
+        except ServerUnavailable as exc:
+            self.post_message(ActionRefused("answer", str(exc), at_capacity=False))
+            return
+        self.post_message(ActionDone("answer", printable(what)))
 
     # --- work status ----------------------------------------------------------------------------
 

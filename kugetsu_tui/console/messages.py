@@ -15,6 +15,7 @@ from kugetsu_tui.console.model import Stats
 from kugetsu_tui.overview import SessionView
 
 if TYPE_CHECKING:  # loaded when first used, not at start-up
+    from kugetsu_tui.activities import ActivityInfo
     from kugetsu_tui.prune import PrunePlan
     from kugetsu_tui.queue.claims import DrainResult
     from kugetsu_tui.queue.items import QueueItem
@@ -135,3 +136,19 @@ class CleanupPlanned(Message):
     def __init__(self, plan: PrunePlan) -> None:
         super().__init__()
         self.plan = plan
+
+
+class ActivitiesRead(Message):
+    """What the agents are doing, by session name (from the server, or their own output)."""
+
+    def __init__(self, activities: dict[str, ActivityInfo]) -> None:
+        super().__init__()
+        self.activities = activities
+
+
+class ServerFollowed(Message):
+    """The opencode server answered (something changed, or it is back): `trouble` is "" then, else why not."""
+
+    def __init__(self, trouble: str) -> None:
+        super().__init__()
+        self.trouble = trouble

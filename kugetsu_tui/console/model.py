@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from kugetsu_tui.activities import ATTENTION, ActivityInfo, wants_attention
 from kugetsu_tui.admission import refusal
 from kugetsu_tui.config import Limit
 from kugetsu_tui.home import Home
@@ -26,14 +27,15 @@ QUEUE_KEY_PREFIX = "queue/"
 
 
 class Capacity(NamedTuple):
-    """The footer's figure: dev sessions holding a slot, the limit, how changes are seen, and what
-    could change soon: sessions whose work is done (reclaimable) and items waiting for a slot."""
+    """The footer's figure: dev sessions holding a slot, the limit, how changes are seen, what could
+    change soon (sessions whose work is done, items waiting for a slot), and the opencode server's trouble."""
 
     active: int
     limit: Limit
     watcher_mode: str
     done: int = 0
     queued: int = 0
+    server_trouble: str = ""
 
 
 class QueueRow(NamedTuple):
@@ -96,6 +98,8 @@ class ConsoleModel:
         self.marked: set[str] = set()
         self.undo_stack: list[list[str]] = []  # archive entries, one list per destroy (a batch restores at once)
         self._work_cache: Mapping[str, Mapping[str, Any]] = {}
+        self.activity: dict[str, ActivityInfo] = {}  # what each agent is doing, by session name
+        self.server_trouble = ""  # why the opencode server cannot be followed ("" when it can, or is not used)
         self._with_pid: set[str] = set()  # the sessions the process sampler has to look at
         self._pending: set[str] = set()  # keys of rows not drawn yet
 
@@ -108,6 +112,7 @@ class ConsoleModel:
             if old is not None:
                 self._with_pid.discard(name)
                 self.marked.discard(name)
+                self.activity.pop(name, None)
                 self.active -= old.session.kind == KIND_DEV
                 self._pending.add(name)
         for item in fresh:
@@ -178,6 +183,26 @@ class ConsoleModel:
         """Dev sessions whose PR or issue is finished: slots that a clean-up would free."""
         return sum(1 for v in self.views.values() if self.work(v).done)
 
+    # --- activity ---------------------------------------------------------------------------------
+
+    def set_activities(self, fresh: Mapping[str, ActivityInfo]) -> list[tuple[str, ActivityInfo]]:
+        """Take fresh activities; returns the sessions whose change wants the operator (once per change)."""
+        wanted = []
+        for name, info in fresh.items():
+            old = self.activity.get(name)
+            if old == info or name not in self.views:
+                continue
+            self.activity[name] = info
+            self._pending.add(name)
+            if old is not None and wants_attention(old.state, info.state):
+                wanted.append((name, info))
+        return wanted
+
+    @property
+    def attention(self) -> int:
+        """Sessions whose agent wants the operator now (asks, denials, silence, errors)."""
+        return sum(1 for n, info in self.activity.items() if info.state in ATTENTION and n in self.views)
+
     # --- marks -----------------------------------------------------------------------------------
 
     def toggle_mark(self, name: str) -> bool:
@@ -199,7 +224,7 @@ class ConsoleModel:
 
     @property
     def capacity(self) -> Capacity:
-        return Capacity(self.active, self.limit, self.watcher_mode, self.done, self.queued)
+        return Capacity(self.active, self.limit, self.watcher_mode, self.done, self.queued, self.server_trouble)
 
     def start_refusal(self) -> str | None:
         """The core's refusal text when no dev session may start now, else None."""
@@ -239,8 +264,10 @@ class ConsoleModel:
             fields: tuple[object, ...] = (row.item.id, row.item.issue_ref, row.item.state, "queue", "queued")
         else:
             s = row.session
+            activity = self.activity.get(s.name)
             fields = (s.name, s.issue_ref, s.opencode_session_id, row.shown_state, s.kind,
-                      s.data.get("branch_name"), self.work(row).label if s.kind == KIND_DEV else None)
+                      s.data.get("branch_name"), self.work(row).label if s.kind == KIND_DEV else None,
+                      activity.state if activity else None)
         haystack = " ".join(str(x) for x in fields if x)
         return self.filter_text.lower() in haystack.lower()
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.text import Text
 
+from kugetsu_tui.activities import Activity, ActivityInfo
 from kugetsu_tui.console.model import ConsoleModel, QueueRow, Row, Stats
 from kugetsu_tui.display import age, megabytes, printable
 from kugetsu_tui.overview import SessionView
@@ -19,12 +20,15 @@ from kugetsu_tui.workstatus import WorkStatus
 
 # (key, label, width). Most telling first: on a narrow terminal the right-hand columns scroll.
 COLUMNS = (("mark", "", 1), ("kind", "Kind", 5), ("ref", "Issue / session", 28), ("state", "State", 18),
-           ("work", "Work", 14), ("branch", "Branch", 14), ("age", "Age", 4), ("changed", "Changed", 7),
+           ("work", "Work", 14), ("activity", "Activity", 22), ("branch", "Branch", 14), ("age", "Age", 4), ("changed", "Changed", 7),
            ("cpu", "CPU%", 4), ("mem", "Mem", 7), ("pid", "PID", 7), ("oc", "opencode id", 32))
 WIDTHS = {key: width for key, _, width in COLUMNS}
 STATE_STYLES = {State.RUNNING: "bold green", State.STARTING: "yellow", State.RESTORING: "yellow", State.IDLE: "",
                 State.FAILED: "bold red", State.TIMEOUT: "bold red", State.CORRUPT: "bold magenta"}
 KIND_STYLES = {"base": "cyan", "pm": "blue", "dev": "", "queue": "dim"}
+ACTIVITY_STYLES = {Activity.BUSY: "green", Activity.RETRY: "yellow", Activity.NEEDS_INPUT: "bold reverse yellow",
+                   Activity.DENIED: "bold yellow", Activity.STALLED: "bold magenta", Activity.ERROR: "bold red",
+                   Activity.UNKNOWN: "dim"}
 WORK_STYLES = {"merged": "bold green", "closed": "green", "open": "", "unknown": "dim"}
 #: where rows of each kind sort: base, PM, dev sessions, then the queue
 QUEUE_ORDER = 3
@@ -45,11 +49,19 @@ def row_cells(row: Row, model: ConsoleModel, now: float) -> dict[str, Text]:
     if isinstance(row, QueueRow):
         return queue_cells(row, now)
     name = row.session.name
-    return session_cells(row, model.stats.get(name), model.work(row), name in model.marked, now)
+    return session_cells(row, model.stats.get(name), model.work(row), name in model.marked, now,
+                         model.activity.get(name))
+
+
+def activity_text(info: ActivityInfo | None) -> Text:
+    if info is None or info.state == Activity.IDLE:
+        return Text("")
+    shown = f"{info.state}: {info.detail}" if info.detail else info.state
+    return Text(printable(shown), style=ACTIVITY_STYLES.get(info.state, ""))
 
 
 def session_cells(view: SessionView, stats: Stats | None, work: WorkStatus, marked: bool,
-                  now: float) -> dict[str, Text]:
+                  now: float, activity: ActivityInfo | None = None) -> dict[str, Text]:
     """The cells of a session's row, every one of them literal text."""
     s = view.session
     state: str = view.shown_state
@@ -65,6 +77,8 @@ def session_cells(view: SessionView, stats: Stats | None, work: WorkStatus, mark
         "state": Text(printable(state), style=STATE_STYLES.get(view.shown_state, "")),
         "work": Text(clip(printable(work.label), WIDTHS["work"]) if s.kind == "dev" else "",
                      style=WORK_STYLES.get(work.state, "")),
+        # A failed session's reason is in its state already.
+        "activity": activity_text(None if view.shown_state in (State.FAILED, State.TIMEOUT) else activity),
         "branch": Text(clip(printable(branch), WIDTHS["branch"]) if isinstance(branch, str) else "", style="dim"),
         "age": Text(age(now - s.created_timestamp(), coarse=True), justify="right"),
         "changed": Text(age(now - s.mtime, coarse=True) if s.mtime else "", justify="right"),
@@ -95,6 +109,7 @@ def queue_cells(row: QueueRow, now: float) -> dict[str, Text]:
         "state": Text(clip(printable(state), WIDTHS["state"]),
                       style="bold red" if item.state in (ERROR, BROKEN) else "italic"),
         "work": Text(attempts, style="dim"),
+        "activity": Text(""),
         "branch": Text(""),
         "age": Text(age(now - item.queued_timestamp(), coarse=True), justify="right"),
         "changed": Text(""),

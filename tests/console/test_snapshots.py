@@ -14,7 +14,7 @@ SIZE = (100, 24)
 
 
 def console(home: Home) -> KugetsuConsole:
-    app = KugetsuConsole(home, clock=lambda: FIXED_NOW, sample_processes=False, check_work=False)
+    app = KugetsuConsole(home, clock=lambda: FIXED_NOW, sample_processes=False, check_work=False, follow_activity=False)
     app.sub_title = "~/.kugetsu"  # the real path differs per test run
     return app
 

@@ -50,7 +50,8 @@ def ask_home(opencode: OpenCode, opencode_env: dict[str, str], tmp_path: Path):
     project = init_git_project(tmp_path / "project", opencode_env, "ask project")
     (project / "opencode.json").write_text(json.dumps({"permission": {"edit": "ask"}}), "utf-8")
     base_id = OpenCode(opencode.binary, opencode.env, project).create_session("kugetsu base")
-    root = write_kugetsu_home(tmp_path / "kugetsu", base_id)
+    # Worktrees off: these tests are about opencode's own asks and the server, in the base's project.
+    root = write_kugetsu_home(tmp_path / "kugetsu", base_id, worktrees=False)
     env = dict(opencode_env, KUGETSU_HOME=str(root))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     home = Home(root, env)
@@ -92,7 +93,8 @@ def test_a_permission_opencode_run_denied_shows_in_ls(ask_home):
 def served_home(ask_home, opencode: OpenCode):
     home, project, base_id = ask_home
     serve = ServeProcess(opencode, project, free_port()).start()
-    (home.root / "config.toml").write_text(f'[agent]\nserver = "{serve.url}"\n', "utf-8")
+    (home.root / "config.toml").write_text(f'[agent]\nserver = "{serve.url}"\n\n[worktrees]\nenabled = false\n',
+                                           "utf-8")
     try:
         yield home, project, serve
     finally:
@@ -132,3 +134,29 @@ def test_start_and_continue_through_the_server_wait_for_the_operators_answer(ser
     assert not (project / "rejected.txt").exists()
     log = (home.root / "logs" / f"{NAME}.log").read_text()
     assert '"event": "permission.asked"' in log  # the server's events for the session, in its log
+
+
+async def test_the_console_shows_the_pending_ask_and_a_allows_it(served_home):
+    """needs_input in the Activity column from the real server's events, answered with `a` from the keyboard."""
+    from kugetsu_tui.console.app import KugetsuConsole
+    from kugetsu_tui.console.session_table import SessionTable
+    from kugetsu_tui.home import Home as KugetsuHome
+    from tests.helpers import wait_until
+
+    home, project, serve = served_home
+    started = home.cli("start", REF, "[write from-console.txt] please", cwd=project)
+    assert started.returncode == 0, started.describe()
+    app = KugetsuConsole(KugetsuHome(home.root), check_work=False)
+
+    def activity() -> str:
+        cells = app.query_one(SessionTable).cells(NAME)
+        return "" if cells is None else cells["activity"].plain
+
+    async with app.run_test(size=(200, 30)) as pilot:
+        await wait_until(pilot, lambda: activity().startswith("needs_input"), 90, "the ask in the Activity column")
+        assert "edit" in activity() and "wants you" not in app.title  # the title counts: "(1 need you)"
+        table = app.query_one(SessionTable)
+        table.move_cursor(table.row_index(NAME))
+        await pilot.press("a")
+        await wait_until(pilot, lambda: (project / "from-console.txt").exists(), 90, "the allowed write")
+        assert (project / "from-console.txt").read_text() == "written by the fake model"
