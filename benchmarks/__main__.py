@@ -46,18 +46,50 @@ def make_home(root: Path, dev_count: int, limit: int, live_pids: Sequence[int] =
     store = root / "demo-opencode"
     import tomli_w
 
-    (root / "config.toml").write_text(tomli_w.dumps({"max_concurrent_agents": limit,
-                                                     "agent": demo_templates(store, 0)}))
-    base = subprocess.run([sys.executable, "-m", "kugetsu_tui.demo_agent", "--store", str(store), "--seconds", "0",
-                           "run", "--format", "json", "base"], capture_output=True, check=True).stdout
+    (root / "config.toml").write_text(
+        tomli_w.dumps({"max_concurrent_agents": limit, "agent": demo_templates(store, 0)})
+    )
+    base = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kugetsu_tui.demo_agent",
+            "--store",
+            str(store),
+            "--seconds",
+            "0",
+            "run",
+            "--format",
+            "json",
+            "base",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
     base_id = json.loads(base.splitlines()[0])["sessionID"]
-    (sessions / "base.json").write_text(json.dumps({"type": "base", "opencode_session_id": base_id,
-                                                    "created_at": "2026-01-01T00:00:00+00:00", "state": "idle"}))
-    (sessions / "pm-agent.json").write_text(json.dumps({"type": "pm_agent", "opencode_session_id": "ses_pm",
-                                                        "created_at": "2026-01-01T00:00:01+00:00", "state": "idle"}))
+    (sessions / "base.json").write_text(
+        json.dumps(
+            {"type": "base", "opencode_session_id": base_id, "created_at": "2026-01-01T00:00:00+00:00", "state": "idle"}
+        )
+    )
+    (sessions / "pm-agent.json").write_text(
+        json.dumps(
+            {
+                "type": "pm_agent",
+                "opencode_session_id": "ses_pm",
+                "created_at": "2026-01-01T00:00:01+00:00",
+                "state": "idle",
+            }
+        )
+    )
     for i in range(dev_count):
-        data: dict[str, object] = {"type": "forked", "issue_ref": f"github.com/acme/widgets#{i + 1}",
-                "opencode_session_id": f"ses_{i:08d}", "created_at": "2026-01-02T00:00:00+00:00", "state": "idle"}
+        data: dict[str, object] = {
+            "type": "forked",
+            "issue_ref": f"github.com/acme/widgets#{i + 1}",
+            "opencode_session_id": f"ses_{i:08d}",
+            "created_at": "2026-01-02T00:00:00+00:00",
+            "state": "idle",
+        }
         if i < len(live_pids):
             pid = live_pids[i]
             data.update(state="running", pid=pid, pid_started=psutil.Process(pid).create_time())
@@ -95,6 +127,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 # --- 1. change -> capacity figure --------------------------------------------------------------
 
+
 def bench_change_latency(work: Path, sessions: int, changes: int) -> dict:
     home = make_home(work / f"latency-{sessions}", sessions, BIG_LIMIT)
     app = console(home)
@@ -118,8 +151,13 @@ def bench_change_latency(work: Path, sessions: int, changes: int) -> dict:
             time.sleep(CHANGE_SPACING)
     finally:
         app.close()
-    return {"sessions": sessions, "changes": changes, "p50_ms": round(statistics.median(latencies), 1),
-            "p95_ms": round(percentile(latencies, 95), 1), "max_ms": round(max(latencies), 1)}
+    return {
+        "sessions": sessions,
+        "changes": changes,
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p95_ms": round(percentile(latencies, 95), 1),
+        "max_ms": round(max(latencies), 1),
+    }
 
 
 # --- 1b. a stream of changes -> the capacity figure and the changed row ---------------------------
@@ -166,15 +204,29 @@ def bench_change_stream(work: Path, sessions: int, changes: int, table: str = "v
         app.close()
 
     def summary(values: list[float]) -> dict:
-        return {"p50_ms": round(statistics.median(values), 1), "p95_ms": round(percentile(values, 95), 1),
-                "max_ms": round(max(values), 1)} if values else {}
+        return (
+            {
+                "p50_ms": round(statistics.median(values), 1),
+                "p95_ms": round(percentile(values, 95), 1),
+                "max_ms": round(max(values), 1),
+            }
+            if values
+            else {}
+        )
 
-    return {"sessions": sessions, "table": table, "changes": changes, "spacing_ms": round(STREAM_SPACING * 1000),
-            "missed": missed,
-            "figure": summary(figures), "row": summary(rows)}
+    return {
+        "sessions": sessions,
+        "table": table,
+        "changes": changes,
+        "spacing_ms": round(STREAM_SPACING * 1000),
+        "missed": missed,
+        "figure": summary(figures),
+        "row": summary(rows),
+    }
 
 
 # --- 2. start-up to the first capacity figure ----------------------------------------------------
+
 
 def bench_startup(work: Path, sessions: int, runs: int) -> dict:
     home = make_home(work / f"startup-{sessions}", sessions, BIG_LIMIT)
@@ -191,11 +243,17 @@ def bench_startup(work: Path, sessions: int, runs: int) -> dict:
         finally:
             peer.close()
     ours_ms, bare_ms = statistics.median(ours) * 1000, statistics.median(bare) * 1000
-    return {"sessions": sessions, "runs": runs, "console_ms": round(ours_ms), "bare_textual_ms": round(bare_ms),
-            "ratio": round(ours_ms / bare_ms, 2)}
+    return {
+        "sessions": sessions,
+        "runs": runs,
+        "console_ms": round(ours_ms),
+        "bare_textual_ms": round(bare_ms),
+        "ratio": round(ours_ms / bare_ms, 2),
+    }
 
 
 # --- 3. idle CPU ---------------------------------------------------------------------------------
+
 
 def bench_idle_cpu(work: Path, seconds: float) -> dict:
     agents = [subprocess.Popen(["sleep", "600"]) for _ in range(20)]
@@ -217,11 +275,16 @@ def bench_idle_cpu(work: Path, seconds: float) -> dict:
             agent.kill()
             agent.wait()
     used = (after.user - before.user) + (after.system - before.system)
-    return {"sessions": 50, "live_agents": 20, "seconds": round(elapsed, 1),
-            "cpu_percent_of_one_core": round(100 * used / elapsed, 2)}
+    return {
+        "sessions": 50,
+        "live_agents": 20,
+        "seconds": round(elapsed, 1),
+        "cpu_percent_of_one_core": round(100 * used / elapsed, 2),
+    }
 
 
 # --- 4. CLI start-up -----------------------------------------------------------------------------
+
 
 def timed(argv: list[str], env: dict[str, str], expect: int) -> float:
     started = time.perf_counter()
@@ -245,11 +308,14 @@ def bench_cli(work: Path, runs: int) -> dict:
         for name, (argv, expect) in commands.items():
             times[name].append(timed(argv, env, expect))
     base = statistics.median(times["python -c pass"])
-    return {name: {"median_ms": round(statistics.median(t) * 1000, 1),
-                   "ratio": round(statistics.median(t) / base, 2)} for name, t in times.items()}
+    return {
+        name: {"median_ms": round(statistics.median(t) * 1000, 1), "ratio": round(statistics.median(t) / base, 2)}
+        for name, t in times.items()
+    }
 
 
 # --- 4b. ls --json at scale ----------------------------------------------------------------------
+
 
 def bench_ls_scale(work: Path, runs: int, sessions: int = 10_000) -> dict:
     """`ls --json` against the least a program can do: read every session file and print it as JSON."""
@@ -262,11 +328,17 @@ def bench_ls_scale(work: Path, runs: int, sessions: int = 10_000) -> dict:
         ours.append(timed(ours_argv, env, 0))
         minimal.append(timed(minimal_argv, env, 0))
     ours_ms, minimal_ms = statistics.median(ours) * 1000, statistics.median(minimal) * 1000
-    return {"sessions": sessions, "runs": runs, "ls_json_ms": round(ours_ms), "minimal_ms": round(minimal_ms),
-            "ratio": round(ours_ms / minimal_ms, 2)}
+    return {
+        "sessions": sessions,
+        "runs": runs,
+        "ls_json_ms": round(ours_ms),
+        "minimal_ms": round(minimal_ms),
+        "ratio": round(ours_ms / minimal_ms, 2),
+    }
 
 
 # --- 5. the cap under contention -----------------------------------------------------------------
+
 
 def bench_contention(work: Path, rounds: int, starters: int = 32, cap: int = 3) -> dict:
     home = make_home(work / "contention", 0, cap)
@@ -275,9 +347,15 @@ def bench_contention(work: Path, rounds: int, starters: int = 32, cap: int = 3) 
     overshoots, refusals, admitted, other = 0, 0, 0, 0
     worst = 0
     for _ in range(rounds):
-        procs = [subprocess.Popen([sys.executable, "-m", "kugetsu_tui", "start", f"acme/widgets#{i + 1}", "go"],
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                 for i in range(starters)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "kugetsu_tui", "start", f"acme/widgets#{i + 1}", "go"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for i in range(starters)
+        ]
         codes = [p.wait() for p in procs]
         dev = [p for p in sessions.glob("*.json") if p.name not in ("base.json", "pm-agent.json")]
         worst = max(worst, len(dev))
@@ -287,16 +365,29 @@ def bench_contention(work: Path, rounds: int, starters: int = 32, cap: int = 3) 
         other += sum(1 for c in codes if c not in (0, 2))
         for path in dev:  # the demo agent exits at once; clear the round
             path.unlink()
-    return {"rounds": rounds, "starters_per_round": starters, "cap": cap, "overshoots": overshoots,
-            "most_sessions_seen": worst, "admitted": admitted, "refused_exit_2": refusals, "other_exit": other}
+    return {
+        "rounds": rounds,
+        "starters_per_round": starters,
+        "cap": cap,
+        "overshoots": overshoots,
+        "most_sessions_seen": worst,
+        "admitted": admitted,
+        "refused_exit_2": refusals,
+        "other_exit": other,
+    }
 
 
 def machine() -> dict:
     import textual
 
-    return {"platform": platform.platform(), "python": platform.python_version(), "cores": os.cpu_count(),
-            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1), "textual": textual.__version__,
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cores": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "textual": textual.__version__,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
 
 
 BENCHES = ("change", "stream", "startup", "idle", "cli", "ls", "contention")
@@ -341,52 +432,72 @@ def main() -> int:
 
 def render_table(r: dict) -> str:
     m = r["machine"]
-    rows = [f"Machine: {m['cores']} cores, {m['memory_gib']} GiB, {m['platform']}, Python {m['python']}, "
-            f"Textual {m['textual']}, {m['date']}", "",
-            "| # | Measure | Result | Target | Met |", "|---|---|---|---|---|"]
+    rows = [
+        f"Machine: {m['cores']} cores, {m['memory_gib']} GiB, {m['platform']}, Python {m['python']}, "
+        f"Textual {m['textual']}, {m['date']}",
+        "",
+        "| # | Measure | Result | Target | Met |",
+        "|---|---|---|---|---|",
+    ]
     for item in r.get("change_to_figure", []):
         target = 50 if item["sessions"] == 100 else 100
-        rows.append(f"| 1 | change → capacity figure on screen, {item['sessions']:,} sessions ({item['changes']} changes) "
-                    f"| p50 {item['p50_ms']} ms, p95 {item['p95_ms']} ms | p95 ≤ {target} ms "
-                    f"| {'yes' if item['p95_ms'] <= target else 'NO'} |")
+        rows.append(
+            f"| 1 | change → capacity figure on screen, {item['sessions']:,} sessions ({item['changes']} changes) "
+            f"| p50 {item['p50_ms']} ms, p95 {item['p95_ms']} ms | p95 ≤ {target} ms "
+            f"| {'yes' if item['p95_ms'] <= target else 'NO'} |"
+        )
     for item in r.get("change_stream", []):
         for what in ("figure", "row"):
             stats = item[what]
             met = bool(stats) and stats["p95_ms"] <= STREAM_TARGET and not item["missed"]
-            shown = f"p50 {stats['p50_ms']} ms, p95 {stats['p95_ms']} ms, max {stats['max_ms']} ms" if stats else "not seen"
+            shown = (
+                f"p50 {stats['p50_ms']} ms, p95 {stats['p95_ms']} ms, max {stats['max_ms']} ms" if stats else "not seen"
+            )
             if item["missed"]:
                 shown += f" ({item['missed']} changes never seen)"
-            rows.append(f"| 1s | stream: change → {'capacity figure' if what == 'figure' else 'changed row'} on screen, "
-                        f"{item['sessions']:,} sessions, {item['table']} table, a change every {item['spacing_ms']} ms "
-                        f"({item['changes']} changes) "
-                        f"| {shown} | p95 ≤ {STREAM_TARGET} ms | {'yes' if met else 'NO'} |")
+            rows.append(
+                f"| 1s | stream: change → {'capacity figure' if what == 'figure' else 'changed row'} on screen, "
+                f"{item['sessions']:,} sessions, {item['table']} table, a change every {item['spacing_ms']} ms "
+                f"({item['changes']} changes) "
+                f"| {shown} | p95 ≤ {STREAM_TARGET} ms | {'yes' if met else 'NO'} |"
+            )
     for item in r.get("startup", []):
         met, goal = item["ratio"] <= 1.5, "≤ 1.5× bare"
-        rows.append(f"| 2 | start-up to first capacity figure, {item['sessions']:,} sessions (median of {item['runs']}) "
-                    f"| {item['console_ms']} ms vs bare Textual app {item['bare_textual_ms']} ms ({item['ratio']}×) "
-                    f"| {goal} | {'yes' if met else 'NO'} |")
+        rows.append(
+            f"| 2 | start-up to first capacity figure, {item['sessions']:,} sessions (median of {item['runs']}) "
+            f"| {item['console_ms']} ms vs bare Textual app {item['bare_textual_ms']} ms ({item['ratio']}×) "
+            f"| {goal} | {'yes' if met else 'NO'} |"
+        )
     if "idle_cpu" in r:
         idle = r["idle_cpu"]
-        rows.append(f"| 3 | idle CPU, 50 sessions with 20 live agents, {idle['seconds']} s "
-                    f"| {idle['cpu_percent_of_one_core']} % of a core | ≤ {IDLE_TARGET} % | "
-                    f"{'yes' if idle['cpu_percent_of_one_core'] <= IDLE_TARGET else 'NO'} |")
+        rows.append(
+            f"| 3 | idle CPU, 50 sessions with 20 live agents, {idle['seconds']} s "
+            f"| {idle['cpu_percent_of_one_core']} % of a core | ≤ {IDLE_TARGET} % | "
+            f"{'yes' if idle['cpu_percent_of_one_core'] <= IDLE_TARGET else 'NO'} |"
+        )
     if "cli" in r:
         base = r["cli"]["python -c pass"]["median_ms"]
         for name in ("ls --json", "start (refused, at capacity)"):
             item = r["cli"][name]
-            rows.append(f"| 4 | `kugetsu-tui {name}`, 100 sessions (median) | {item['median_ms']} ms vs `python -c pass` "
-                        f"{base} ms ({item['ratio']}×) | ≤ 3× | {'yes' if item['ratio'] <= 3 else 'NO'} |")
+            rows.append(
+                f"| 4 | `kugetsu-tui {name}`, 100 sessions (median) | {item['median_ms']} ms vs `python -c pass` "
+                f"{base} ms ({item['ratio']}×) | ≤ 3× | {'yes' if item['ratio'] <= 3 else 'NO'} |"
+            )
     if "ls_scale" in r:
         ls = r["ls_scale"]
-        rows.append(f"| 4s | `kugetsu-tui ls --json`, {ls['sessions']:,} sessions (median of {ls['runs']}) "
-                    f"| {ls['ls_json_ms']} ms vs minimal read-and-print program {ls['minimal_ms']} ms ({ls['ratio']}×) "
-                    f"| ≤ 1.3× | {'yes' if ls['ratio'] <= 1.3 else 'NO'} |")
+        rows.append(
+            f"| 4s | `kugetsu-tui ls --json`, {ls['sessions']:,} sessions (median of {ls['runs']}) "
+            f"| {ls['ls_json_ms']} ms vs minimal read-and-print program {ls['minimal_ms']} ms ({ls['ratio']}×) "
+            f"| ≤ 1.3× | {'yes' if ls['ratio'] <= 1.3 else 'NO'} |"
+        )
     if "contention" not in r:
         return "\n".join(rows)
     c = r["contention"]
-    rows.append(f"| 5 | {c['starters_per_round']} concurrent starts at cap {c['cap']}, {c['rounds']} rounds "
-                f"| {c['overshoots']} overshoots, {c['refused_exit_2']} refused with exit 2, {c['admitted']} admitted, "
-                f"{c['other_exit']} other | 0 overshoots | {'yes' if c['overshoots'] == 0 else 'NO'} |")
+    rows.append(
+        f"| 5 | {c['starters_per_round']} concurrent starts at cap {c['cap']}, {c['rounds']} rounds "
+        f"| {c['overshoots']} overshoots, {c['refused_exit_2']} refused with exit 2, {c['admitted']} admitted, "
+        f"{c['other_exit']} other | 0 overshoots | {'yes' if c['overshoots'] == 0 else 'NO'} |"
+    )
     return "\n".join(rows)
 
 

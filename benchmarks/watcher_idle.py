@@ -36,8 +36,18 @@ async def theirs(directory: Path) -> None:
     Inotify, Mask = asyncinotify.Inotify, asyncinotify.Mask
 
     with Inotify() as inotify:
-        inotify.add_watch(directory, Mask.CREATE | Mask.MODIFY | Mask.CLOSE_WRITE | Mask.MOVED_TO | Mask.DELETE
-                          | Mask.MOVED_FROM | Mask.ATTRIB | Mask.DELETE_SELF | Mask.MOVE_SELF)
+        inotify.add_watch(
+            directory,
+            Mask.CREATE
+            | Mask.MODIFY
+            | Mask.CLOSE_WRITE
+            | Mask.MOVED_TO
+            | Mask.DELETE
+            | Mask.MOVED_FROM
+            | Mask.ATTRIB
+            | Mask.DELETE_SELF
+            | Mask.MOVE_SELF,
+        )
         print("ready", flush=True)
         async for event in inotify:
             print(event.name, flush=True)
@@ -45,9 +55,12 @@ async def theirs(directory: Path) -> None:
 
 def measure(which: str, seconds: float, change_every: float | None) -> dict[str, object]:
     directory = Path(tempfile.mkdtemp(prefix="watcher-idle-"))
-    child = subprocess.Popen([sys.executable, "-m", "benchmarks.watcher_idle", "--child", which, str(directory)],
-                             stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(
-                                 [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])))
+    child = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.watcher_idle", "--child", which, str(directory)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])),
+    )
     try:
         assert child.stdout is not None
         child.stdout.readline()  # the first batch (ours) or "ready" (theirs): the watch is in place
@@ -67,8 +80,12 @@ def measure(which: str, seconds: float, change_every: float | None) -> dict[str,
         child.kill()
         child.wait()
     used = (after.user - before.user) + (after.system - before.system)
-    return {"watcher": which, "seconds": round(elapsed, 1), "changes": changes,
-            "cpu_percent_of_one_core": round(100 * used / elapsed, 3)}
+    return {
+        "watcher": which,
+        "seconds": round(elapsed, 1),
+        "changes": changes,
+        "cpu_percent_of_one_core": round(100 * used / elapsed, 3),
+    }
 
 
 def main() -> int:

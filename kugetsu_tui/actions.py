@@ -36,6 +36,8 @@ POLL_INTERVAL = 0.05
 def new_run_id() -> str:
     """A random id for one launch (not uuid: its import costs the CLI start-up time)."""
     return os.urandom(16).hex()
+
+
 DEFAULT_CONTINUE_MESSAGE = "continue"
 
 
@@ -74,16 +76,25 @@ def base_session_id(home: Home) -> str:
     try:
         base = read_session(path)
     except FileNotFoundError:
-        raise KugetsuError(f"no base session ({path}): run `kugetsu init` first, or write base.json "
-                           "with the opencode_session_id of the session to fork") from None
+        raise KugetsuError(
+            f"no base session ({path}): run `kugetsu init` first, or write base.json "
+            "with the opencode_session_id of the session to fork"
+        ) from None
     if base.corrupt or not base.opencode_session_id:
-        raise KugetsuError(f"the base session {path} has no opencode_session_id "
-                           f"({base.error or 'field missing'}): fix it or run `kugetsu init`")
+        raise KugetsuError(
+            f"the base session {path} has no opencode_session_id "
+            f"({base.error or 'field missing'}): fix it or run `kugetsu init`"
+        )
     return base.opencode_session_id
 
 
-def start_session(home: Home, ref_text: str, message: str, config: AgentConfig | None = None,
-                  on_admit: Callable[[str], None] | None = None) -> Launched:
+def start_session(
+    home: Home,
+    ref_text: str,
+    message: str,
+    config: AgentConfig | None = None,
+    on_admit: Callable[[str], None] | None = None,
+) -> Launched:
     """Admit a new dev session under the cap, make its worktree, then launch its agent; roll back on failure.
 
     Order: validate, preflight count, plan the worktree (git checks), placeholder under the lock
@@ -141,26 +152,35 @@ def start_session(home: Home, ref_text: str, message: str, config: AgentConfig |
         check_capacity(home, what)  # authoritative, under the lock
         if on_admit is not None:
             on_admit(run_id)
-        write_json(path, {
-            "type": "forked",
-            "issue_ref": ref.text,
-            "opencode_session_id": None,
-            "created_at": now_iso(),
-            "state": State.STARTING,
-            "run_id": run_id,
-            "starter_pid": os.getpid(),
-            "starter_started": start_time(os.getpid()),
-            "log": str(log),
-            "cwd": cwd,
-            **(plan.session_fields() if plan else {}),
-        })
+        write_json(
+            path,
+            {
+                "type": "forked",
+                "issue_ref": ref.text,
+                "opencode_session_id": None,
+                "created_at": now_iso(),
+                "state": State.STARTING,
+                "run_id": run_id,
+                "starter_pid": os.getpid(),
+                "starter_started": start_time(os.getpid()),
+                "log": str(log),
+                "cwd": cwd,
+                **(plan.session_fields() if plan else {}),
+            },
+        )
         index.add_entry(home, read_session(path))
     undo = _Undo(home, ref.session_name, run_id, plan, config)
     try:
         if plan is not None:
             undo.created = create_worktree(plan)
-            undo.session_id = fork_into(base_id or "", cwd, ref.text, config,
-                                        home.logs_dir / f".{ref.session_name}.fork.json", agent_cwd({}, config))
+            undo.session_id = fork_into(
+                base_id or "",
+                cwd,
+                ref.text,
+                config,
+                home.logs_dir / f".{ref.session_name}.fork.json",
+                agent_cwd({}, config),
+            )
             argv = render(template, dict(values, session_id=undo.session_id))
             if config.server:  # the copy lives in the worktree, which is its directory by construction
                 from kugetsu_tui.opencode.server_run import server_run_argv
@@ -194,8 +214,9 @@ class _Undo:
         """Roll back; returns what could not be undone, as a sentence to append to the error."""
         left: list[str] = []
         if self.session_id and self.plan is not None and self.config.template("delete"):
-            argv = render(self.config.template("delete"), {"session_id": self.session_id, "name": self.name,
-                                                           "issue_ref": ""})
+            argv = render(
+                self.config.template("delete"), {"session_id": self.session_id, "name": self.name, "issue_ref": ""}
+            )
             try:
                 if run_step("delete", argv, str(self.plan.path)).returncode != 0:
                     left.append(f"opencode session {self.session_id}")
@@ -212,8 +233,9 @@ class _Undo:
         return f" (rolled back, but left behind: {'; '.join(left)})" if left else ""
 
 
-def continue_session(home: Home, target: str, message: str | None = None,
-                     config: AgentConfig | None = None) -> Launched:
+def continue_session(
+    home: Home, target: str, message: str | None = None, config: AgentConfig | None = None
+) -> Launched:
     """Send a further message to an existing session. Never counted, never capped."""
     session = find_session(home, target)
     if session.corrupt:
@@ -238,15 +260,23 @@ def continue_session(home: Home, target: str, message: str | None = None,
         if directory:
             cwd = found["cwd"] = directory
             remember_directory(home, sid, directory)
-    argv = render(template, {"session_id": sid, "issue_ref": session.issue_ref or "", "name": session.name,
-                             "message": message or DEFAULT_CONTINUE_MESSAGE})
+    argv = render(
+        template,
+        {
+            "session_id": sid,
+            "issue_ref": session.issue_ref or "",
+            "name": session.name,
+            "message": message or DEFAULT_CONTINUE_MESSAGE,
+        },
+    )
     if config.server:  # through the server: its asks wait for an answer
         from kugetsu_tui.opencode.server_run import server_run_argv
 
         argv = server_run_argv(config.server, cwd, message or DEFAULT_CONTINUE_MESSAGE, session=sid)
     require_program(argv, "continue")
-    require_session_directory(home, sid, cwd, config, f"continue {session.name}",
-                              {"issue_ref": session.issue_ref or "", "name": session.name})
+    require_session_directory(
+        home, sid, cwd, config, f"continue {session.name}", {"issue_ref": session.issue_ref or "", "name": session.name}
+    )
     run_id = new_run_id()
     log = home.log_path(session.name)
     home.ensure()
@@ -255,12 +285,12 @@ def continue_session(home: Home, target: str, message: str | None = None,
     def claim(data: dict[str, Any]) -> None:
         for pid_key, started_key in (("supervisor_pid", "supervisor_started"), ("pid", "pid_started")):
             pid = data.get(pid_key)
-            if data.get("state") in LAUNCHING and isinstance(pid, int) \
-                    and is_alive(pid, data.get(started_key)):
+            if data.get("state") in LAUNCHING and isinstance(pid, int) and is_alive(pid, data.get(started_key)):
                 raise KugetsuError(f"cannot continue {session.name}: its agent is still running (pid {pid})")
         previous.update(data)
-        data.update(run_id=run_id, state=State.STARTING, log=str(log), exit_code=None, error=None, first_event_at=None,
-                    **found)
+        data.update(
+            run_id=run_id, state=State.STARTING, log=str(log), exit_code=None, error=None, first_event_at=None, **found
+        )
 
     if update_session(home, session.name, claim) is None:
         raise KugetsuError(f"cannot continue {session.name}: the session changed meanwhile, try again")
@@ -305,8 +335,9 @@ def _refuse_existing(path: Any, ref: str) -> None:
         return
     if owner and owner != ref:
         # kugetsu's naming maps a-b/c#1 and a/b-c#1 to the same file.
-        raise KugetsuError(f"{path.name} already holds the session of {owner}, which kugetsu names like {ref}: "
-                           "destroy that one first")
+        raise KugetsuError(
+            f"{path.name} already holds the session of {owner}, which kugetsu names like {ref}: destroy that one first"
+        )
     raise KugetsuError(f"{ref} already has a session ({path.name}): use `kugetsu-tui continue {ref}`")
 
 
@@ -360,7 +391,11 @@ def _read_log(log: Path) -> bytes:
 
 
 def _launched(name: str, data: dict[str, Any], log: Any) -> Launched:
-    return Launched(name=name, issue_ref=data.get("issue_ref"), opencode_session_id=data.get("opencode_session_id"),
-                    pid=data.get("pid"), log=str(log), state=State.recorded(data.get("state") or State.STARTING))
-
-
+    return Launched(
+        name=name,
+        issue_ref=data.get("issue_ref"),
+        opencode_session_id=data.get("opencode_session_id"),
+        pid=data.get("pid"),
+        log=str(log),
+        state=State.recorded(data.get("state") or State.STARTING),
+    )

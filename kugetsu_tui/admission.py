@@ -24,8 +24,10 @@ def refusal(what: str, limit: Limit, active: int) -> KugetsuError | None:
     if limit.value is None:
         return KugetsuError(f"Cannot {what}: {limit.error}. Fix it first.")
     if active >= limit.value:
-        return AtCapacityError(f"Cannot {what}: maximum concurrent agents ({limit.value}) reached "
-                               f"({active}/{limit.value} active). Destroy a finished session first.")
+        return AtCapacityError(
+            f"Cannot {what}: maximum concurrent agents ({limit.value}) reached "
+            f"({active}/{limit.value} active). Destroy a finished session first."
+        )
     return None
 
 

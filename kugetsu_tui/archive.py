@@ -37,8 +37,19 @@ if TYPE_CHECKING:
 SESSION_FILE, EXPORT_FILE, LOG_FILE, META_FILE = "session.json", "export.json", "agent.log", "meta.json"
 WORKTREE_DIR = "worktree"
 # Fields of a finished run that mean nothing once the session is restored.
-RUNTIME_FIELDS = ("pid", "pid_started", "supervisor_pid", "supervisor_started", "run_id", "starter_pid",
-                  "starter_started", "error", "exit_code", "finished_at", "first_event_at")
+RUNTIME_FIELDS = (
+    "pid",
+    "pid_started",
+    "supervisor_pid",
+    "supervisor_started",
+    "run_id",
+    "starter_pid",
+    "starter_started",
+    "error",
+    "exit_code",
+    "finished_at",
+    "first_event_at",
+)
 
 
 class ArchiveEntry(NamedTuple):
@@ -72,10 +83,13 @@ def destroy_steps(session: Session, alive: bool, active: int, limit: int | None)
         steps.append("its opencode transcript is exported to the archive and the opencode session deleted")
     worktree = None if session.corrupt else session.data.get("worktree_path")
     if isinstance(worktree, str) and worktree:
-        steps.append(f"its worktree {worktree} is saved to the archive (uncommitted changes, untracked files, "
-                     "commits not on the base), then removed; its branch is kept unless fully merged")
-    steps.append("the session file and log are moved to the archive (restorable: `kugetsu-tui restore`, "
-                 "or u in the console)")
+        steps.append(
+            f"its worktree {worktree} is saved to the archive (uncommitted changes, untracked files, "
+            "commits not on the base), then removed; its branch is kept unless fully merged"
+        )
+    steps.append(
+        "the session file and log are moved to the archive (restorable: `kugetsu-tui restore`, or u in the console)"
+    )
     if session.kind == KIND_DEV:
         steps.append(f"a slot is freed ({active - 1}/{limit if limit is not None else '?'} after)")
     return steps
@@ -83,12 +97,20 @@ def destroy_steps(session: Session, alive: bool, active: int, limit: int | None)
 
 def special_kind(session: Session) -> str | None:
     """How to name the base or PM session in a warning; None for a dev session."""
-    return {KIND_BASE: "the BASE session (every dev session is forked from it)",
-            KIND_PM: "the PM agent session"}.get(session.kind)
+    return {KIND_BASE: "the BASE session (every dev session is forked from it)", KIND_PM: "the PM agent session"}.get(
+        session.kind
+    )
 
 
-def destroy_session(home: Home, target: str, *, allow_base: bool = False, allow_pm: bool = False,
-                    force: bool = False, config: AgentConfig | None = None) -> Destroyed:
+def destroy_session(
+    home: Home,
+    target: str,
+    *,
+    allow_base: bool = False,
+    allow_pm: bool = False,
+    force: bool = False,
+    config: AgentConfig | None = None,
+) -> Destroyed:
     """Stop the agent, save the transcript, delete the opencode session, archive the file."""
     session = find_session(home, target)
     if session.kind == KIND_BASE and not allow_base:
@@ -112,9 +134,17 @@ def destroy_session(home: Home, target: str, *, allow_base: bool = False, allow_
     entry_dir = _new_entry_dir(home, session.name)
     if transcript is not None:
         write_bytes(entry_dir / EXPORT_FILE, transcript)
-    meta: dict[str, Any] = {"name": session.name, "kind": session.kind, "issue_ref": session.issue_ref,
-            "opencode_session_id": sid, "archived_at": now_iso(), "exported": transcript is not None,
-            "deleted_from_opencode": deleted, "state": session.recorded_state, "error": session.error}
+    meta: dict[str, Any] = {
+        "name": session.name,
+        "kind": session.kind,
+        "issue_ref": session.issue_ref,
+        "opencode_session_id": sid,
+        "archived_at": now_iso(),
+        "exported": transcript is not None,
+        "deleted_from_opencode": deleted,
+        "state": session.recorded_state,
+        "error": session.error,
+    }
     if work is not None:
         os.rename(work.staging, entry_dir / WORKTREE_DIR)
         meta["worktree"] = work.meta
@@ -141,8 +171,14 @@ def stop_agent(session: Session) -> bool:
     """
     if session.corrupt:
         return False
-    roots = [p for p in (live_process(session.supervisor_pid, session.data.get("supervisor_started")),
-                         live_process(session.pid, session.data.get("pid_started"))) if p is not None]
+    roots = [
+        p
+        for p in (
+            live_process(session.supervisor_pid, session.data.get("supervisor_started")),
+            live_process(session.pid, session.data.get("pid_started")),
+        )
+        if p is not None
+    ]
     if roots:
         terminate_tree(roots)
     return bool(roots)
@@ -155,8 +191,9 @@ class SavedWorktree(NamedTuple):
     complete: bool  # saved after the agent stopped (or it was not running): the worktree may go
 
 
-def _save_worktree(home: Home, session: Session, force: bool, warnings: list[str],
-                   previous: SavedWorktree | None = None) -> SavedWorktree | None:
+def _save_worktree(
+    home: Home, session: Session, force: bool, warnings: list[str], previous: SavedWorktree | None = None
+) -> SavedWorktree | None:
     """Save what only the session's worktree holds; None when it has none, or saving failed under --force.
 
     A failure refuses the destroy (nothing changed yet) unless --force, which then leaves the
@@ -175,13 +212,16 @@ def _save_worktree(home: Home, session: Session, force: bool, warnings: list[str
     except (KugetsuError, OSError) as exc:
         shutil.rmtree(staging, ignore_errors=True)
         if previous is not None:
-            warnings.append(f"the worktree {previous.record.path} is kept: saving it after its agent stopped "
-                            f"failed: {exc}")
+            warnings.append(
+                f"the worktree {previous.record.path} is kept: saving it after its agent stopped failed: {exc}"
+            )
             return previous._replace(complete=False)
         if not force:
-            raise KugetsuError(f"saving the worktree of {session.name} failed: {exc}; the session is kept and "
-                               "nothing was changed. Use --force to destroy it without saving (the worktree is "
-                               "then left in place)") from None
+            raise KugetsuError(
+                f"saving the worktree of {session.name} failed: {exc}; the session is kept and "
+                "nothing was changed. Use --force to destroy it without saving (the worktree is "
+                "then left in place)"
+            ) from None
         warnings.append(f"the worktree was not saved and is left in place: {exc}")
         return None
     if previous is not None:
@@ -201,13 +241,15 @@ def _restore_worktree(entry: ArchiveEntry, restored: dict[str, Any] | None) -> W
     return record
 
 
-def _session_step(step: str, session: Session, sid: str | None, config: AgentConfig
-                  ) -> subprocess.CompletedProcess[bytes] | None:
+def _session_step(
+    step: str, session: Session, sid: str | None, config: AgentConfig
+) -> subprocess.CompletedProcess[bytes] | None:
     """Run export or delete for the session in its own directory; None when the step is off."""
     if not sid or not config.template(step):
         return None
-    argv = render(config.template(step), {"session_id": sid, "name": session.name,
-                                          "issue_ref": session.issue_ref or ""})
+    argv = render(
+        config.template(step), {"session_id": sid, "name": session.name, "issue_ref": session.issue_ref or ""}
+    )
     return run_step(step, argv, agent_cwd(session.data, config))
 
 
@@ -223,8 +265,10 @@ def _export(session: Session, sid: str | None, config: AgentConfig, force: bool,
             return result.stdout
         failure = last_words(result.stderr + result.stdout) if result.returncode else "it printed nothing"
     if not force:
-        raise KugetsuError(f"export of {session.name} (opencode session {sid}) failed: {failure}; "
-                           "the session is kept and nothing was changed. Use --force to destroy it without a transcript")
+        raise KugetsuError(
+            f"export of {session.name} (opencode session {sid}) failed: {failure}; "
+            "the session is kept and nothing was changed. Use --force to destroy it without a transcript"
+        )
     warnings.append(f"destroyed without a transcript: export failed: {failure}")
     return None
 
@@ -351,11 +395,17 @@ def _unreserve(home: Home, target: Path, archived: Path, restored: dict[str, Any
 
 def _restored_state(entry: ArchiveEntry, restored: dict[str, Any]) -> dict[str, Any]:
     """idle, unless its opencode session was deleted with no transcript kept to import back."""
-    lost = (restored.get("opencode_session_id") and entry.meta.get("exported") is False
-            and entry.meta.get("deleted_from_opencode", True))
+    lost = (
+        restored.get("opencode_session_id")
+        and entry.meta.get("exported") is False
+        and entry.meta.get("deleted_from_opencode", True)
+    )
     if lost:
-        return {"state": State.FAILED, "error": f"restored without a transcript: opencode session "
-                                            f"{restored['opencode_session_id']} was deleted when it was destroyed"}
+        return {
+            "state": State.FAILED,
+            "error": f"restored without a transcript: opencode session "
+            f"{restored['opencode_session_id']} was deleted when it was destroyed",
+        }
     return {"state": State.IDLE}
 
 
@@ -383,10 +433,17 @@ def _import(entry: ArchiveEntry, restored: dict[str, Any] | None, config: AgentC
     export = entry.path / EXPORT_FILE
     if restored is None or not export.exists() or not config.template("import"):
         return
-    argv = render(config.template("import"), {"export_file": str(export), "name": entry.session_name,
-                                              "session_id": str(restored.get("opencode_session_id") or ""),
-                                              "issue_ref": str(restored.get("issue_ref") or "")})
+    argv = render(
+        config.template("import"),
+        {
+            "export_file": str(export),
+            "name": entry.session_name,
+            "session_id": str(restored.get("opencode_session_id") or ""),
+            "issue_ref": str(restored.get("issue_ref") or ""),
+        },
+    )
     result = run_step("import", argv, _import_cwd(export, restored, config))
     if result.returncode != 0:
-        raise KugetsuError(f"import of {entry.id} failed: {last_words(result.stderr + result.stdout)}; "
-                           "it stays in the archive")
+        raise KugetsuError(
+            f"import of {entry.id} failed: {last_words(result.stderr + result.stdout)}; it stays in the archive"
+        )

@@ -29,12 +29,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="kugetsu-tui", description="Operator console and CLI for kugetsu agent sessions. "
-                     "With no command, opens the console.",
-                     epilog="exit codes: 0 ok, 1 error, 2 at capacity (retry later)")
+    parser = _Parser(
+        prog="kugetsu-tui",
+        description="Operator console and CLI for kugetsu agent sessions. With no command, opens the console.",
+        epilog="exit codes: 0 ok, 1 error, 2 at capacity (retry later)",
+    )
     parser.add_argument("--home", help="kugetsu home (default: $KUGETSU_HOME or ~/.kugetsu)")
-    parser.add_argument("--demo", action="store_true",
-                        help="open the console on a temporary demo home with a simulated agent")
+    parser.add_argument(
+        "--demo", action="store_true", help="open the console on a temporary demo home with a simulated agent"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     ls = sub.add_parser("ls", help="list sessions and the active/limit count")
@@ -67,8 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     work.add_argument("--json", action="store_true", help="machine-readable output")
 
     prune = sub.add_parser("prune", help="destroy every dev session whose work is done")
-    prune.add_argument("--merged", action="store_true", required=True,
-                       help="done means: PR merged or closed, issue closed, or branch merged (checked now)")
+    prune.add_argument(
+        "--merged",
+        action="store_true",
+        required=True,
+        help="done means: PR merged or closed, issue closed, or branch merged (checked now)",
+    )
     prune.add_argument("--dry-run", action="store_true", help="list what would be destroyed, change nothing")
     prune.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     prune.add_argument("--json", action="store_true", help="machine-readable output")
@@ -76,10 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
     from kugetsu_tui.queue.commands import add_queue_parser
 
     add_queue_parser(sub)
-    permissions = sub.add_parser("permissions", help="list the permission asks pending in the opencode server, "
-                                 "or answer one")
-    permissions.add_argument("answer", nargs="?", choices=["allow", "always", "reject"],
-                             help="allow (once), always (allow from now on) or reject")
+    permissions = sub.add_parser(
+        "permissions", help="list the permission asks pending in the opencode server, or answer one"
+    )
+    permissions.add_argument(
+        "answer",
+        nargs="?",
+        choices=["allow", "always", "reject"],
+        help="allow (once), always (allow from now on) or reject",
+    )
     permissions.add_argument("id", nargs="?", help="the ask's id (per_…), from the list")
     permissions.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
@@ -128,16 +140,26 @@ def cmd_ls(home: Home, args: argparse.Namespace) -> int:
         return EXIT_OK
     limit = snapshot.limit
     shown = limit.value if limit.value is not None else "invalid"
-    print(f"active {snapshot.active}/{shown}{f', {queued} queued' if queued else ''}  "
-          f"(limit from {printable(limit.source)})")
+    print(
+        f"active {snapshot.active}/{shown}{f', {queued} queued' if queued else ''}  "
+        f"(limit from {printable(limit.source)})"
+    )
     if limit.error:
         print(f"warning: {printable(limit.error)}")
     rows = [("KIND", "STATE", "NAME", "ISSUE", "OPENCODE SESSION", "PID", "AGE")]
     for v in snapshot.sessions:
         s = v.session
-        rows.append((s.kind, printable(v.shown_state), printable(s.name), printable(s.issue_ref),
-                     printable(s.opencode_session_id), str(s.pid or "") + ("" if v.alive or not s.pid else " (gone)"),
-                     since(s.created_timestamp())))
+        rows.append(
+            (
+                s.kind,
+                printable(v.shown_state),
+                printable(s.name),
+                printable(s.issue_ref),
+                printable(s.opencode_session_id),
+                str(s.pid or "") + ("" if v.alive or not s.pid else " (gone)"),
+                since(s.created_timestamp()),
+            )
+        )
     print("\n".join(table_lines(rows)))
     for v in snapshot.sessions:
         if v.error:
@@ -202,8 +224,10 @@ def cmd_start(home: Home, args: argparse.Namespace) -> int:
 
         print(f"kugetsu-tui: warning: {printable(launched.warning)}", file=sys.stderr)
     sid = launched.opencode_session_id or "pending"
-    print(f"started {launched.issue_ref} as {launched.name} (opencode session {sid}, "
-          f"state {launched.state}, log {launched.log})")
+    print(
+        f"started {launched.issue_ref} as {launched.name} (opencode session {sid}, "
+        f"state {launched.state}, log {launched.log})"
+    )
     return EXIT_OK
 
 
@@ -241,8 +265,10 @@ def cmd_destroy(home: Home, args: argparse.Namespace) -> int:
     result = destroy_session(home, args.target, allow_base=args.base, allow_pm=args.pm_agent, force=args.force)
     for warning in result.warnings:
         print(f"kugetsu-tui: warning: {warning}", file=sys.stderr)
-    print(f"destroyed {result.entry.session_name}: archived as {result.entry.path} "
-          f"(restore with: kugetsu-tui restore {result.entry.session_name})")
+    print(
+        f"destroyed {result.entry.session_name}: archived as {result.entry.path} "
+        f"(restore with: kugetsu-tui restore {result.entry.session_name})"
+    )
     return EXIT_OK
 
 
@@ -255,8 +281,10 @@ def cmd_restore(home: Home, args: argparse.Namespace) -> int:
         if not entries:
             print("the archive is empty")
         for entry in entries:
-            print(f"{printable(entry.id)}  {printable(entry.meta.get('issue_ref') or entry.session_name)}  "
-                  f"archived {printable(entry.archived_at)}")
+            print(
+                f"{printable(entry.id)}  {printable(entry.meta.get('issue_ref') or entry.session_name)}  "
+                f"archived {printable(entry.archived_at)}"
+            )
         return EXIT_OK
     session = restore_session(home, args.name)
     print(f"restored {session.name} ({session.path})")
@@ -278,8 +306,7 @@ def cmd_limit(home: Home, args: argparse.Namespace) -> int:
     save_limit(home, value)
     print(f"limit set to {value} in {home.config_toml}")
     if os.environ.get(LIMIT_ENV, ""):
-        print(f"kugetsu-tui: warning: {LIMIT_ENV} is set in the environment and overrides config.toml",
-              file=sys.stderr)
+        print(f"kugetsu-tui: warning: {LIMIT_ENV} is set in the environment and overrides config.toml", file=sys.stderr)
     return EXIT_OK
 
 
@@ -308,6 +335,15 @@ def cmd_queue(home: Home, args: argparse.Namespace) -> int:
     return run_queue_command(home, args)
 
 
-COMMANDS = {"ls": cmd_ls, "start": cmd_start, "continue": cmd_continue, "destroy": cmd_destroy,
-            "restore": cmd_restore, "limit": cmd_limit, "work": cmd_work, "prune": cmd_prune, "queue": cmd_queue,
-            "permissions": cmd_permissions}
+COMMANDS = {
+    "ls": cmd_ls,
+    "start": cmd_start,
+    "continue": cmd_continue,
+    "destroy": cmd_destroy,
+    "restore": cmd_restore,
+    "limit": cmd_limit,
+    "work": cmd_work,
+    "prune": cmd_prune,
+    "queue": cmd_queue,
+    "permissions": cmd_permissions,
+}

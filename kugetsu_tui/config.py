@@ -62,8 +62,11 @@ def _toml_limit(home: Home, value: Any) -> Limit:
         # TOML also accepts 0x10, 1_000 and +3 as integers; the rule is a plain decimal.
         raw = _raw_toml_value(home, value)
         if raw is None:
-            return Limit(None, source, f"invalid limit {value!r} from {source}: write it as a plain decimal "
-                                       f"`{LIMIT_KEY} = N` on its own line")
+            return Limit(
+                None,
+                source,
+                f"invalid limit {value!r} from {source}: write it as a plain decimal `{LIMIT_KEY} = N` on its own line",
+            )
         return _check(raw, source)
     return Limit(None, source, f"invalid limit {value!r} from {source}: must be a whole number of at least 1")
 
@@ -174,8 +177,7 @@ def load_agent_config(home: Home) -> AgentConfig:
     settings = ("start_wait", "cwd", "server", "stall_after")
     unknown = sorted(set(section) - set(DEFAULT_TEMPLATES) - set(settings))
     if unknown:
-        raise KugetsuError(f"{where}: unknown key {unknown[0]!r}; known: "
-                           f"{', '.join([*DEFAULT_TEMPLATES, *settings])}")
+        raise KugetsuError(f"{where}: unknown key {unknown[0]!r}; known: {', '.join([*DEFAULT_TEMPLATES, *settings])}")
     templates = dict(DEFAULT_TEMPLATES)
     for step in DEFAULT_TEMPLATES:
         if step not in section:
@@ -199,12 +201,13 @@ def load_agent_config(home: Home) -> AgentConfig:
         raise KugetsuError(f"{where} cwd must be a directory path string")
     server = section.get("server")
     if server is not None and (not isinstance(server, str) or not server.startswith("http://")):
-        raise KugetsuError(f"{where} server must be the URL of `opencode serve`, e.g. \"http://127.0.0.1:4096\"")
+        raise KugetsuError(f'{where} server must be the URL of `opencode serve`, e.g. "http://127.0.0.1:4096"')
     stall_after = section.get("stall_after", DEFAULT_STALL_AFTER)
     if isinstance(stall_after, bool) or not isinstance(stall_after, (int, float)) or stall_after <= 0:
         raise KugetsuError(f"{where} stall_after must be a number of seconds > 0")
-    return AgentConfig(templates, float(start_wait), os.path.expanduser(cwd) if cwd else None,
-                       server or None, float(stall_after))
+    return AgentConfig(
+        templates, float(start_wait), os.path.expanduser(cwd) if cwd else None, server or None, float(stall_after)
+    )
 
 
 def render(template: list[str], values: Mapping[str, str]) -> list[str]:

@@ -33,16 +33,35 @@ AGENT_SECONDS = 12
 
 def demo_agent_argv(store: Path, seconds: float, fail: bool = False) -> list[str]:
     """The simulated agent's command prefix; `fail` makes every run fail, like a broken agent."""
-    return [sys.executable, "-m", "kugetsu_tui.demo_agent", "--store", str(store), "--seconds", str(seconds),
-            *(["--fail"] if fail else [])]
+    return [
+        sys.executable,
+        "-m",
+        "kugetsu_tui.demo_agent",
+        "--store",
+        str(store),
+        "--seconds",
+        str(seconds),
+        *(["--fail"] if fail else []),
+    ]
 
 
 def demo_templates(store: Path, seconds: float = AGENT_SECONDS, fail: bool = False) -> dict[str, list[str]]:
     """[agent] templates that drive the simulated agent exactly as opencode's CLI is driven."""
     agent = demo_agent_argv(store, seconds, fail)
     return {
-        "start": [*agent, "run", "--session", "{base_session_id}", "--fork", "--title", "{issue_ref}",
-                  "--format", "json", "--", "{message}"],
+        "start": [
+            *agent,
+            "run",
+            "--session",
+            "{base_session_id}",
+            "--fork",
+            "--title",
+            "{issue_ref}",
+            "--format",
+            "json",
+            "--",
+            "{message}",
+        ],
         "continue": [*agent, "run", "--session", "{session_id}", "--format", "json", "--", "{message}"],
         "export": [*agent, "export", "{session_id}"],
         "delete": [*agent, "session", "delete", "{session_id}"],
@@ -52,8 +71,11 @@ def demo_templates(store: Path, seconds: float = AGENT_SECONDS, fail: bool = Fal
 
 def _new_store_session(store: Path, title: str) -> str:
     """Create a session in the simulated opencode store and return its id."""
-    out = subprocess.run([*demo_agent_argv(store, 0), "run", "--title", title, "--format", "json", title],
-                         capture_output=True, check=True).stdout
+    out = subprocess.run(
+        [*demo_agent_argv(store, 0), "run", "--title", title, "--format", "json", title],
+        capture_output=True,
+        check=True,
+    ).stdout
     sid: str = json.loads(out.splitlines()[0])["sessionID"]
     return sid
 
@@ -88,8 +110,14 @@ def _demo_worktree(home: Home, repo: Path, number: int) -> dict[str, str]:
     run_git([*_IDENTITY, "commit", "-q", "-m", f"Fix #{number}"], path)
     write_bytes(path / "README.md", b"# widgets\nWork in progress.\n")
     base = run_git(["rev-parse", "main"], repo).stdout.decode().strip()
-    return {"worktree_path": str(path), "branch_name": branch, "repo": str(repo), "cwd": str(path),
-            "worktree_base": "main", "worktree_base_commit": base}
+    return {
+        "worktree_path": str(path),
+        "branch_name": branch,
+        "repo": str(repo),
+        "cwd": str(path),
+        "worktree_base": "main",
+        "worktree_base_commit": base,
+    }
 
 
 def _demo_merged_branch(repo: Path, number: int) -> dict[str, str]:
@@ -115,11 +143,18 @@ def create_demo_home(root: Path, *, live_agent: bool = True) -> Home:
     repo = _demo_repo(root / "widgets")
     # The agents' directory is the demo's own, never the checkout the console happens to run in.
     agent: dict[str, object] = {**demo_templates(store), "cwd": str(repo or root)}
-    write_bytes(home.config_toml, tomli_w.dumps({"max_concurrent_agents": DEMO_LIMIT, "agent": agent,
-                                                 "repos": {"github.com/acme/widgets": str(repo)} if repo else {},
-                                                 # no network in the demo: work status from local git only
-                                                 "forge": {"github.com": {"api": ""}},
-                                                 }).encode())
+    write_bytes(
+        home.config_toml,
+        tomli_w.dumps(
+            {
+                "max_concurrent_agents": DEMO_LIMIT,
+                "agent": agent,
+                "repos": {"github.com/acme/widgets": str(repo)} if repo else {},
+                # no network in the demo: work status from local git only
+                "forge": {"github.com": {"api": ""}},
+            }
+        ).encode(),
+    )
     base_id = _new_store_session(store, "base")
     pm_id = _new_store_session(store, "pm agent")
     now = datetime.now(UTC).astimezone()
@@ -127,10 +162,14 @@ def create_demo_home(root: Path, *, live_agent: bool = True) -> Home:
     def stamp(hours_ago: float) -> str:
         return (now - timedelta(hours=hours_ago)).isoformat(timespec="seconds")
 
-    write_json(home.session_path("base"), {"type": "base", "opencode_session_id": base_id,
-                                           "created_at": stamp(72), "state": State.IDLE})
-    write_json(home.session_path("pm-agent"), {"type": "pm_agent", "opencode_session_id": pm_id,
-                                               "created_at": stamp(71), "state": State.IDLE})
+    write_json(
+        home.session_path("base"),
+        {"type": "base", "opencode_session_id": base_id, "created_at": stamp(72), "state": State.IDLE},
+    )
+    write_json(
+        home.session_path("pm-agent"),
+        {"type": "pm_agent", "opencode_session_id": pm_id, "created_at": stamp(71), "state": State.IDLE},
+    )
     issues = {}
     dev_sessions: list[tuple[int, float, State, dict[str, object]]] = [
         (12, 30, State.IDLE, {"exit_code": 0}),
@@ -145,8 +184,18 @@ def create_demo_home(root: Path, *, live_agent: bool = True) -> Home:
             worktree = _demo_worktree(home, repo, number)
         elif repo:
             worktree = _demo_merged_branch(repo, number)  # finished work: `D` cleans it up
-        write_json(home.session_path(name), {"type": "forked", "issue_ref": ref, "opencode_session_id": sid,
-                                             "created_at": stamp(hours), "state": state, **extra, **worktree})
+        write_json(
+            home.session_path(name),
+            {
+                "type": "forked",
+                "issue_ref": ref,
+                "opencode_session_id": sid,
+                "created_at": stamp(hours),
+                "state": state,
+                **extra,
+                **worktree,
+            },
+        )
         issues[ref] = f"{name}.json"
     # A file that kugetsu or a crash left broken: shown as corrupt, and it still holds a slot.
     write_bytes(home.session_path("github.com-acme-widgets-16"), b'{"type": "forked", "issue_ref": ')
@@ -158,8 +207,9 @@ def create_demo_home(root: Path, *, live_agent: bool = True) -> Home:
 
         config = load_agent_config(home)
         long_run = demo_templates(store, 600)  # in a worktree, a start runs the continue template
-        busy = config._replace(templates={**config.templates, "start": long_run["start"],
-                                          "continue": long_run["continue"]})
+        busy = config._replace(
+            templates={**config.templates, "start": long_run["start"], "continue": long_run["continue"]}
+        )
         start_session(home, "acme/widgets#14", "Fix the flaky widget test", config=busy)
     return home
 

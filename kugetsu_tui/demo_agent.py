@@ -67,17 +67,26 @@ def cmd_run(store: Store, args: argparse.Namespace) -> int:
             return 1
         if args.fork:
             parent = session["info"]
-            session = {"info": {"id": _new_id(), "title": f"{parent['title']} (fork #1)", "parentID": parent["id"],
-                                "time": {"created": now, "updated": now}}, "messages": list(session["messages"])}
+            session = {
+                "info": {
+                    "id": _new_id(),
+                    "title": f"{parent['title']} (fork #1)",
+                    "parentID": parent["id"],
+                    "time": {"created": now, "updated": now},
+                },
+                "messages": list(session["messages"]),
+            }
     else:
-        session = {"info": {"id": _new_id(), "title": args.title or "demo session",
-                            "time": {"created": now, "updated": now}}, "messages": []}
+        session = {
+            "info": {"id": _new_id(), "title": args.title or "demo session", "time": {"created": now, "updated": now}},
+            "messages": [],
+        }
     sid = session["info"]["id"]
     session["info"].setdefault("directory", os.getcwd())
     text = " ".join(args.message)
     session["messages"].append({"role": "user", "text": text})
     if text.startswith("write ") and ":" in text:
-        _write_file(*text[len("write "):].split(":", 1))
+        _write_file(*text[len("write ") :].split(":", 1))
     store.save(session)
     _emit("step_start", sid, part={"type": "step-start"})
     deadline = time.monotonic() + args.seconds
@@ -128,8 +137,15 @@ def cmd_import(store: Store, args: argparse.Namespace) -> int:
 
 def cmd_session(store: Store, args: argparse.Namespace) -> int:
     if args.action == "list":
-        listing = [{"id": s["info"]["id"], "title": s["info"]["title"], "updated": s["info"]["time"]["updated"],
-                    "created": s["info"]["time"]["created"]} for s in store.all()]
+        listing = [
+            {
+                "id": s["info"]["id"],
+                "title": s["info"]["title"],
+                "updated": s["info"]["time"]["updated"],
+                "created": s["info"]["time"]["created"],
+            }
+            for s in store.all()
+        ]
         print(json.dumps(listing, indent=2))
         return 0
     if not args.id:

@@ -52,8 +52,9 @@ def _branch_merged(repo: Path, branch: str, base: str, worktree: Path | None) ->
     base_commit = _commit(repo, base)
     if base_commit is None:
         return GitAnswer(UNKNOWN, f"base {base} not found in {repo}")
-    branch_ref = next((ref for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}")
-                       if _commit(repo, ref)), None)
+    branch_ref = next(
+        (ref for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}") if _commit(repo, ref)), None
+    )
     if branch_ref is None:
         return GitAnswer(UNKNOWN, f"branch {branch} not found in {repo}")
     answer = _compare(repo, branch, branch_ref, base)
@@ -64,13 +65,14 @@ def _branch_merged(repo: Path, branch: str, base: str, worktree: Path | None) ->
 
 def default_base(repo: Path) -> str:
     """origin/HEAD when the clone has it, else the branch the main checkout is on."""
-    origin_head = _git(repo, "rev-parse", "--verify", "--quiet", "--symbolic-full-name", "refs/remotes/origin/HEAD",
-                       ok=(0, 1)).strip()
+    origin_head = _git(
+        repo, "rev-parse", "--verify", "--quiet", "--symbolic-full-name", "refs/remotes/origin/HEAD", ok=(0, 1)
+    ).strip()
     if origin_head.startswith("refs/remotes/"):
-        return origin_head[len("refs/remotes/"):]
+        return origin_head[len("refs/remotes/") :]
     for line in _git(repo, "worktree", "list", "--porcelain").splitlines():
         if line.startswith("branch refs/heads/"):
-            return line[len("branch refs/heads/"):]
+            return line[len("branch refs/heads/") :]
         if line == "":
             break  # only the first entry is the main checkout
     raise GitError(f"no base branch in {repo}: no origin/HEAD and the main checkout is on no branch")
@@ -117,8 +119,9 @@ def _squash_patch_in_base(repo: Path, fork: str, branch_ref: str, base: str) -> 
     squash = _patch_ids(repo, _git(repo, "diff", "--no-ext-diff", "--no-color", fork, branch_ref))
     if not squash:
         return False
-    log = _git(repo, "log", "-p", "--no-ext-diff", "--no-color", f"--max-count={SQUASH_SEARCH_COMMITS}",
-               f"{fork}..{base}")
+    log = _git(
+        repo, "log", "-p", "--no-ext-diff", "--no-color", f"--max-count={SQUASH_SEARCH_COMMITS}", f"{fork}..{base}"
+    )
     return bool(squash & _patch_ids(repo, log))
 
 
@@ -139,15 +142,24 @@ def _git(repo: Path, *args: str, ok: tuple[int, ...] = (0,), stdin: str | None =
     return _run(repo, *args, ok=ok, stdin=stdin).stdout
 
 
-def _run(repo: Path, *args: str, ok: tuple[int, ...] = (0,), stdin: str | None = None
-         ) -> subprocess.CompletedProcess[str]:
+def _run(
+    repo: Path, *args: str, ok: tuple[int, ...] = (0,), stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run git in `repo`; an exit status outside `ok` is a GitError with git's last words."""
     argv = ["git", "-c", "core.fsmonitor=false", "-C", str(repo), *args]
     env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
     try:
-        result = subprocess.run(argv, check=False, input=stdin, capture_output=True, text=True, errors="replace",
-                                env=env, timeout=GIT_TIMEOUT,
-                                stdin=None if stdin is not None else subprocess.DEVNULL)
+        result = subprocess.run(
+            argv,
+            check=False,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            env=env,
+            timeout=GIT_TIMEOUT,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+        )
     except FileNotFoundError:
         raise GitError("git is not installed") from None
     except subprocess.TimeoutExpired:

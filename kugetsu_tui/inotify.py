@@ -19,8 +19,18 @@ IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE, IN_DELETE = 0x040, 0x080, 0x100, 0x200
 IN_DELETE_SELF, IN_MOVE_SELF = 0x400, 0x800
 IN_Q_OVERFLOW, IN_IGNORED = 0x4000, 0x8000
 IN_ONLYDIR, IN_NONBLOCK, IN_CLOEXEC = 0x01000000, 0o4000, 0o2000000
-WATCH_MASK = (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE
-              | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+WATCH_MASK = (
+    IN_MODIFY
+    | IN_ATTRIB
+    | IN_CLOSE_WRITE
+    | IN_MOVED_FROM
+    | IN_MOVED_TO
+    | IN_CREATE
+    | IN_DELETE
+    | IN_DELETE_SELF
+    | IN_MOVE_SELF
+    | IN_ONLYDIR
+)
 _HEADER = struct.Struct("iIII")  # wd, mask, cookie, len
 
 
@@ -30,7 +40,7 @@ class Events:
     def __init__(self, names: set[str]) -> None:
         self.names = names
         self.overflow = False  # the kernel dropped events: re-read everything
-        self.gone = False      # the directory itself was deleted or moved
+        self.gone = False  # the directory itself was deleted or moved
 
 
 def _libc() -> ctypes.CDLL:
@@ -71,7 +81,7 @@ class DirectoryWatch:
             while offset + _HEADER.size <= len(buffer):
                 _wd, mask, _cookie, length = _HEADER.unpack_from(buffer, offset)
                 offset += _HEADER.size
-                name = buffer[offset:offset + length].rstrip(b"\0")
+                name = buffer[offset : offset + length].rstrip(b"\0")
                 offset += length
                 if mask & IN_Q_OVERFLOW:
                     events.overflow = True

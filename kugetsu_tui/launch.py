@@ -38,8 +38,7 @@ def require_program(argv: list[str], step: str) -> None:
     elif _on_path(program):
         return
     raise KugetsuError(
-        f"agent program {program!r} not found on PATH: install it ({INSTALL_HINT}) "
-        f"or set [agent] {step} in config.toml"
+        f"agent program {program!r} not found on PATH: install it ({INSTALL_HINT}) or set [agent] {step} in config.toml"
     )
 
 
@@ -57,8 +56,19 @@ def launch_supervised(home: Home, name: str, run_id: str, argv: list[str], cwd: 
     import subprocess
     import threading
 
-    command = [sys.executable, "-m", "kugetsu_tui.supervisor", "--home", str(home.root), "--name", name,
-               "--run-id", run_id, "--cwd", cwd]
+    command = [
+        sys.executable,
+        "-m",
+        "kugetsu_tui.supervisor",
+        "--home",
+        str(home.root),
+        "--name",
+        name,
+        "--run-id",
+        run_id,
+        "--cwd",
+        cwd,
+    ]
     proc = subprocess.Popen(
         [*command, "--", *argv],
         stdin=subprocess.DEVNULL,
@@ -78,8 +88,9 @@ def run_step(step: str, argv: list[str], cwd: str, timeout: float = STEP_TIMEOUT
 
     require_program(argv, step)
     try:
-        return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, cwd=cwd, env=agent_env(cwd),
-                              timeout=timeout)
+        return subprocess.run(
+            argv, stdin=subprocess.DEVNULL, capture_output=True, cwd=cwd, env=agent_env(cwd), timeout=timeout
+        )
     except subprocess.TimeoutExpired:
         raise KugetsuError(f"{step} command timed out after {timeout:.0f}s: {argv[0]}") from None
     except OSError as exc:

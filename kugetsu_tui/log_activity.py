@@ -49,10 +49,12 @@ def log_activity(home: Home, view: SessionView, stall_after: float, now: float |
             return ActivityInfo(Activity.BUSY, "no output yet")
         silent = now - info.st_mtime
         if silent > stall_after:
-            return ActivityInfo(Activity.STALLED,
-                                f"no event for {age(silent)} (stall_after {stall_after:g} s): check its log {log}, "
-                                "the model provider, and that it runs in its opencode session's directory",
-                                info.st_mtime)
+            return ActivityInfo(
+                Activity.STALLED,
+                f"no event for {age(silent)} (stall_after {stall_after:g} s): check its log {log}, "
+                "the model provider, and that it runs in its opencode session's directory",
+                info.st_mtime,
+            )
         return ActivityInfo(Activity.BUSY, f"last event {age(silent)} ago", info.st_mtime)
     if state == State.STARTING:
         return ActivityInfo(Activity.BUSY, "starting")

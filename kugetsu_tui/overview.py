@@ -58,11 +58,17 @@ def _shown_state(s: Session, alive: bool) -> State:
     recorded = s.recorded_state
     if s.corrupt or alive:
         return recorded
-    if recorded == State.RUNNING and s.pid and not is_alive(s.data.get("supervisor_pid"),
-                                                            s.data.get("supervisor_started")):
+    if (
+        recorded == State.RUNNING
+        and s.pid
+        and not is_alive(s.data.get("supervisor_pid"), s.data.get("supervisor_started"))
+    ):
         return State.FAILED  # the supervisor, which records the outcome, is gone too
-    if recorded == State.STARTING and not s.pid and not is_alive(s.data.get("starter_pid"),
-                                                                 s.data.get("starter_started")):
+    if (
+        recorded == State.STARTING
+        and not s.pid
+        and not is_alive(s.data.get("starter_pid"), s.data.get("starter_started"))
+    ):
         return State.FAILED
     return recorded
 
@@ -92,8 +98,11 @@ class Overview(NamedTuple):
     sessions: list[SessionView]
 
     def as_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"active": self.active, "limit": self.limit.value,
-                                "sessions": [v.as_json() for v in self.sessions]}
+        data: dict[str, Any] = {
+            "active": self.active,
+            "limit": self.limit.value,
+            "sessions": [v.as_json() for v in self.sessions],
+        }
         if self.limit.error:
             data["limit_error"] = self.limit.error
         return data

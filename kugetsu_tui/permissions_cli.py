@@ -27,8 +27,10 @@ def pending_asks(home: Home) -> tuple[OpencodeServer, dict[str, str], list[Permi
     """The server, session names by opencode id, and every pending ask in the sessions' directories."""
     config = load_agent_config(home)
     if config.server is None:
-        raise KugetsuError("no opencode server configured: set [agent] server in config.toml "
-                           "(e.g. \"http://127.0.0.1:4096\"; see README, Activity and the opencode server)")
+        raise KugetsuError(
+            "no opencode server configured: set [agent] server in config.toml "
+            '(e.g. "http://127.0.0.1:4096"; see README, Activity and the opencode server)'
+        )
     server = OpencodeServer(config.server, TIMEOUT)
     views = overview(home).sessions
     names = {v.session.opencode_session_id: v.session.name for v in views if v.session.opencode_session_id}
@@ -60,23 +62,42 @@ def cmd_permissions(home: Home, args: argparse.Namespace) -> int:
         if not args.id:
             raise KugetsuError(f"permissions {args.answer}: which one? give its id (see: kugetsu-tui permissions)")
         ask, name = answer_permission(home, args.id, ANSWERS[args.answer])
-        print(f"{args.answer}: {printable(ask.id)} ({printable(ask.describe())}) for {printable(name or ask.session_id)}")
+        print(
+            f"{args.answer}: {printable(ask.id)} ({printable(ask.describe())}) for {printable(name or ask.session_id)}"
+        )
         return 0
     _, names, permissions, questions = pending_asks(home)
     if args.json:
-        json.dump({"permissions": [{**p.as_json(), "session": names.get(p.session_id)} for p in permissions],
-                   "questions": [{"id": q.id, "session_id": q.session_id, "session": names.get(q.session_id),
-                                  "question": q.text, "directory": q.directory} for q in questions]},
-                  sys.stdout, indent=2)
+        json.dump(
+            {
+                "permissions": [{**p.as_json(), "session": names.get(p.session_id)} for p in permissions],
+                "questions": [
+                    {
+                        "id": q.id,
+                        "session_id": q.session_id,
+                        "session": names.get(q.session_id),
+                        "question": q.text,
+                        "directory": q.directory,
+                    }
+                    for q in questions
+                ],
+            },
+            sys.stdout,
+            indent=2,
+        )
         print()
         return 0
     if not permissions and not questions:
         print("no pending permission asks or questions")
         return 0
     rows = [("ID", "SESSION", "ASKS")]
-    rows += [(printable(p.id), printable(names.get(p.session_id) or p.session_id), printable(p.describe()))
-             for p in permissions]
-    rows += [(printable(q.id), printable(names.get(q.session_id) or q.session_id), printable(f"question: {q.text}"))
-             for q in questions]
+    rows += [
+        (printable(p.id), printable(names.get(p.session_id) or p.session_id), printable(p.describe()))
+        for p in permissions
+    ]
+    rows += [
+        (printable(q.id), printable(names.get(q.session_id) or q.session_id), printable(f"question: {q.text}"))
+        for q in questions
+    ]
     print("\n".join(table_lines(rows)))
     return 0

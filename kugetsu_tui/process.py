@@ -40,7 +40,7 @@ def _stat(pid: int) -> tuple[str, float] | None:
             raw = handle.read()
     except OSError:
         return None
-    fields = raw[raw.rfind(b")") + 2:].split()
+    fields = raw[raw.rfind(b")") + 2 :].split()
     return fields[0].decode(), int(fields[19]) / _CLOCK_TICKS + _boot()
 
 

@@ -60,8 +60,9 @@ def plan_prune(home: Home, *, timeout: float = FORGE_TIMEOUT, environ: Mapping[s
     return PrunePlan(done, skipped)
 
 
-def prune(home: Home, plan: PrunePlan, *,
-          on_destroyed: Callable[[Finished, Destroyed], None] | None = None) -> PruneResult:
+def prune(
+    home: Home, plan: PrunePlan, *, on_destroyed: Callable[[Finished, Destroyed], None] | None = None
+) -> PruneResult:
     """Destroy the plan's done sessions (everything destroy does), stopping at the first error.
 
     What was destroyed before an error stays destroyed and is in the result.

@@ -41,8 +41,9 @@ def server_directories(home: Home, views: Iterable[SessionView], config: AgentCo
     return [*dict.fromkeys(session_directory(home, v, config) for v in views if v.session.opencode_session_id), None]
 
 
-def activities(home: Home, views: list[SessionView], config: AgentConfig,
-               timeout: float = SERVER_TIMEOUT) -> dict[str, ActivityInfo]:
+def activities(
+    home: Home, views: list[SessionView], config: AgentConfig, timeout: float = SERVER_TIMEOUT
+) -> dict[str, ActivityInfo]:
     """Each session's activity by session name."""
     now = time.time()
     local = {v.session.name: log_activity(home, v, config.stall_after, now) for v in views}
@@ -55,9 +56,14 @@ def activities(home: Home, views: list[SessionView], config: AgentConfig,
         snap = snapshot(OpencodeServer(config.server, timeout), server_directories(home, views, config))
     except ServerUnavailable as exc:
         return {v.session.name: ActivityInfo(Activity.UNKNOWN, str(exc)) for v in views}
-    return {v.session.name: combine(v, snap.activity(v.session.opencode_session_id)
-                                    if v.session.opencode_session_id else None, local[v.session.name])
-            for v in views}
+    return {
+        v.session.name: combine(
+            v,
+            snap.activity(v.session.opencode_session_id) if v.session.opencode_session_id else None,
+            local[v.session.name],
+        )
+        for v in views
+    }
 
 
 def combine(view: SessionView, told: ActivityInfo | None, local: ActivityInfo) -> ActivityInfo:
@@ -66,7 +72,8 @@ def combine(view: SessionView, told: ActivityInfo | None, local: ActivityInfo) -
     The server does not run an agent of ours launched with `opencode run` (it calls that session idle
     while our process works), and a failed agent's reason is in our file, not in the server.
     """
-    if told is None or (told.state == Activity.IDLE and view.shown_state in (State.RUNNING, State.STARTING,
-                                                                              State.FAILED)):
+    if told is None or (
+        told.state == Activity.IDLE and view.shown_state in (State.RUNNING, State.STARTING, State.FAILED)
+    ):
         return local
     return told

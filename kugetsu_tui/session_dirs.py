@@ -42,8 +42,7 @@ def cached_directory(home: Home, session_id: str) -> str | None:
     return _read_cache(home).get(session_id)
 
 
-def learn_directory(home: Home, session_id: str, cwd: str, config: AgentConfig,
-                    values: dict[str, str]) -> str | None:
+def learn_directory(home: Home, session_id: str, cwd: str, config: AgentConfig, values: dict[str, str]) -> str | None:
     """The session's directory: from the cache, else from one `opencode export` (then cached); None: unknown."""
     known = cached_directory(home, session_id)
     if known is not None:
@@ -67,15 +66,18 @@ def learn_directory(home: Home, session_id: str, cwd: str, config: AgentConfig,
     return directory
 
 
-def require_session_directory(home: Home, session_id: str, cwd: str, config: AgentConfig, what: str,
-                              values: dict[str, str]) -> None:
+def require_session_directory(
+    home: Home, session_id: str, cwd: str, config: AgentConfig, what: str, values: dict[str, str]
+) -> None:
     """Refuse to launch an agent for `session_id` anywhere but its opencode session's directory."""
     known = learn_directory(home, session_id, cwd, config, values)
     if known is None or os.path.realpath(known) == os.path.realpath(cwd):
         return
-    raise KugetsuError(f"Cannot {what}: opencode session {session_id} belongs to the directory {known}, but the "
-                       f"agent would run in {cwd}, where opencode waits forever without a word: run kugetsu-tui "
-                       f"from {known}, or set [agent] cwd = \"{known}\" in config.toml")
+    raise KugetsuError(
+        f"Cannot {what}: opencode session {session_id} belongs to the directory {known}, but the "
+        f"agent would run in {cwd}, where opencode waits forever without a word: run kugetsu-tui "
+        f'from {known}, or set [agent] cwd = "{known}" in config.toml'
+    )
 
 
 def remember_directory(home: Home, session_id: str, directory: str) -> None:

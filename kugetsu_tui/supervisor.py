@@ -52,8 +52,9 @@ def supervise(home: Home, name: str, run_id: str, argv: list[str], cwd: str) -> 
     log = os.fdopen(log_fd, "ab", buffering=0)
 
     try:
-        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, cwd=cwd,
-                                 env=agent_env(cwd))
+        child = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, cwd=cwd, env=agent_env(cwd)
+        )
     except OSError as exc:
         message = f"cannot run {argv[0]!r}: {exc.strerror or exc}"
         log.write(f"kugetsu-tui: {message}\n".encode())
@@ -63,8 +64,14 @@ def supervise(home: Home, name: str, run_id: str, argv: list[str], cwd: str) -> 
     # Stopping the supervisor stops the agent with it.
     signal.signal(signal.SIGTERM, lambda *_: child.terminate())
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    if not record(state=State.RUNNING, pid=child.pid, pid_started=start_time(child.pid),
-                  supervisor_pid=os.getpid(), supervisor_started=start_time(os.getpid()), error=None):
+    if not record(
+        state=State.RUNNING,
+        pid=child.pid,
+        pid_started=start_time(child.pid),
+        supervisor_pid=os.getpid(),
+        supervisor_started=start_time(os.getpid()),
+        error=None,
+    ):
         child.terminate()
         child.wait()
         return 1

@@ -22,9 +22,9 @@ from typing import Literal, NamedTuple
 from kugetsu_tui.inotify import DirectoryWatch
 from kugetsu_tui.sessions import is_session_filename
 
-BURST_S = 0.004        # after the first event, gather the rest of a burst for this long
-POLL_MS = 250          # polling fallback period
-POLL_STEP_MS = 50      # polling fallback: watchfiles' wake-up step
+BURST_S = 0.004  # after the first event, gather the rest of a burst for this long
+POLL_MS = 250  # polling fallback period
+POLL_STEP_MS = 50  # polling fallback: watchfiles' wake-up step
 POLL_TIMEOUT_MS = 2000  # polling fallback: look at the directory's identity at least this often
 MISSING_POLL_S = 0.25  # how often to look for a missing sessions directory
 MODE_NATIVE = "inotify"
@@ -99,8 +99,9 @@ async def session_batches(
                 yield batch
 
 
-async def _native(watch: DirectoryWatch, sessions_dir: Path, identity: tuple[int, int],
-                  stop: asyncio.Event) -> AsyncIterator[Batch]:
+async def _native(
+    watch: DirectoryWatch, sessions_dir: Path, identity: tuple[int, int], stop: asyncio.Event
+) -> AsyncIterator[Batch]:
     """Batches from inotify until the directory goes away (then return to re-attach) or `stop`."""
     loop = asyncio.get_running_loop()
     ready = asyncio.Event()
@@ -142,9 +143,18 @@ async def _polling(sessions_dir: Path, identity: tuple[int, int], stop: asyncio.
 
     yield Batch(frozenset(), rescan=True)
     directory = str(sessions_dir)
-    changes_stream = awatch(directory, watch_filter=None, step=POLL_STEP_MS, stop_event=stop,
-                            rust_timeout=POLL_TIMEOUT_MS, yield_on_timeout=True, force_polling=True,
-                            poll_delay_ms=POLL_MS, recursive=False, ignore_permission_denied=True)
+    changes_stream = awatch(
+        directory,
+        watch_filter=None,
+        step=POLL_STEP_MS,
+        stop_event=stop,
+        rust_timeout=POLL_TIMEOUT_MS,
+        yield_on_timeout=True,
+        force_polling=True,
+        poll_delay_ms=POLL_MS,
+        recursive=False,
+        ignore_permission_denied=True,
+    )
     async for changes in changes_stream:
         if _identity(sessions_dir) != identity:
             return  # gone or replaced: the caller re-attaches

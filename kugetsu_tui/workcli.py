@@ -27,8 +27,9 @@ def print_work(results: list[tuple[Session, WorkStatus]], *, as_json: bool) -> i
         print("no dev sessions")
         return EXIT_OK
     rows = [("NAME", "WORK", "SOURCE", "DETAIL", "URL")]
-    rows += [(printable(s.name), w.state, w.source or "-", printable(w.detail), printable(w.url or ""))
-             for s, w in results]
+    rows += [
+        (printable(s.name), w.state, w.source or "-", printable(w.detail), printable(w.url or "")) for s, w in results
+    ]
     print("\n".join(table_lines(rows)))
     return EXIT_OK
 
@@ -65,8 +66,11 @@ def run_prune(home: Home, *, dry_run: bool, yes: bool, as_json: bool) -> int:
 
 def _report_plan(plan: PrunePlan, dry_run: bool) -> None:
     if not plan.done:
-        print("nothing to prune: no dev session is done" if not plan.skipped else
-              "nothing to prune now: every done session's agent is still running")
+        print(
+            "nothing to prune: no dev session is done"
+            if not plan.skipped
+            else "nothing to prune now: every done session's agent is still running"
+        )
     for finished in plan.done:
         print(f"would destroy {_why(finished)}")
     for skipped in plan.skipped:
@@ -81,8 +85,10 @@ def _confirmed(plan: PrunePlan, talk: TextIO) -> bool:
     for skipped in plan.skipped:
         print(f"  (skipped {_who(skipped.finished)}: {printable(skipped.reason)})", file=talk)
     count = len(plan.done)
-    talk.write(f"Destroy {'this session' if count == 1 else f'these {count} sessions'}? Each agent is stopped, "
-               "its transcript saved and the session archived (restorable). [y/N] ")
+    talk.write(
+        f"Destroy {'this session' if count == 1 else f'these {count} sessions'}? Each agent is stopped, "
+        "its transcript saved and the session archived (restorable). [y/N] "
+    )
     talk.flush()
     try:
         answer = sys.stdin.readline()
@@ -116,8 +122,10 @@ def _result_json(plan: PrunePlan, result: PruneResult | None, dry_run: bool) -> 
     return {
         "dry_run": dry_run,
         "done": [_session_json(f.session, f.work) for f in plan.done],
-        "destroyed": [{**_session_json(f.session, f.work), "archive": str(d.entry.path), "warnings": d.warnings}
-                      for f, d in (result.destroyed if result else [])],
+        "destroyed": [
+            {**_session_json(f.session, f.work), "archive": str(d.entry.path), "warnings": d.warnings}
+            for f, d in (result.destroyed if result else [])
+        ],
         "skipped": [{**_session_json(s.finished.session, s.finished.work), "reason": s.reason} for s in skipped],
         "error": result.error if result else None,
     }

@@ -54,8 +54,13 @@ class WorkStatus(NamedTuple):
         return self.state
 
     def as_json(self) -> dict[str, Any]:
-        return {"state": self.state, "source": self.source, "detail": self.detail, "url": self.url,
-                "checked_at": self.checked_at}
+        return {
+            "state": self.state,
+            "source": self.source,
+            "detail": self.detail,
+            "url": self.url,
+            "checked_at": self.checked_at,
+        }
 
 
 NOT_CHECKED = WorkStatus(UNKNOWN, None, "not checked yet", None, None)
@@ -79,8 +84,7 @@ def combine(forge: ForgeAnswer | None, git: GitAnswer | None, checked_at: str) -
 class WorkChecker:
     """Checks sessions now. Build one per round (it carries the forge client and its per-round memory)."""
 
-    def __init__(self, home: Home, *, timeout: float = FORGE_TIMEOUT,
-                 environ: Mapping[str, str] | None = None) -> None:
+    def __init__(self, home: Home, *, timeout: float = FORGE_TIMEOUT, environ: Mapping[str, str] | None = None) -> None:
         from kugetsu_tui.forge import ForgeClient
 
         self.settings, self.base = load_work_settings(home)
@@ -102,8 +106,14 @@ class WorkChecker:
             ref = parse_issue_ref(session.issue_ref or "")
         except KugetsuError:
             return ForgeAnswer(UNKNOWN, "the session has no valid issue_ref", None)
-        return forge_work(self.client, self.settings, ref, pr_url=_text(session.data.get("pr_url")),
-                          branch=_text(session.data.get("branch_name")), environ=self.environ)
+        return forge_work(
+            self.client,
+            self.settings,
+            ref,
+            pr_url=_text(session.data.get("pr_url")),
+            branch=_text(session.data.get("branch_name")),
+            environ=self.environ,
+        )
 
     def _git(self, session: Session) -> GitAnswer:
         from kugetsu_tui.gitmerge import GitAnswer, branch_merged
@@ -135,8 +145,13 @@ def load_work_settings(home: Home) -> tuple[ForgeSettings, str]:
     return settings, base
 
 
-def check_work(home: Home, sessions: list[Session] | None = None, *, timeout: float = FORGE_TIMEOUT,
-               environ: Mapping[str, str] | None = None) -> list[tuple[Session, WorkStatus]]:
+def check_work(
+    home: Home,
+    sessions: list[Session] | None = None,
+    *,
+    timeout: float = FORGE_TIMEOUT,
+    environ: Mapping[str, str] | None = None,
+) -> list[tuple[Session, WorkStatus]]:
     """Check every dev session (or those given) now, save the results in the cache and return them.
 
     Blocking (network and git): call it from a worker thread in the console. Config errors raise
@@ -157,8 +172,11 @@ def save_work(home: Home, results: Iterable[tuple[Session, WorkStatus]]) -> None
     """Merge results into work.json, dropping entries of sessions that no longer exist."""
     entries = _load(home.root / WORK_FILE)
     for session, status in results:
-        entries[session.name] = {"issue_ref": session.issue_ref, "created_at": session.created_at,
-                                 "work": status.as_json()}
+        entries[session.name] = {
+            "issue_ref": session.issue_ref,
+            "created_at": session.created_at,
+            "work": status.as_json(),
+        }
     present = {s.name for s in list_sessions(home)}
     home.ensure(home.root)
     write_json(home.root / WORK_FILE, {"sessions": {k: v for k, v in entries.items() if k in present}})

@@ -37,6 +37,7 @@ T = TypeVar("T")
 
 # --- homes ----------------------------------------------------------------------------------
 
+
 def demo_store(home: Home) -> Path:
     """The demo agent's session store for `home`: a sibling directory, so the home stays kugetsu's."""
     return Path(f"{home.root}.store")
@@ -48,8 +49,9 @@ def create_demo_session(store: Path, title: str = "base", message: str = "init")
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = demo_agent.main(["--store", str(store), "--seconds", "0", "run", "--title", title,
-                                "--format", "json", message])
+        code = demo_agent.main(
+            ["--store", str(store), "--seconds", "0", "run", "--title", title, "--format", "json", message]
+        )
     assert code == 0, out.getvalue()
     ids = {json.loads(line)["sessionID"] for line in out.getvalue().splitlines() if line.strip()}
     assert len(ids) == 1, ids
@@ -63,8 +65,7 @@ def store_ids(store: Path) -> set[str]:
     return {p.name[: -len(".json")] for p in store.glob("ses_*.json")}
 
 
-def make_home(tmp_path: Path, name: str = "home", *, base: bool = True, pm: bool = False,
-              index: bool = True) -> Home:
+def make_home(tmp_path: Path, name: str = "home", *, base: bool = True, pm: bool = False, index: bool = True) -> Home:
     """A kugetsu home like `kugetsu init` leaves it: sessions/base.json with a real base session id.
 
     The base session exists in the demo agent's store (`demo_store(home)`), so a start that forks
@@ -76,13 +77,24 @@ def make_home(tmp_path: Path, name: str = "home", *, base: bool = True, pm: bool
     index_data: dict[str, Any] = {"base": None, "pm_agent": None, "issues": {}}
     if base:
         sid = create_demo_session(store, "base")
-        write_session(home, "base", {"type": "base", "opencode_session_id": sid,
-                                     "created_at": "2026-03-29T18:00:00+02:00", "state": "idle"})
+        write_session(
+            home,
+            "base",
+            {"type": "base", "opencode_session_id": sid, "created_at": "2026-03-29T18:00:00+02:00", "state": "idle"},
+        )
         index_data["base"] = sid
     if pm:
         sid = create_demo_session(store, "pm agent")
-        write_session(home, "pm-agent", {"type": "pm_agent", "opencode_session_id": sid,
-                                         "created_at": "2026-03-29T18:05:00+02:00", "state": "idle"})
+        write_session(
+            home,
+            "pm-agent",
+            {
+                "type": "pm_agent",
+                "opencode_session_id": sid,
+                "created_at": "2026-03-29T18:05:00+02:00",
+                "state": "idle",
+            },
+        )
         index_data["pm_agent"] = sid
     if index:
         home.index_path.write_text(json.dumps(index_data, indent=2) + "\n")
@@ -102,9 +114,13 @@ def write_session(home: Home, name: str, data: Any = None, *, mtime: float | Non
     path = home.sessions_dir / f"{name}.json"
     if data is None:
         digest = hashlib.sha1(name.encode()).hexdigest()
-        data = {"type": "forked", "issue_ref": f"github.com/shoko/kugetsu#{int(digest[:6], 16) + 1}",
-                "opencode_session_id": f"ses_{digest[:20]}",
-                "created_at": "2026-03-29T18:16:10+02:00", "state": "idle"}
+        data = {
+            "type": "forked",
+            "issue_ref": f"github.com/shoko/kugetsu#{int(digest[:6], 16) + 1}",
+            "opencode_session_id": f"ses_{digest[:20]}",
+            "created_at": "2026-03-29T18:16:10+02:00",
+            "state": "idle",
+        }
     if isinstance(data, dict):
         data = {**data, **fields}
     if isinstance(data, (dict, list)):
@@ -121,8 +137,11 @@ def dev_files(home: Home) -> list[str]:
     """Names of the dev session files (every visible *.json except base and pm), sorted."""
     if not home.sessions_dir.is_dir():
         return []
-    return sorted(n for n in os.listdir(home.sessions_dir)
-                  if n.endswith(".json") and not n.startswith(".") and n not in ("base.json", "pm-agent.json"))
+    return sorted(
+        n
+        for n in os.listdir(home.sessions_dir)
+        if n.endswith(".json") and not n.startswith(".") and n not in ("base.json", "pm-agent.json")
+    )
 
 
 def read_json(path: Path) -> Any:
@@ -160,8 +179,10 @@ def tree_listing(root: Path) -> dict[str, tuple[str, int, str]]:
 
 # --- agent configuration ------------------------------------------------------------------------
 
-def demo_agent_config(home: Home, store: Path | None = None, seconds: float = 0, fail: bool = False,
-                      **overrides: Any) -> Path:
+
+def demo_agent_config(
+    home: Home, store: Path | None = None, seconds: float = 0, fail: bool = False, **overrides: Any
+) -> Path:
     """Write config.toml's [agent] table for the demo agent, keeping the file's other keys.
 
     `overrides` replace or add keys of [agent] (e.g. `export=[...]`, `start_wait=5`).
@@ -204,12 +225,19 @@ def set_limit(home: Home, limit: int | str, seconds: float = 0.3) -> None:
 
     store = home.root / "demo-opencode"
     home.ensure(home.root)
-    home.config_toml.write_text(tomli_w.dumps({"max_concurrent_agents": limit,
-                                               "agent": demo_templates(store, seconds),
-                                               "forge": {"github.com": {"api": ""}}}))
+    home.config_toml.write_text(
+        tomli_w.dumps(
+            {
+                "max_concurrent_agents": limit,
+                "agent": demo_templates(store, seconds),
+                "forge": {"github.com": {"api": ""}},
+            }
+        )
+    )
 
 
 # --- the CLI --------------------------------------------------------------------------------------
+
 
 def cli_env(home: Home | Path | None, env: Mapping[str, str | None] | None = None) -> dict[str, str]:
     """os.environ without MAX_CONCURRENT_AGENTS, with KUGETSU_HOME set; `env` values of None unset."""
@@ -225,17 +253,27 @@ def cli_env(home: Home | Path | None, env: Mapping[str, str | None] | None = Non
     return result
 
 
-def run_cli(home: Home | Path | None, *args: str, env: Mapping[str, str | None] | None = None,
-            timeout: float = 60, input: str | None = None,
-            python_flags: Iterable[str] = ()) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    home: Home | Path | None,
+    *args: str,
+    env: Mapping[str, str | None] | None = None,
+    timeout: float = 60,
+    input: str | None = None,
+    python_flags: Iterable[str] = (),
+) -> subprocess.CompletedProcess[str]:
     """Run `python -m kugetsu_tui ARGS` against `home` with stdin not a terminal."""
     cwd = (home.root if isinstance(home, Home) else Path(home)).parent if home is not None else ROOT
     while not cwd.is_dir():
         cwd = cwd.parent
     return subprocess.run(
         [PY, *python_flags, "-m", "kugetsu_tui", *args],
-        env=cli_env(home, env), cwd=cwd, text=True, capture_output=True, timeout=timeout,
-        stdin=subprocess.DEVNULL if input is None else None, input=input,
+        env=cli_env(home, env),
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL if input is None else None,
+        input=input,
     )
 
 
@@ -252,8 +290,10 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int = 
 
 # --- waiting and cleaning up ----------------------------------------------------------------------
 
-def wait_for(predicate: Callable[[], T | None], timeout: float = 10.0, interval: float = 0.02,
-             message: str = "condition") -> T:
+
+def wait_for(
+    predicate: Callable[[], T | None], timeout: float = 10.0, interval: float = 0.02, message: str = "condition"
+) -> T:
     """Poll until `predicate()` is truthy and return its value; fail the test after `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
@@ -265,8 +305,9 @@ def wait_for(predicate: Callable[[], T | None], timeout: float = 10.0, interval:
         time.sleep(interval)
 
 
-async def wait_until(pilot: Any, predicate: Callable[[], object], timeout: float = 10.0,
-                     what: str = "condition") -> None:
+async def wait_until(
+    pilot: Any, predicate: Callable[[], object], timeout: float = 10.0, what: str = "condition"
+) -> None:
     """`wait_for` for the console: let the app run (Pilot) until `predicate()` is truthy."""
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -308,6 +349,7 @@ def session_data(home: Home, name: str) -> dict[str, Any] | None:
 
 def wait_state(home: Home, name: str, *states: str, timeout: float = 15.0) -> dict[str, Any]:
     """Wait until the session's recorded state is one of `states`; return its data."""
+
     def check() -> dict[str, Any] | None:
         data = session_data(home, name)
         return data if data is not None and data.get("state") in states else None

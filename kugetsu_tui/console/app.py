@@ -59,8 +59,16 @@ TITLE = "kugetsu-tui"
 class KugetsuConsole(ReportsWorkerErrors, App[None]):
     TITLE = TITLE
 
-    def __init__(self, home: Home, *, clock: Callable[[], float] = time.time, force_polling: bool = False,
-                 sample_processes: bool = True, check_work: bool = True, follow_activity: bool = True) -> None:
+    def __init__(
+        self,
+        home: Home,
+        *,
+        clock: Callable[[], float] = time.time,
+        force_polling: bool = False,
+        sample_processes: bool = True,
+        check_work: bool = True,
+        follow_activity: bool = True,
+    ) -> None:
         super().__init__()
         self.home = home
         self.clock = clock
@@ -132,8 +140,9 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         def mode_changed(mode: str) -> None:
             self.post_message(WatcherModeChanged(mode))
 
-        async for batch in session_batches(self.home.sessions_dir, self._stop_watching, on_mode=mode_changed,
-                                           force_polling=self.force_polling):
+        async for batch in session_batches(
+            self.home.sessions_dir, self._stop_watching, on_mode=mode_changed, force_polling=self.force_polling
+        ):
             names = None if batch.rescan else set(batch.names)
             fresh, gone = await asyncio.to_thread(read_changes, self.home, list(self.model.views), names)
             self.post_message(SessionsRead(fresh, gone, batch.rescan))
@@ -253,15 +262,21 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
 
         assert self.tracker is not None
         config = load_agent_config(self.home)
+
         def changed(_session_id: str | None) -> None:
             self.post_message(ServerFollowed(""))
 
         def down(reason: str) -> None:
             self.post_message(ServerFollowed(reason))
 
-        follow(OpencodeServer(url), self.tracker,
-               lambda: server_directories(self.home, list(self.model.views.values()), config),
-               self._stop_following, changed, down)
+        follow(
+            OpencodeServer(url),
+            self.tracker,
+            lambda: server_directories(self.home, list(self.model.views.values()), config),
+            self._stop_following,
+            changed,
+            down,
+        )
 
     def on_server_followed(self, message: ServerFollowed) -> None:
         if message.trouble != self.model.server_trouble:
@@ -308,8 +323,13 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
     def on_unexpected_error(self, message: UnexpectedError) -> None:
         error = message.error
         where = self._log_error(message.worker_name, error)
-        self.notify(f"{type(error).__name__}: {error}{where}. The console keeps running.",
-                    title=f"Unexpected error in {message.worker_name}", severity="error", timeout=15, markup=False)
+        self.notify(
+            f"{type(error).__name__}: {error}{where}. The console keeps running.",
+            title=f"Unexpected error in {message.worker_name}",
+            severity="error",
+            timeout=15,
+            markup=False,
+        )
         if message.worker_name in (WATCHER_GROUP, QUEUE_WATCHER_GROUP) and self.is_running:
             delay = RESTART_DELAYS[min(self._watcher_restarts, len(RESTART_DELAYS) - 1)]
             self._watcher_restarts += 1
@@ -338,10 +358,10 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         yield SystemCommand("Destroy the selected session", "Stop, export, archive", main.action_destroy)
         yield SystemCommand("Undo the last destroy", "Restore it from the archive", main.action_undo)
         yield SystemCommand("Filter sessions", "Show only rows containing some text", main.action_filter)
-        yield SystemCommand("Raise the limit", "max_concurrent_agents + 1 in config.toml",
-                            lambda: main.action_limit(1))
-        yield SystemCommand("Lower the limit", "max_concurrent_agents - 1 in config.toml",
-                            lambda: main.action_limit(-1))
+        yield SystemCommand("Raise the limit", "max_concurrent_agents + 1 in config.toml", lambda: main.action_limit(1))
+        yield SystemCommand(
+            "Lower the limit", "max_concurrent_agents - 1 in config.toml", lambda: main.action_limit(-1)
+        )
 
 
 def _open_private(path: str, flags: int) -> int:

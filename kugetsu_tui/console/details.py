@@ -29,9 +29,22 @@ from kugetsu_tui.sessions import KIND_DEV, Session, read_session
 
 FOLLOW_INTERVAL = 0.5
 #: fields our supervisor and admission write for their own checks: shown apart from the session's own
-INTERNAL_FIELDS = frozenset({"run_id", "pid_started", "supervisor_pid", "supervisor_started", "starter_pid",
-                             "starter_started", "first_event_at", "log", "cwd", "worktree_base",
-                             "worktree_base_commit", "restored_at"})
+INTERNAL_FIELDS = frozenset(
+    {
+        "run_id",
+        "pid_started",
+        "supervisor_pid",
+        "supervisor_started",
+        "starter_pid",
+        "starter_started",
+        "first_event_at",
+        "log",
+        "cwd",
+        "worktree_base",
+        "worktree_base_commit",
+        "restored_at",
+    }
+)
 
 
 def _within(home: Home, path: Path) -> str:
@@ -99,8 +112,10 @@ def _worktree_line(session: Session) -> Text:
     if progress is None:
         line.append(" (not there, or not readable now)", style="dim")
     else:
-        line.append(f": {progress.files_changed} files changed ({progress.uncommitted} not committed), "
-                    f"{progress.commits_ahead} commits ahead of the base")
+        line.append(
+            f": {progress.files_changed} files changed ({progress.uncommitted} not committed), "
+            f"{progress.commits_ahead} commits ahead of the base"
+        )
     line.append("\n")
     return line
 

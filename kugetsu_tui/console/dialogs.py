@@ -60,8 +60,11 @@ class StartDialog(Dialog[tuple[str, str] | None]):
         with Vertical():
             yield Static(f"{verb} a dev session   ({self.capacity})", classes="title", markup=False)
             if self.queue_because:
-                yield Static(f"{self.queue_because}\nEnter queues it instead: it starts as soon as a slot frees.",
-                             classes="error", markup=False)
+                yield Static(
+                    f"{self.queue_because}\nEnter queues it instead: it starts as soon as a slot frees.",
+                    classes="error",
+                    markup=False,
+                )
             yield Label("Issue ref")
             yield Input(placeholder="OWNER/REPO#N, HOST/OWNER/REPO#N or an issue URL", id="ref")
             yield Static("", id="ref-error", classes="error", markup=False)

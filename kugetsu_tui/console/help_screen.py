@@ -51,12 +51,16 @@ def state_rows() -> list[tuple[Text, str]]:
 def footer_text(limit: Limit | None) -> Text:
     text = Text()
     text.append("active/limit", style="bold")
-    text.append(f": active counts the dev sessions, every *.json in sessions/ except {BASE_FILE} and {PM_FILE}, "
-                "whatever their state (failed, idle and corrupt files hold a slot too, until destroyed). "
-                "Green while slots are free, amber on the last slot, red when full or when the limit is invalid.\n")
+    text.append(
+        f": active counts the dev sessions, every *.json in sessions/ except {BASE_FILE} and {PM_FILE}, "
+        "whatever their state (failed, idle and corrupt files hold a slot too, until destroyed). "
+        "Green while slots are free, amber on the last slot, red when full or when the limit is invalid.\n"
+    )
     text.append("limit", style="bold")
-    text.append(f": the first found of the environment variable {LIMIT_ENV}, `{LIMIT_KEY}` in config.toml, "
-                "kugetsu's bash config, or the default of 3.")
+    text.append(
+        f": the first found of the environment variable {LIMIT_ENV}, `{LIMIT_KEY}` in config.toml, "
+        "kugetsu's bash config, or the default of 3."
+    )
     if limit is not None:
         now = f"{limit.value}" if limit.value is not None else f"invalid ({limit.error})"
         text.append(f"\nNow: {printable(now)}, from {printable(limit.source)}.")

@@ -103,8 +103,11 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder="filter: text in name, issue, id or state (Enter keeps, Escape clears)",
-                    id="filter", compact=True)
+        yield Input(
+            placeholder="filter: text in name, issue, id or state (Enter keeps, Escape clears)",
+            id="filter",
+            compact=True,
+        )
         with Horizontal(id="body"):
             yield SessionTable(id="sessions")
             yield SessionPreview(self.home, id="preview")
@@ -221,8 +224,12 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             self.post_message(_refused("queue", exc))
             return
         if isinstance(done, Queued):
-            self.post_message(ActionDone("queue", f"queued {done.item.issue_ref} as #{done.position} "
-                                                  f"({done.item.id}): it starts when a slot frees"))
+            self.post_message(
+                ActionDone(
+                    "queue",
+                    f"queued {done.item.issue_ref} as #{done.position} ({done.item.id}): it starts when a slot frees",
+                )
+            )
         else:
             self.post_message(ActionDone("start", f"a slot was free: started {done.issue_ref}", select=done.name))
 
@@ -245,9 +252,13 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             return
         if done.warning:
             self.post_message(ActionWarning("start", done.warning))
-        self.post_message(ActionDone("start", f"started {done.issue_ref} "
-                                              f"(opencode session {done.opencode_session_id or 'pending'})",
-                                     select=done.name))
+        self.post_message(
+            ActionDone(
+                "start",
+                f"started {done.issue_ref} (opencode session {done.opencode_session_id or 'pending'})",
+                select=done.name,
+            )
+        )
 
     # --- continue -------------------------------------------------------------------------------
 
@@ -281,8 +292,9 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     def action_destroy(self) -> None:
         """Destroy the marked sessions (one confirmation), or the selected one, or remove a queued item."""
         if self.model.marked:
-            self._confirm_batch("Destroy the marked sessions?",
-                                [(v.session, "marked") for v in self.model.marked_views()], "destroy")
+            self._confirm_batch(
+                "Destroy the marked sessions?", [(v.session, "marked") for v in self.model.marked_views()], "destroy"
+            )
             return
         queued = self.selected_queued()
         if queued is not None:
@@ -309,21 +321,33 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
                 if again:
                     self.run_destroy([(s.name, s.kind)])
 
-            self.app.push_screen(ConfirmDialog(f"Really destroy {special}?",
-                                               "This is not a dev session. Press y to confirm.", danger=True,
-                                               enter_confirms=False), second)
+            self.app.push_screen(
+                ConfirmDialog(
+                    f"Really destroy {special}?",
+                    "This is not a dev session. Press y to confirm.",
+                    danger=True,
+                    enter_confirms=False,
+                ),
+                second,
+            )
 
-        self.app.push_screen(ConfirmDialog(f"Destroy {printable(s.issue_ref or s.name)}?", body,
-                                           danger=special is not None), first)
+        self.app.push_screen(
+            ConfirmDialog(f"Destroy {printable(s.issue_ref or s.name)}?", body, danger=special is not None), first
+        )
 
-    def _confirm_batch(self, title: str, sessions: list[tuple[Session, str]], action: str,
-                       footnote: str = "") -> None:
+    def _confirm_batch(self, title: str, sessions: list[tuple[Session, str]], action: str, footnote: str = "") -> None:
         """One confirmation for many dev sessions, each with why; then destroy them all (u undoes the batch)."""
         from kugetsu_tui.console.dialogs import ConfirmDialog
 
         lines = [f"• {printable(s.issue_ref or s.name)}: {printable(why)}" for s, why in sessions]
-        body = "\n".join([*lines, "", "Each is destroyed as d does (transcript, worktree and log archived); "
-                                      "u brings the whole batch back.", *([footnote] if footnote else [])])
+        body = "\n".join(
+            [
+                *lines,
+                "",
+                "Each is destroyed as d does (transcript, worktree and log archived); u brings the whole batch back.",
+                *([footnote] if footnote else []),
+            ]
+        )
 
         def answer(yes: bool | None) -> None:
             if yes:
@@ -343,8 +367,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         try:
             for name, kind in targets:
                 try:
-                    result = destroy_session(self.home, name, allow_base=kind == KIND_BASE,
-                                             allow_pm=kind == KIND_PM)
+                    result = destroy_session(self.home, name, allow_base=kind == KIND_BASE, allow_pm=kind == KIND_PM)
                 except (KugetsuError, OSError) as exc:
                     self.post_message(_refused(action, exc))
                     break
@@ -431,9 +454,12 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         if not plan.done:
             self.notify(f"no session is done: nothing to clean up{busy}", markup=False)
             return
-        self._confirm_batch(f"Clean up {len(plan.done)} done session{'s' if len(plan.done) > 1 else ''}?",
-                            [(f.session, f"{f.work.detail} [{f.work.source}]") for f in plan.done], "clean up",
-                            footnote=busy.strip())
+        self._confirm_batch(
+            f"Clean up {len(plan.done)} done session{'s' if len(plan.done) > 1 else ''}?",
+            [(f.session, f"{f.work.detail} [{f.work.source}]") for f in plan.done],
+            "clean up",
+            footnote=busy.strip(),
+        )
 
     def _confirm_remove_queued(self, queued: QueueRow) -> None:
         from kugetsu_tui.console.dialogs import ConfirmDialog
@@ -444,9 +470,13 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             if yes:
                 self.run_queue_change("remove", item.id)
 
-        self.app.push_screen(ConfirmDialog(f"Remove queued {printable(item.issue_ref or item.id)}?",
-                                           f"• the item {printable(item.id)} is deleted from the queue; its work "
-                                           "never starts"), answer)
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Remove queued {printable(item.issue_ref or item.id)}?",
+                f"• the item {printable(item.id)} is deleted from the queue; its work never starts",
+            ),
+            answer,
+        )
 
     def action_queue_front(self) -> None:
         queued = self.selected_queued()
@@ -495,8 +525,9 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
                 server.reject_question(ask.id, ask.directory)
                 what = f"question rejected: {ask.text}"
             else:
-                self.post_message(ActionRefused("answer", "a question needs words: answer it in opencode",
-                                                at_capacity=False))
+                self.post_message(
+                    ActionRefused("answer", "a question needs words: answer it in opencode", at_capacity=False)
+                )
                 return
         except ServerUnavailable as exc:
             self.post_message(ActionRefused("answer", str(exc), at_capacity=False))
@@ -575,8 +606,13 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         self.notify(message.text, severity="warning", timeout=10, markup=False)
 
     def on_action_refused(self, message: ActionRefused) -> None:
-        self.notify(message.text, title="Refused" if message.at_capacity else "Failed",
-                    severity="warning" if message.at_capacity else "error", timeout=10, markup=False)
+        self.notify(
+            message.text,
+            title="Refused" if message.at_capacity else "Failed",
+            severity="warning" if message.at_capacity else "error",
+            timeout=10,
+            markup=False,
+        )
 
     # --- the limit ------------------------------------------------------------------------------
 
@@ -595,14 +631,21 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             self.notify(str(exc), severity="error", markup=False)
             return
         if os.environ.get(LIMIT_ENV, ""):
-            self.notify(f"saved {value} to config.toml, but {LIMIT_ENV} in the environment overrides it",
-                        severity="warning", markup=False)
+            self.notify(
+                f"saved {value} to config.toml, but {LIMIT_ENV} in the environment overrides it",
+                severity="warning",
+                markup=False,
+            )
         self.model.limit = resolve_limit(self.home)
         self.show_capacity()
         active, now = self.model.active, self.model.limit.value
         if now is not None and active > now:
-            self.notify(f"limit {now}: {active} dev sessions already exist; no new start until "
-                        f"{active - now + 1} of them are destroyed", severity="warning", markup=False)
+            self.notify(
+                f"limit {now}: {active} dev sessions already exist; no new start until "
+                f"{active - now + 1} of them are destroyed",
+                severity="warning",
+                markup=False,
+            )
 
     # --- the filter -----------------------------------------------------------------------------
 

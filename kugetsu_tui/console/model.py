@@ -265,9 +265,16 @@ class ConsoleModel:
         else:
             s = row.session
             activity = self.activity.get(s.name)
-            fields = (s.name, s.issue_ref, s.opencode_session_id, row.shown_state, s.kind,
-                      s.data.get("branch_name"), self.work(row).label if s.kind == KIND_DEV else None,
-                      activity.state if activity else None)
+            fields = (
+                s.name,
+                s.issue_ref,
+                s.opencode_session_id,
+                row.shown_state,
+                s.kind,
+                s.data.get("branch_name"),
+                self.work(row).label if s.kind == KIND_DEV else None,
+                activity.state if activity else None,
+            )
         haystack = " ".join(str(x) for x in fields if x)
         return self.filter_text.lower() in haystack.lower()
 

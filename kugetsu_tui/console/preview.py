@@ -33,7 +33,7 @@ LOG_LINES = 500
 
 def _home_relative(path: str) -> str:
     home = os.path.expanduser("~")
-    return "~" + path[len(home):] if home != "~" and (path == home or path.startswith(home + os.sep)) else path
+    return "~" + path[len(home) :] if home != "~" and (path == home or path.startswith(home + os.sep)) else path
 
 
 def summary(home: Home, name: str) -> Text:

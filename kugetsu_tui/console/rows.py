@@ -19,16 +19,41 @@ from kugetsu_tui.states import State
 from kugetsu_tui.workstatus import WorkStatus
 
 # (key, label, width). Most telling first: on a narrow terminal the right-hand columns scroll.
-COLUMNS = (("mark", "", 1), ("kind", "Kind", 5), ("ref", "Issue / session", 28), ("state", "State", 18),
-           ("work", "Work", 14), ("activity", "Activity", 22), ("branch", "Branch", 14), ("age", "Age", 4), ("changed", "Changed", 7),
-           ("cpu", "CPU%", 4), ("mem", "Mem", 7), ("pid", "PID", 7), ("oc", "opencode id", 32))
+COLUMNS = (
+    ("mark", "", 1),
+    ("kind", "Kind", 5),
+    ("ref", "Issue / session", 28),
+    ("state", "State", 18),
+    ("work", "Work", 14),
+    ("activity", "Activity", 22),
+    ("branch", "Branch", 14),
+    ("age", "Age", 4),
+    ("changed", "Changed", 7),
+    ("cpu", "CPU%", 4),
+    ("mem", "Mem", 7),
+    ("pid", "PID", 7),
+    ("oc", "opencode id", 32),
+)
 WIDTHS = {key: width for key, _, width in COLUMNS}
-STATE_STYLES = {State.RUNNING: "bold green", State.STARTING: "yellow", State.RESTORING: "yellow", State.IDLE: "",
-                State.FAILED: "bold red", State.TIMEOUT: "bold red", State.CORRUPT: "bold magenta"}
+STATE_STYLES = {
+    State.RUNNING: "bold green",
+    State.STARTING: "yellow",
+    State.RESTORING: "yellow",
+    State.IDLE: "",
+    State.FAILED: "bold red",
+    State.TIMEOUT: "bold red",
+    State.CORRUPT: "bold magenta",
+}
 KIND_STYLES = {"base": "cyan", "pm": "blue", "dev": "", "queue": "dim"}
-ACTIVITY_STYLES = {Activity.BUSY: "green", Activity.RETRY: "yellow", Activity.NEEDS_INPUT: "bold reverse yellow",
-                   Activity.DENIED: "bold yellow", Activity.STALLED: "bold magenta", Activity.ERROR: "bold red",
-                   Activity.UNKNOWN: "dim"}
+ACTIVITY_STYLES = {
+    Activity.BUSY: "green",
+    Activity.RETRY: "yellow",
+    Activity.NEEDS_INPUT: "bold reverse yellow",
+    Activity.DENIED: "bold yellow",
+    Activity.STALLED: "bold magenta",
+    Activity.ERROR: "bold red",
+    Activity.UNKNOWN: "dim",
+}
 WORK_STYLES = {"merged": "bold green", "closed": "green", "open": "", "unknown": "dim"}
 #: where rows of each kind sort: base, PM, dev sessions, then the queue
 QUEUE_ORDER = 3
@@ -49,8 +74,9 @@ def row_cells(row: Row, model: ConsoleModel, now: float) -> dict[str, Text]:
     if isinstance(row, QueueRow):
         return queue_cells(row, now)
     name = row.session.name
-    return session_cells(row, model.stats.get(name), model.work(row), name in model.marked, now,
-                         model.activity.get(name))
+    return session_cells(
+        row, model.stats.get(name), model.work(row), name in model.marked, now, model.activity.get(name)
+    )
 
 
 def activity_text(info: ActivityInfo | None) -> Text:
@@ -60,8 +86,14 @@ def activity_text(info: ActivityInfo | None) -> Text:
     return Text(printable(shown), style=ACTIVITY_STYLES.get(info.state, ""))
 
 
-def session_cells(view: SessionView, stats: Stats | None, work: WorkStatus, marked: bool,
-                  now: float, activity: ActivityInfo | None = None) -> dict[str, Text]:
+def session_cells(
+    view: SessionView,
+    stats: Stats | None,
+    work: WorkStatus,
+    marked: bool,
+    now: float,
+    activity: ActivityInfo | None = None,
+) -> dict[str, Text]:
     """The cells of a session's row, every one of them literal text."""
     s = view.session
     state: str = view.shown_state
@@ -75,8 +107,10 @@ def session_cells(view: SessionView, stats: Stats | None, work: WorkStatus, mark
         "ref": Text(clip(printable(s.issue_ref or s.name), WIDTHS["ref"])),
         # Not clipped here: the state column takes the spare width, and the table cuts what still does not fit.
         "state": Text(printable(state), style=STATE_STYLES.get(view.shown_state, "")),
-        "work": Text(clip(printable(work.label), WIDTHS["work"]) if s.kind == "dev" else "",
-                     style=WORK_STYLES.get(work.state, "")),
+        "work": Text(
+            clip(printable(work.label), WIDTHS["work"]) if s.kind == "dev" else "",
+            style=WORK_STYLES.get(work.state, ""),
+        ),
         # A failed session's reason is in its state already.
         "activity": activity_text(None if view.shown_state in (State.FAILED, State.TIMEOUT) else activity),
         "branch": Text(clip(printable(branch), WIDTHS["branch"]) if isinstance(branch, str) else "", style="dim"),
@@ -106,8 +140,9 @@ def queue_cells(row: QueueRow, now: float) -> dict[str, Text]:
         "mark": Text(""),
         "kind": Text("queue", style=KIND_STYLES["queue"]),
         "ref": Text(clip(printable(item.issue_ref or item.id), WIDTHS["ref"])),
-        "state": Text(clip(printable(state), WIDTHS["state"]),
-                      style="bold red" if item.state in (ERROR, BROKEN) else "italic"),
+        "state": Text(
+            clip(printable(state), WIDTHS["state"]), style="bold red" if item.state in (ERROR, BROKEN) else "italic"
+        ),
         "work": Text(attempts, style="dim"),
         "activity": Text(""),
         "branch": Text(""),

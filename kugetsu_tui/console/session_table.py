@@ -14,8 +14,21 @@ from kugetsu_tui.console.rows import COLUMNS
 from kugetsu_tui.console.virtual_table import Column, VirtualTable
 
 #: Higher stays longer when the terminal is narrow.
-PRIORITIES = {"ref": 100, "state": 95, "kind": 90, "mark": 88, "work": 85, "age": 80, "activity": 60, "branch": 50,
-              "changed": 40, "cpu": 30, "mem": 20, "pid": 10, "oc": 5}
+PRIORITIES = {
+    "ref": 100,
+    "state": 95,
+    "kind": 90,
+    "mark": 88,
+    "work": 85,
+    "age": 80,
+    "activity": 60,
+    "branch": 50,
+    "changed": 40,
+    "cpu": 30,
+    "mem": 20,
+    "pid": 10,
+    "oc": 5,
+}
 
 
 def session_columns() -> list[Column]:

@@ -72,8 +72,12 @@ def same_cells(old: Mapping[str, Text], new: Mapping[str, Text]) -> bool:
         return False
     for key, cell in new.items():
         before = old[key]
-        if cell.plain != before.plain or cell.style != before.style or cell.spans != before.spans \
-                or cell.justify != before.justify:
+        if (
+            cell.plain != before.plain
+            or cell.style != before.style
+            or cell.spans != before.spans
+            or cell.justify != before.justify
+        ):
             return False
     return True
 
@@ -91,8 +95,11 @@ class VirtualTable(ScrollView, can_focus=True):
         Binding("enter", "select", "Select", show=False),
     ]
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"virtual-table--header", "virtual-table--cursor",
-                                             "virtual-table--even-row"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "virtual-table--header",
+        "virtual-table--cursor",
+        "virtual-table--even-row",
+    }
 
     DEFAULT_CSS = """
     VirtualTable { height: 1fr; }
@@ -126,8 +133,9 @@ class VirtualTable(ScrollView, can_focus=True):
         def control(self) -> VirtualTable:
             return self.table
 
-    def __init__(self, columns: Iterable[Column | tuple[str, str, int, int]], *, flex_column: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, columns: Iterable[Column | tuple[str, str, int, int]], *, flex_column: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.columns = [Column(*column) for column in columns]
         self.flex_column = flex_column
@@ -294,8 +302,10 @@ class VirtualTable(ScrollView, can_focus=True):
         base = self.rich_style
         if y == 0:
             if self._header is None:
-                self._header = self._strip({c.key: Text(c.label) for c in self._shown_columns},
-                                           self.get_component_rich_style("virtual-table--header"))
+                self._header = self._strip(
+                    {c.key: Text(c.label) for c in self._shown_columns},
+                    self.get_component_rich_style("virtual-table--header"),
+                )
             return self._header.crop_extend(scroll_x, scroll_x + width, base)
         index = round(self.scroll_y) + y - 1
         key = self.key_at(index)

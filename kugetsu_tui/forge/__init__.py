@@ -4,5 +4,4 @@ from kugetsu_tui.forge.client import ForgeClient, Reply
 from kugetsu_tui.forge.settings import ForgeSettings, HostSettings, parse_forge_settings
 from kugetsu_tui.forge.status import ForgeAnswer, forge_work
 
-__all__ = ["ForgeAnswer", "ForgeClient", "ForgeSettings", "HostSettings", "Reply", "forge_work",
-           "parse_forge_settings"]
+__all__ = ["ForgeAnswer", "ForgeClient", "ForgeSettings", "HostSettings", "Reply", "forge_work", "parse_forge_settings"]

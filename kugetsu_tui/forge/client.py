@@ -44,8 +44,9 @@ class Reply(NamedTuple):
 class ForgeClient:
     """GET JSON from forge APIs; safe to share between threads of one check."""
 
-    def __init__(self, cache_path: Path | None, *, timeout: float = DEFAULT_TIMEOUT,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, cache_path: Path | None, *, timeout: float = DEFAULT_TIMEOUT, clock: Callable[[], float] = time.time
+    ) -> None:
         self.timeout = timeout
         self._clock = clock
         self._cache_path = cache_path
@@ -117,8 +118,7 @@ class ForgeClient:
                 self._changed = True
         return Reply(data)
 
-    def _http_error(self, exc: urllib.error.HTTPError, url: str, origin: str,
-                    cached: dict[str, Any] | None) -> Reply:
+    def _http_error(self, exc: urllib.error.HTTPError, url: str, origin: str, cached: dict[str, Any] | None) -> Reply:
         headers = exc.headers if exc.headers is not None else Message()
         exc.close()
         if exc.code == 304:
@@ -172,10 +172,16 @@ class ForgeClient:
         now = self._clock()
         with self._lock:
             data = {
-                "responses": {u: r for u, r in self._responses.items()
-                              if isinstance(r.get("seen"), (int, float)) and now - r["seen"] < CACHE_KEEP_SECONDS},
-                "blocked": {o: b for o, b in self._blocked.items()
-                            if isinstance(b.get("until"), (int, float)) and b["until"] > now},
+                "responses": {
+                    u: r
+                    for u, r in self._responses.items()
+                    if isinstance(r.get("seen"), (int, float)) and now - r["seen"] < CACHE_KEEP_SECONDS
+                },
+                "blocked": {
+                    o: b
+                    for o, b in self._blocked.items()
+                    if isinstance(b.get("until"), (int, float)) and b["until"] > now
+                },
             }
         try:
             write_json(self._cache_path, data)
@@ -193,8 +199,10 @@ def _load_cache(path: Path | None) -> dict[str, dict[str, Any]]:
         return empty
     if not isinstance(data, dict):
         return empty
-    return {key: {k: v for k, v in data[key].items() if isinstance(v, dict)}
-            if isinstance(data.get(key), dict) else {} for key in empty}
+    return {
+        key: {k: v for k, v in data[key].items() if isinstance(v, dict)} if isinstance(data.get(key), dict) else {}
+        for key in empty
+    }
 
 
 def _origin(url: str) -> str:

@@ -66,21 +66,26 @@ def parse_forge_settings(table: Any, where: str = "config.toml [forge]") -> Forg
         elif isinstance(value, dict):
             hosts[key.lower()] = _host_settings(key.lower(), value, f'{where[:-1]}."{key}"]')
         else:
-            raise KugetsuError(f"{where}: unknown key {key!r}; known: interval, and a table per host "
-                               '([forge."github.com"])')
+            raise KugetsuError(
+                f'{where}: unknown key {key!r}; known: interval, and a table per host ([forge."github.com"])'
+            )
     return ForgeSettings(hosts, interval)
 
 
 def _host_settings(host: str, table: dict[str, Any], where: str) -> HostSettings:
     unknown = sorted(set(table) - set(_HOST_KEYS))
     if unknown:
-        raise KugetsuError(f"{where}: unknown key {unknown[0]!r}; known: {', '.join(_HOST_KEYS)} "
-                           "(a token goes in the environment variable that token_env names, never in this file)")
+        raise KugetsuError(
+            f"{where}: unknown key {unknown[0]!r}; known: {', '.join(_HOST_KEYS)} "
+            "(a token goes in the environment variable that token_env names, never in this file)"
+        )
     default = ForgeSettings({}).for_host(host)
     api = table.get("api", default.api)
     if not isinstance(api, str) or (api and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", api)):
-        raise KugetsuError(f'{where} api must be an http(s) URL such as "https://{host}/api/v1", or "" to turn '
-                           "the forge off for this host")
+        raise KugetsuError(
+            f'{where} api must be an http(s) URL such as "https://{host}/api/v1", or "" to turn '
+            "the forge off for this host"
+        )
     token_envs = default.token_envs
     if "token_env" in table:
         name = table["token_env"]

@@ -19,8 +19,10 @@ from kugetsu_tui.refs import IssueRef
 
 MERGED, CLOSED, OPEN, UNKNOWN = "merged", "closed", "open", "unknown"
 _PART = r"[A-Za-z0-9._-]+"
-_PR_URL = re.compile(rf"https?://(?P<host>[A-Za-z0-9.-]+(?::[0-9]+)?)/(?P<owner>{_PART})/(?P<repo>{_PART})"
-                     r"/pulls?/(?P<number>[0-9]+)/?")
+_PR_URL = re.compile(
+    rf"https?://(?P<host>[A-Za-z0-9.-]+(?::[0-9]+)?)/(?P<owner>{_PART})/(?P<repo>{_PART})"
+    r"/pulls?/(?P<number>[0-9]+)/?"
+)
 
 
 class ForgeAnswer(NamedTuple):
@@ -44,8 +46,15 @@ class _Repo(NamedTuple):
         return self.settings.host == GITHUB_HOST or self.settings.api.endswith("/api/v3")
 
 
-def forge_work(client: ForgeClient, settings: ForgeSettings, ref: IssueRef, *, pr_url: str | None = None,
-               branch: str | None = None, environ: Mapping[str, str] | None = None) -> ForgeAnswer | None:
+def forge_work(
+    client: ForgeClient,
+    settings: ForgeSettings,
+    ref: IssueRef,
+    *,
+    pr_url: str | None = None,
+    branch: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ForgeAnswer | None:
     """The forge's answer for one session, or None when the forge is turned off for its host."""
     host = settings.for_host(ref.host)
     if not host.api:
@@ -67,8 +76,9 @@ def forge_work(client: ForgeClient, settings: ForgeSettings, ref: IssueRef, *, p
     return ForgeAnswer(UNKNOWN, "; ".join(reasons), pr_url if pr_url and _PR_URL.fullmatch(pr_url) else issue_url)
 
 
-def _from_pr_url(client: ForgeClient, settings: ForgeSettings, pr_url: str, environ: Mapping[str, str] | None,
-                 reasons: list[str]) -> ForgeAnswer | None:
+def _from_pr_url(
+    client: ForgeClient, settings: ForgeSettings, pr_url: str, environ: Mapping[str, str] | None, reasons: list[str]
+) -> ForgeAnswer | None:
     match = _PR_URL.fullmatch(pr_url.strip())
     if match is None or {match.group("owner"), match.group("repo")} & {".", ".."}:
         reasons.append("pr_url is not a pull request URL")
@@ -93,8 +103,14 @@ def _from_branch(client: ForgeClient, repo: _Repo, branch: str, reasons: list[st
     if not isinstance(reply.data, list):
         reasons.append("the pull request list is not a JSON array")
         return None
-    mine = [pr for pr in reply.data if isinstance(pr, dict) and isinstance(pr.get("head"), dict)
-            and pr["head"].get("ref") == branch and _number(pr) is not None]
+    mine = [
+        pr
+        for pr in reply.data
+        if isinstance(pr, dict)
+        and isinstance(pr.get("head"), dict)
+        and pr["head"].get("ref") == branch
+        and _number(pr) is not None
+    ]
     if not mine:
         reasons.append(f"no pull request for branch {branch}")
         return None
@@ -102,8 +118,9 @@ def _from_branch(client: ForgeClient, repo: _Repo, branch: str, reasons: list[st
     return _read_pr(newest, None, reasons)
 
 
-def _from_issue(client: ForgeClient, repo: _Repo, number: int, issue_url: str,
-                reasons: list[str]) -> ForgeAnswer | None:
+def _from_issue(
+    client: ForgeClient, repo: _Repo, number: int, issue_url: str, reasons: list[str]
+) -> ForgeAnswer | None:
     reply = client.get_json(f"{repo.api}/issues/{number}", repo.token)
     if not _usable(reply, reasons):
         return None

@@ -104,8 +104,9 @@ def session_directory(session_id: str, config: AgentConfig, cwd: str) -> str | N
     if not config.template("export"):
         return None
     try:
-        result = run_step("export", render(config.template("export"), {"session_id": session_id, "name": "",
-                                                                         "issue_ref": ""}), cwd)
+        result = run_step(
+            "export", render(config.template("export"), {"session_id": session_id, "name": "", "issue_ref": ""}), cwd
+        )
     except KugetsuError:
         return None
     directory = export_directory(result.stdout) if result.returncode == 0 else None
@@ -119,22 +120,33 @@ def fork_into(base_id: str, directory: str, title: str, config: AgentConfig, scr
     """
     for step in ("export", "import"):
         if not config.template(step):
-            raise KugetsuError(f"a worktree session is made by export and import, but [agent] {step} is turned "
-                               "off in config.toml")
-    exported = run_step("export", render(config.template("export"), {"session_id": base_id, "name": "base",
-                                                                      "issue_ref": ""}), export_cwd)
+            raise KugetsuError(
+                f"a worktree session is made by export and import, but [agent] {step} is turned off in config.toml"
+            )
+    exported = run_step(
+        "export",
+        render(config.template("export"), {"session_id": base_id, "name": "base", "issue_ref": ""}),
+        export_cwd,
+    )
     if exported.returncode != 0 or not exported.stdout.strip():
-        raise KugetsuError(f"export of the base session {base_id} failed: "
-                           f"{last_words(exported.stderr + exported.stdout)}")
+        raise KugetsuError(
+            f"export of the base session {base_id} failed: {last_words(exported.stderr + exported.stdout)}"
+        )
     session_id = new_session_id()
     write_bytes(scratch, json.dumps(relocated(exported.stdout, session_id, directory, title)).encode("utf-8"))
     try:
-        imported = run_step("import", render(config.template("import"), {"export_file": str(scratch),
-                                                                          "session_id": session_id, "name": title,
-                                                                          "issue_ref": title}), directory)
+        imported = run_step(
+            "import",
+            render(
+                config.template("import"),
+                {"export_file": str(scratch), "session_id": session_id, "name": title, "issue_ref": title},
+            ),
+            directory,
+        )
     finally:
         scratch.unlink(missing_ok=True)
     if imported.returncode != 0:
-        raise KugetsuError(f"import of the new session into {directory} failed: "
-                           f"{last_words(imported.stderr + imported.stdout)}")
+        raise KugetsuError(
+            f"import of the new session into {directory} failed: {last_words(imported.stderr + imported.stdout)}"
+        )
     return session_id

@@ -66,8 +66,13 @@ class Permission(NamedTuple):
         return f"{self.permission}: {', '.join(self.patterns)}" if self.patterns else self.permission
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "session_id": self.session_id, "permission": self.permission,
-                "patterns": list(self.patterns), "directory": self.directory}
+        return {
+            "id": self.id,
+            "session_id": self.session_id,
+            "permission": self.permission,
+            "patterns": list(self.patterns),
+            "directory": self.directory,
+        }
 
 
 class Question(NamedTuple):
@@ -157,9 +162,18 @@ class OpencodeServer:
 
     def permissions(self, directory: str | None = None) -> list[Permission]:
         answer = self._list("/permission", directory)
-        return [Permission(_text(p.get("id")), _text(p.get("sessionID")), _text(p.get("permission")),
-                           _texts(p.get("patterns")), directory, _dict(p.get("metadata")))
-                for p in answer if _text(p.get("id"))]
+        return [
+            Permission(
+                _text(p.get("id")),
+                _text(p.get("sessionID")),
+                _text(p.get("permission")),
+                _texts(p.get("patterns")),
+                directory,
+                _dict(p.get("metadata")),
+            )
+            for p in answer
+            if _text(p.get("id"))
+        ]
 
     def questions(self, directory: str | None = None) -> list[Question]:
         answer = self._list("/question", directory)
@@ -190,8 +204,12 @@ class OpencodeServer:
 
     def prompt_async(self, session_id: str, text: str, directory: str | None = None) -> None:
         """Send a message; the server runs it and returns at once (its permission asks wait for an answer)."""
-        self._request("POST", f"/session/{quote(session_id, safe='')}/prompt_async", directory,
-                      {"parts": [{"type": "text", "text": text}]})
+        self._request(
+            "POST",
+            f"/session/{quote(session_id, safe='')}/prompt_async",
+            directory,
+            {"parts": [{"type": "text", "text": text}]},
+        )
 
     def fork(self, session_id: str, directory: str | None = None) -> str:
         """Fork a session (in its directory); the new session's id."""
@@ -313,5 +331,8 @@ def parse_global_event(text: str) -> ServerEvent | None:
     if not isinstance(kind, str):
         return None
     directory = outer.get("directory")
-    return ServerEvent(directory if isinstance(directory, str) and directory != "global" else None, kind,
-                       _dict(payload.get("properties")))
+    return ServerEvent(
+        directory if isinstance(directory, str) and directory != "global" else None,
+        kind,
+        _dict(payload.get("properties")),
+    )

@@ -128,15 +128,21 @@ class ActivityTracker:
         props = event.properties
         kind = event.type
         if kind == "permission.asked":
-            ask = Permission(str(props.get("id") or ""), sid, str(props.get("permission") or ""),
-                             tuple(p for p in props.get("patterns") or [] if isinstance(p, str)),
-                             event.directory, _as_dict(props.get("metadata")))
+            ask = Permission(
+                str(props.get("id") or ""),
+                sid,
+                str(props.get("permission") or ""),
+                tuple(p for p in props.get("patterns") or [] if isinstance(p, str)),
+                event.directory,
+                _as_dict(props.get("metadata")),
+            )
             self._asks[ask.id] = ask
             return ask_activity(ask, now)
         if kind == "question.asked":
             asked = [q for q in props.get("questions") or [] if isinstance(q, dict)]
-            question = Question(str(props.get("id") or ""), sid, "; ".join(str(q.get("question") or "") for q in asked),
-                                event.directory)
+            question = Question(
+                str(props.get("id") or ""), sid, "; ".join(str(q.get("question") or "") for q in asked), event.directory
+            )
             self._asks[question.id] = question
             return ask_activity(question, now)
         if kind in ("permission.replied", "question.replied", "question.rejected"):
@@ -166,9 +172,14 @@ def _error_text(error: Any) -> str:
     return str(error or "error")
 
 
-def follow(server: OpencodeServer, tracker: ActivityTracker, directories: Callable[[], Iterable[str | None]],
-           stop: threading.Event, on_change: Callable[[str | None], None],
-           on_down: Callable[[str], None]) -> None:
+def follow(
+    server: OpencodeServer,
+    tracker: ActivityTracker,
+    directories: Callable[[], Iterable[str | None]],
+    stop: threading.Event,
+    on_change: Callable[[str | None], None],
+    on_down: Callable[[str], None],
+) -> None:
     """Keep `tracker` current until `stop` is set: a fresh snapshot after every (re)connect, then events.
 
     `on_change(session_id)` after each change (None after a snapshot: anything may have changed);

@@ -26,17 +26,29 @@ from kugetsu_tui.opencode.server import NotFound, OpencodeServer, ServerEvent, S
 GIVE_UP_AFTER = 300.0
 
 
-def server_run_argv(url: str, directory: str, message: str, *, session: str | None = None,
-                    fork: str | None = None) -> list[str]:
+def server_run_argv(
+    url: str, directory: str, message: str, *, session: str | None = None, fork: str | None = None
+) -> list[str]:
     """The argv that runs a message through the server (for the supervisor, instead of `opencode run`)."""
     target = ["--fork", fork] if fork else ["--session", session or ""]
-    return [sys.executable, "-m", "kugetsu_tui.opencode.server_run", "--server", url, "--directory", directory,
-            *target, "--", message]
+    return [
+        sys.executable,
+        "-m",
+        "kugetsu_tui.opencode.server_run",
+        "--server",
+        url,
+        "--directory",
+        directory,
+        *target,
+        "--",
+        message,
+    ]
 
 
 def emit(kind: str, session_id: str, **fields: Any) -> None:
-    print(json.dumps({"type": kind, "timestamp": int(time.time() * 1000), "sessionID": session_id, **fields}),
-          flush=True)
+    print(
+        json.dumps({"type": kind, "timestamp": int(time.time() * 1000), "sessionID": session_id, **fields}), flush=True
+    )
 
 
 def _error(message: str) -> dict[str, Any]:

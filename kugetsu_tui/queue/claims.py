@@ -63,8 +63,16 @@ def claim_timeout(config: AgentConfig) -> float:
 def write_claim(item: QueueItem, run_id: str) -> None:
     """Mark the item as being started by this process. The caller holds the sessions lock."""
     pid = os.getpid()
-    write_json(item.path, dict(item.data, state=STARTING, run_id=run_id, claimed_at=iso_now(precise=True),
-                               claimed_by={"pid": pid, "started": start_time(pid)}))
+    write_json(
+        item.path,
+        dict(
+            item.data,
+            state=STARTING,
+            run_id=run_id,
+            claimed_at=iso_now(precise=True),
+            claimed_by={"pid": pid, "started": start_time(pid)},
+        ),
+    )
 
 
 def _release(data: dict[str, Any]) -> None:
@@ -118,8 +126,9 @@ def settle_failed(home: Home, item: QueueItem, run_id: str, message: str) -> Dra
     count = attempts[0]
     if count >= MAX_ATTEMPTS:
         return DrainResult(item.id, item.issue_ref, GAVE_UP, f"gave up after {count} attempts: {message}")
-    return DrainResult(item.id, item.issue_ref, RETRY, f"attempt {count}/{MAX_ATTEMPTS} failed, back in the queue: "
-                                                       f"{message}")
+    return DrainResult(
+        item.id, item.issue_ref, RETRY, f"attempt {count}/{MAX_ATTEMPTS} failed, back in the queue: {message}"
+    )
 
 
 def refuse_item(home: Home, item: QueueItem, message: str) -> DrainResult | None:
@@ -146,8 +155,11 @@ def is_stale(item: QueueItem, timeout: float, now: float) -> bool:
 
 def seconds_until_stale(items: list[QueueItem], timeout: float, now: float) -> float | None:
     """When the next claim in `items` goes stale by age, for a drainer that waits for nothing else."""
-    deadlines = [claimed + timeout for item in items if item.state == STARTING
-                 and (claimed := parse_time(item.data.get("claimed_at"))) is not None]
+    deadlines = [
+        claimed + timeout
+        for item in items
+        if item.state == STARTING and (claimed := parse_time(item.data.get("claimed_at"))) is not None
+    ]
     return max(0.0, min(deadlines) - now) if deadlines else None
 
 
@@ -184,8 +196,9 @@ def _take_back(home: Home, item: QueueItem) -> DrainResult:
         if session.opencode_session_id:
             data["opencode_session_id"] = session.opencode_session_id
         write_json(item.path, data)
-        return DrainResult(item.id, item.issue_ref, STARTED, f"as {session.name} (its drainer stopped after "
-                                                             "launching it)")
+        return DrainResult(
+            item.id, item.issue_ref, STARTED, f"as {session.name} (its drainer stopped after launching it)"
+        )
     if session is not None:
         # A placeholder nobody will launch (a late supervisor finds it gone and starts nothing).
         index.remove_entry(home, session)

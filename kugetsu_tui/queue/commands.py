@@ -25,8 +25,9 @@ KUGETSU_FIELDS = ("opencode_session_id", "pid", "fork_pid")
 def add_queue_parser(sub: Any) -> None:
     """`queue …` subcommands, on the main parser's subparsers (and its parser class: usage errors exit 1)."""
     queue = sub.add_parser("queue", help="work waiting for a slot (kugetsu's queue/items/)")
-    commands = queue.add_subparsers(dest="queue_command", metavar="QUEUE_COMMAND", required=True,
-                                    parser_class=type(queue))
+    commands = queue.add_subparsers(
+        dest="queue_command", metavar="QUEUE_COMMAND", required=True, parser_class=type(queue)
+    )
     add = commands.add_parser("add", help="queue a start for when a slot frees")
     add.add_argument("ref", help="HOST/OWNER/REPO#N, OWNER/REPO#N or https://HOST/OWNER/REPO/issues/N")
     add.add_argument("message", help="the first message for the agent")
@@ -55,14 +56,18 @@ def cmd_start_or_queue(home: Home, args: argparse.Namespace) -> int:
         _print_queued(outcome.item, outcome.position, "at capacity: ")
         return EXIT_OK
     sid = outcome.opencode_session_id or "pending"
-    print(f"started {outcome.issue_ref} as {outcome.name} (opencode session {sid}, state {outcome.state}, "
-          f"log {outcome.log})")
+    print(
+        f"started {outcome.issue_ref} as {outcome.name} (opencode session {sid}, state {outcome.state}, "
+        f"log {outcome.log})"
+    )
     return EXIT_OK
 
 
 def _print_queued(item: QueueItem, position: int, prefix: str = "") -> None:
-    print(f"{prefix}queued {item.issue_ref} as {item.id} (position {position}); it starts when a slot frees "
-          "and a drainer runs (kugetsu-tui queue drain)")
+    print(
+        f"{prefix}queued {item.issue_ref} as {item.id} (position {position}); it starts when a slot frees "
+        "and a drainer runs (kugetsu-tui queue drain)"
+    )
 
 
 def _add(home: Home, args: argparse.Namespace) -> int:
@@ -93,12 +98,22 @@ def _front(home: Home, args: argparse.Namespace) -> int:
 
 def item_json(item: QueueItem, position: int | None) -> dict[str, Any]:
     data = item.data
-    return {"id": item.id, "position": position, "state": item.state, "issue_ref": item.issue_ref,
-            "message": data.get("message") if not item.broken else None, "pending_since": data.get("pending_since"),
-            "attempts": item.attempts, "error": item.error or data.get("error"), "last_error": data.get("last_error"),
-            "session": data.get("session"),
-            "notified_at": data.get("notified_at"), "completed_at": data.get("completed_at"),
-            **{key: data.get(key) for key in KUGETSU_FIELDS}, "path": str(item.path)}
+    return {
+        "id": item.id,
+        "position": position,
+        "state": item.state,
+        "issue_ref": item.issue_ref,
+        "message": data.get("message") if not item.broken else None,
+        "pending_since": data.get("pending_since"),
+        "attempts": item.attempts,
+        "error": item.error or data.get("error"),
+        "last_error": data.get("last_error"),
+        "session": data.get("session"),
+        "notified_at": data.get("notified_at"),
+        "completed_at": data.get("completed_at"),
+        **{key: data.get(key) for key in KUGETSU_FIELDS},
+        "path": str(item.path),
+    }
 
 
 def _note(item: QueueItem) -> str:
@@ -120,8 +135,7 @@ def _ls(home: Home, args: argparse.Namespace) -> int:
     positions = {item.id: number for number, item in enumerate(pending_in_order(items), start=1)}
     queued = sum(1 for i in items if i.state in WAITING)
     if args.json:
-        json.dump({"queued": queued, "items": [item_json(i, positions.get(i.id)) for i in items]}, sys.stdout,
-                  indent=2)
+        json.dump({"queued": queued, "items": [item_json(i, positions.get(i.id)) for i in items]}, sys.stdout, indent=2)
         print()
         return EXIT_OK
     if not items:
@@ -129,9 +143,17 @@ def _ls(home: Home, args: argparse.Namespace) -> int:
         return EXIT_OK
     rows = [("POS", "ID", "STATE", "ISSUE", "AGE", "ATTEMPTS", "NOTE")]
     for item in items:
-        rows.append((str(positions.get(item.id, "")), printable(item.id), printable(item.state),
-                     printable(item.issue_ref), since(item.queued_timestamp()), str(item.attempts or ""),
-                     printable(_note(item))))
+        rows.append(
+            (
+                str(positions.get(item.id, "")),
+                printable(item.id),
+                printable(item.state),
+                printable(item.issue_ref),
+                since(item.queued_timestamp()),
+                str(item.attempts or ""),
+                printable(_note(item)),
+            )
+        )
     print("\n".join(table_lines(rows)))
     print(f"{queued} queued")
     return EXIT_OK
@@ -179,8 +201,14 @@ def _watch(home: Home) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await drain_until_stopped(home, stop, report, on_ready=lambda: print(
-            f"draining {home.queue_items_dir} whenever a slot frees (stop with Ctrl+C or SIGTERM)", flush=True))
+        await drain_until_stopped(
+            home,
+            stop,
+            report,
+            on_ready=lambda: print(
+                f"draining {home.queue_items_dir} whenever a slot frees (stop with Ctrl+C or SIGTERM)", flush=True
+            ),
+        )
 
     asyncio.run(run())
     print("stopped", flush=True)

@@ -41,8 +41,9 @@ def slot_free(home: Home) -> bool:
     return limit.value is None or count_active(home) < limit.value
 
 
-def drain_once(home: Home, config: AgentConfig | None = None,
-               should_stop: Callable[[], bool] = lambda: False) -> list[DrainResult]:
+def drain_once(
+    home: Home, config: AgentConfig | None = None, should_stop: Callable[[], bool] = lambda: False
+) -> list[DrainResult]:
     """One pass: take back stale claims, then start items while slots are free; each item at most once.
 
     Never raises for what it finds: a problem that blocks every start (no base session, agent missing,

@@ -44,8 +44,9 @@ def _drain(home: Home, stop: asyncio.Event) -> list[DrainResult]:
         return [DrainResult(None, None, BLOCKED, f"{exc.strerror or exc} ({exc.filename})")]
 
 
-async def drain_until_stopped(home: Home, stop: asyncio.Event, report: Callable[[DrainResult], None],
-                              on_ready: Callable[[], None] = lambda: None) -> None:
+async def drain_until_stopped(
+    home: Home, stop: asyncio.Event, report: Callable[[DrainResult], None], on_ready: Callable[[], None] = lambda: None
+) -> None:
     """Drain once both directories are watched, then after every change, until `stop` is set.
 
     `on_ready` is called after that first pass: from then on no change is missed. On `stop`, the
@@ -55,8 +56,10 @@ async def drain_until_stopped(home: Home, stop: asyncio.Event, report: Callable[
     ensure_queue_dirs(home)
     changed = asyncio.Event()
     attached = [asyncio.Event(), asyncio.Event()]
-    followers = [asyncio.ensure_future(_changes(directory, stop, changed, event))
-                 for directory, event in zip((home.sessions_dir, home.queue_items_dir), attached, strict=True)]
+    followers = [
+        asyncio.ensure_future(_changes(directory, stop, changed, event))
+        for directory, event in zip((home.sessions_dir, home.queue_items_dir), attached, strict=True)
+    ]
     stopping = asyncio.ensure_future(stop.wait())
     try:
         watching: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*(e.wait() for e in attached)))
@@ -67,8 +70,11 @@ async def drain_until_stopped(home: Home, stop: asyncio.Event, report: Callable[
             if ready:
                 wait = seconds_until_stale(list_items(home), _timeout(home), time.time())
                 woken = asyncio.ensure_future(changed.wait())
-                await asyncio.wait({woken, stopping}, timeout=None if wait is None else max(wait, MIN_TIMER_S),
-                                   return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(
+                    {woken, stopping},
+                    timeout=None if wait is None else max(wait, MIN_TIMER_S),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
                 woken.cancel()
                 if stop.is_set():
                     break

@@ -71,9 +71,20 @@ def enqueue(home: Home, ref_text: str, message: str) -> Queued:
         refuse_queued(home, ref)
         item_id = new_item_id()
         path = home.queue_items_dir / f"{item_id}.json"
-        write_json(path, {"id": item_id, "issue_ref": ref.text, "message": message, "state": PENDING,
-                          "pending_since": iso_now(), "notified_at": None, "completed_at": None, "error": None,
-                          "attempts": 0})
+        write_json(
+            path,
+            {
+                "id": item_id,
+                "issue_ref": ref.text,
+                "message": message,
+                "state": PENDING,
+                "pending_since": iso_now(),
+                "notified_at": None,
+                "completed_at": None,
+                "error": None,
+                "attempts": 0,
+            },
+        )
         position = position_of(home, item_id)
     return Queued(read_item(path), position or 0)
 

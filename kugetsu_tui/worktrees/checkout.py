@@ -29,8 +29,13 @@ class WorktreePlan(NamedTuple):
 
     def session_fields(self) -> dict[str, str]:
         """kugetsu's field names, plus the base that `destroy` compares the branch with."""
-        return {"worktree_path": str(self.path), "branch_name": self.branch, "repo": str(self.repo),
-                "worktree_base": self.base, "worktree_base_commit": self.base_commit}
+        return {
+            "worktree_path": str(self.path),
+            "branch_name": self.branch,
+            "repo": str(self.repo),
+            "worktree_base": self.base,
+            "worktree_base_commit": self.base_commit,
+        }
 
 
 class Created(NamedTuple):
@@ -47,11 +52,15 @@ def plan_worktree(settings: WorktreeSettings, ref: IssueRef, name: str, agent_di
     if repository is None:
         return None
     repo = repository.top
-    branch = render_branch(settings.branch, {"number": str(ref.number), "owner": ref.owner, "repo": ref.repo,
-                                             "host": ref.host, "name": name})
+    branch = render_branch(
+        settings.branch,
+        {"number": str(ref.number), "owner": ref.owner, "repo": ref.repo, "host": ref.host, "name": name},
+    )
     if git_ok(["check-ref-format", "--branch", branch], repo) is None or branch.startswith("-"):
-        raise GitError(f"invalid branch template {settings.branch!r}: it gives {branch!r}, which git refuses "
-                       "as a branch name; fix [worktrees] branch in config.toml")
+        raise GitError(
+            f"invalid branch template {settings.branch!r}: it gives {branch!r}, which git refuses "
+            "as a branch name; fix [worktrees] branch in config.toml"
+        )
     path = settings.root / name
     branch_exists = git_ok(["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"], repo) is not None
     base = settings.base or default_base(repo)
@@ -61,11 +70,15 @@ def plan_worktree(settings: WorktreeSettings, ref: IssueRef, name: str, agent_di
     holder = checked_out_at(repo, branch)
     exists = os.path.lexists(path)
     if exists and (holder is None or not same_path(holder, path)):
-        raise GitError(f"cannot create the worktree at {path}: the path exists and is not the worktree of "
-                       f"branch {branch}; move it away or destroy the session that holds it")
+        raise GitError(
+            f"cannot create the worktree at {path}: the path exists and is not the worktree of "
+            f"branch {branch}; move it away or destroy the session that holds it"
+        )
     if holder is not None and not exists:
-        raise GitError(f"branch {branch} is already checked out in the worktree {holder}: "
-                       "remove that worktree first (git worktree remove)")
+        raise GitError(
+            f"branch {branch} is already checked out in the worktree {holder}: "
+            "remove that worktree first (git worktree remove)"
+        )
     return WorktreePlan(repo, path, branch, base, base_commit, branch_exists, exists, repository.warning)
 
 
@@ -112,9 +125,9 @@ def worktrees(repo: Path) -> list[tuple[Path, str | None]]:
     branch: str | None = None
     for line in [*git_text(["worktree", "list", "--porcelain"], repo).splitlines(), ""]:
         if line.startswith("worktree "):
-            path, branch = Path(line[len("worktree "):]), None
+            path, branch = Path(line[len("worktree ") :]), None
         elif line.startswith("branch "):
-            branch = line[len("branch "):]
+            branch = line[len("branch ") :]
         elif not line and path is not None:
             found.append((path, branch))
             path = None

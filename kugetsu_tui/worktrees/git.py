@@ -13,10 +13,18 @@ if TYPE_CHECKING:
 
 GIT_TIMEOUT = 120.0
 # Set by git hooks and wrappers; inherited, they would point every command at another repository.
-_LOCATION_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR",
-                       "GIT_PREFIX")
-INSTALL_HINT = ("install git (e.g. `apt-get install git`), or turn worktrees off with `enabled = false` "
-                "under [worktrees] in config.toml")
+_LOCATION_VARIABLES = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_COMMON_DIR",
+    "GIT_PREFIX",
+)
+INSTALL_HINT = (
+    "install git (e.g. `apt-get install git`), or turn worktrees off with `enabled = false` "
+    "under [worktrees] in config.toml"
+)
 
 
 class GitError(KugetsuError):
@@ -39,8 +47,9 @@ def run_git(args: list[str], cwd: Path | str, *, check: bool = True) -> subproce
     env = {k: v for k, v in os.environ.items() if k not in _LOCATION_VARIABLES}
     env["GIT_TERMINAL_PROMPT"] = "0"
     try:
-        result = subprocess.run([git_program(), *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                capture_output=True, timeout=GIT_TIMEOUT)
+        result = subprocess.run(
+            [git_program(), *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=GIT_TIMEOUT
+        )
     except subprocess.TimeoutExpired:
         raise GitError(f"git {args[0]} timed out after {GIT_TIMEOUT:.0f}s in {cwd}") from None
     except OSError as exc:

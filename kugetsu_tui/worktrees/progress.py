@@ -29,8 +29,9 @@ def worktree_progress(session_data: dict[str, Any]) -> Progress | None:
         ahead = int(git_ok(["rev-list", "--count", f"{base}..HEAD"], record.path) or "0")
         merge_base = git_ok(["merge-base", base, "HEAD"], record.path) or base
         tracked = _names(run_git(["diff", "--name-only", "-z", merge_base], record.path).stdout)
-        status = _names(run_git(["status", "--porcelain", "-z", "--untracked-files=all", "--no-renames"],
-                                record.path).stdout)
+        status = _names(
+            run_git(["status", "--porcelain", "-z", "--untracked-files=all", "--no-renames"], record.path).stdout
+        )
     except GitError:
         return None
     untracked = {line[3:] for line in status if line.startswith("?? ")}

@@ -67,5 +67,7 @@ def _origin_warning(top: Path, ref: IssueRef) -> str | None:
     wanted = f"{ref.host}/{ref.owner}/{ref.repo}".lower()
     if named == wanted:
         return None
-    return (f"the agent directory's checkout {top} has origin {url}, not {wanted}: its worktree is made there "
-            f"anyway; map the issue's repository under [repos] in config.toml")
+    return (
+        f"the agent directory's checkout {top} has origin {url}, not {wanted}: its worktree is made there "
+        f"anyway; map the issue's repository under [repos] in config.toml"
+    )

@@ -58,8 +58,13 @@ class WorktreeRecord(NamedTuple):
 def save_work(record: WorktreeRecord, dest: Path) -> dict[str, Any]:
     """Write the worktree's unique work into `dest` (created); returns what meta.json says."""
     dest.mkdir(mode=0o700, parents=True, exist_ok=True)
-    meta: dict[str, Any] = {"format": 1, "repo": str(record.repo), "worktree_path": str(record.path),
-                            "branch_name": record.branch, "base": record.base}
+    meta: dict[str, Any] = {
+        "format": 1,
+        "repo": str(record.repo),
+        "worktree_path": str(record.path),
+        "branch_name": record.branch,
+        "base": record.base,
+    }
     if not record.path.is_dir():
         meta.update(missing=True)
         write_json(dest / META, meta)
@@ -77,8 +82,14 @@ def save_work(record: WorktreeRecord, dest: Path) -> dict[str, Any]:
     untracked = _untracked(record.path)
     if untracked:
         write_bytes(dest / UNTRACKED, _tar(record.path, untracked))
-    meta.update(base_commit=base, head=head, branch_tip=tip, commits_ahead=ahead, uncommitted_patch=bool(patch),
-                untracked=untracked)
+    meta.update(
+        base_commit=base,
+        head=head,
+        branch_tip=tip,
+        commits_ahead=ahead,
+        uncommitted_patch=bool(patch),
+        untracked=untracked,
+    )
     write_json(dest / META, meta)
     return meta
 
@@ -96,8 +107,11 @@ def remove_worktree(record: WorktreeRecord) -> list[str]:
     run_git(["worktree", "prune"], record.repo, check=False)
     base = record.base_tip()
     branch_ref = f"refs/heads/{record.branch}"
-    if base and git_ok(["rev-parse", "--verify", "--quiet", branch_ref], record.repo) \
-            and commits_ahead(record.repo, base, branch_ref) == 0:
+    if (
+        base
+        and git_ok(["rev-parse", "--verify", "--quiet", branch_ref], record.repo)
+        and commits_ahead(record.repo, base, branch_ref) == 0
+    ):
         result = run_git(["branch", "-d", "--", record.branch], record.repo, check=False)
         if result.returncode:
             warnings.append(f"branch {record.branch} kept: {result.stderr.decode(errors='replace').strip()[-200:]}")

@@ -1,13 +1,13 @@
 """The `[repos]` and `[worktrees]` tables of config.toml, checked once with clear errors.
 
-    [repos]
-    "github.com/acme/widgets" = "~/src/widgets"
+[repos]
+"github.com/acme/widgets" = "~/src/widgets"
 
-    [worktrees]
-    enabled = true
-    root = "~/.kugetsu/worktrees"     # default: <KUGETSU_HOME>/worktrees
-    branch = "fix/issue-{number}"     # {number} {owner} {repo} {host} {name}
-    base = ""                         # empty: origin/HEAD, else the main checkout's branch
+[worktrees]
+enabled = true
+root = "~/.kugetsu/worktrees"     # default: <KUGETSU_HOME>/worktrees
+branch = "fix/issue-{number}"     # {number} {owner} {repo} {host} {name}
+base = ""                         # empty: origin/HEAD, else the main checkout's branch
 """
 
 from __future__ import annotations
@@ -74,8 +74,10 @@ def check_branch_template(template: str, where: str) -> None:
     """Refuse unknown placeholders and stray braces before anything is created."""
     for placeholder in _PLACEHOLDER.findall(template):
         if placeholder not in BRANCH_PLACEHOLDERS:
-            raise KugetsuError(f"invalid branch template {template!r} in {where}: unknown placeholder "
-                               f"{{{placeholder}}}; known: {', '.join(sorted(BRANCH_PLACEHOLDERS))}")
+            raise KugetsuError(
+                f"invalid branch template {template!r} in {where}: unknown placeholder "
+                f"{{{placeholder}}}; known: {', '.join(sorted(BRANCH_PLACEHOLDERS))}"
+            )
     if "{" in _PLACEHOLDER.sub("", template) or "}" in _PLACEHOLDER.sub("", template):
         raise KugetsuError(f"invalid branch template {template!r} in {where}: unbalanced braces")
     if not template.strip():
@@ -89,11 +91,11 @@ def render_branch(template: str, values: dict[str, str]) -> str:
 def _repos(home: Home, section: Any) -> dict[str, Path]:
     where = f"{home.config_toml} [repos]"
     if not isinstance(section, dict):
-        raise KugetsuError(f"{where} must be a table of \"host/owner/repo\" = \"path\"")
+        raise KugetsuError(f'{where} must be a table of "host/owner/repo" = "path"')
     repos = {}
     for key, value in section.items():
         if not _REPO_KEY.fullmatch(key):
-            raise KugetsuError(f"{where}: key {key!r} must look like \"github.com/owner/repo\"")
+            raise KugetsuError(f'{where}: key {key!r} must look like "github.com/owner/repo"')
         if not isinstance(value, str) or not value.strip():
             raise KugetsuError(f"{where} {key!r} must be the path of a git checkout, not {value!r}")
         path = Path(os.path.expanduser(value))

@@ -28,16 +28,50 @@ def static_home(tmp_path: Path) -> Home:
     def iso(hours_ago: float) -> str:
         return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(FIXED_NOW - hours_ago * 3600))
 
-    write_session(home, "base", {"type": "base", "opencode_session_id": "ses_base0000000000000000000",
-                                 "created_at": iso(72), "state": "idle"}, mtime=FIXED_NOW - 3600)
-    write_session(home, "pm-agent", {"type": "pm_agent", "opencode_session_id": "ses_pm00000000000000000000",
-                                     "created_at": iso(70), "state": "idle"}, mtime=FIXED_NOW - 1800)
-    write_session(home, "github.com-acme-widgets-12", {
-        "type": "forked", "issue_ref": "github.com/acme/widgets#12", "opencode_session_id": "ses_dev12000000000000000000",
-        "created_at": iso(30), "state": "idle", "exit_code": 0}, mtime=FIXED_NOW - 600)
-    write_session(home, "github.com-acme-widgets-15", {
-        "type": "forked", "issue_ref": "github.com/acme/widgets#15", "opencode_session_id": "ses_dev15000000000000000000",
-        "created_at": iso(5), "state": "failed", "exit_code": 1, "error": "agent exited with status 1"}, mtime=FIXED_NOW - 120)
+    write_session(
+        home,
+        "base",
+        {"type": "base", "opencode_session_id": "ses_base0000000000000000000", "created_at": iso(72), "state": "idle"},
+        mtime=FIXED_NOW - 3600,
+    )
+    write_session(
+        home,
+        "pm-agent",
+        {
+            "type": "pm_agent",
+            "opencode_session_id": "ses_pm00000000000000000000",
+            "created_at": iso(70),
+            "state": "idle",
+        },
+        mtime=FIXED_NOW - 1800,
+    )
+    write_session(
+        home,
+        "github.com-acme-widgets-12",
+        {
+            "type": "forked",
+            "issue_ref": "github.com/acme/widgets#12",
+            "opencode_session_id": "ses_dev12000000000000000000",
+            "created_at": iso(30),
+            "state": "idle",
+            "exit_code": 0,
+        },
+        mtime=FIXED_NOW - 600,
+    )
+    write_session(
+        home,
+        "github.com-acme-widgets-15",
+        {
+            "type": "forked",
+            "issue_ref": "github.com/acme/widgets#15",
+            "opencode_session_id": "ses_dev15000000000000000000",
+            "created_at": iso(5),
+            "state": "failed",
+            "exit_code": 1,
+            "error": "agent exited with status 1",
+        },
+        mtime=FIXED_NOW - 120,
+    )
     write_session(home, "github.com-acme-widgets-16", b'{"type": "forked", "issue_ref": ', mtime=FIXED_NOW - 60)
     return home
 

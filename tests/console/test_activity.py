@@ -20,7 +20,8 @@ def activity_cell(app: KugetsuConsole) -> str:
 
 
 async def test_a_silent_agent_is_stalled_then_busy_again_and_stalling_asks_for_the_operator_once(
-        static_home: Home) -> None:
+    static_home: Home,
+) -> None:
     with open(static_home.config_toml, "a") as config:
         config.write("\n[console]\nbell = true\n")
     text = static_home.config_toml.read_text().replace("[agent]\n", "[agent]\nstall_after = 30\n", 1)
@@ -31,16 +32,27 @@ async def test_a_silent_agent_is_stalled_then_busy_again_and_stalling_asks_for_t
     old = time.time() - 120
     os.utime(log, (old, old))
     # A running agent: this test's own process, recorded with its start time (so it counts as alive).
-    write_session(static_home, NAME, {"type": "forked", "issue_ref": "github.com/acme/widgets#30", "state": "running",
-                                      "pid": os.getpid(), "pid_started": start_time(os.getpid()), "log": str(log),
-                                      "opencode_session_id": "ses_30"})
+    write_session(
+        static_home,
+        NAME,
+        {
+            "type": "forked",
+            "issue_ref": "github.com/acme/widgets#30",
+            "state": "running",
+            "pid": os.getpid(),
+            "pid_started": start_time(os.getpid()),
+            "log": str(log),
+            "opencode_session_id": "ses_30",
+        },
+    )
     app = KugetsuConsole(static_home, check_work=False)
     rang: list[bool] = []
     app.bell = lambda: rang.append(True)  # type: ignore[method-assign]
     messages = Messages()
     async with app.run_test(size=(160, 30), message_hook=messages) as pilot:
-        await wait_until(pilot, lambda: activity_cell(app).startswith("stalled: no event for 2m"),
-                         what="the stalled activity")
+        await wait_until(
+            pilot, lambda: activity_cell(app).startswith("stalled: no event for 2m"), what="the stalled activity"
+        )
         assert app.title == "kugetsu-tui (2 need you)"  # this one, and the failed #15
         os.utime(log)  # the agent speaks again
         await wait_until(pilot, lambda: activity_cell(app).startswith("busy: last event"), what="busy again")

@@ -32,9 +32,14 @@ def start_binding(app: KugetsuConsole):
 
 
 def dev(ref_number: int, **extra) -> dict:
-    return {"type": "forked", "issue_ref": f"github.com/acme/widgets#{ref_number}",
-            "opencode_session_id": f"ses_{ref_number}", "created_at": f"2026-01-01T00:00:{ref_number:02d}+00:00",
-            "state": "idle", **extra}
+    return {
+        "type": "forked",
+        "issue_ref": f"github.com/acme/widgets#{ref_number}",
+        "opencode_session_id": f"ses_{ref_number}",
+        "created_at": f"2026-01-01T00:00:{ref_number:02d}+00:00",
+        "state": "idle",
+        **extra,
+    }
 
 
 def loaded(app: KugetsuConsole, count: int):
@@ -47,8 +52,13 @@ async def test_rows_are_base_pm_then_dev_in_creation_order(static_home: Home) ->
         await wait_until(pilot, loaded(app, 5))
         table = app.query_one(SessionTable)
         keys = [table.key_at(i) for i in range(table.row_count)]
-        assert keys == ["base", "pm-agent", "github.com-acme-widgets-12", "github.com-acme-widgets-15",
-                        "github.com-acme-widgets-16"]
+        assert keys == [
+            "base",
+            "pm-agent",
+            "github.com-acme-widgets-12",
+            "github.com-acme-widgets-15",
+            "github.com-acme-widgets-16",
+        ]
         assert "3/3" in capacity_text(app)  # the corrupt file holds a slot too
         state = (table.cells("github.com-acme-widgets-16") or {})["state"].plain
         assert state.startswith("corrupt: invalid JSON")
@@ -116,11 +126,15 @@ async def test_start_from_the_dialog_creates_a_session_through_the_core(demo_hom
         await wait_until(pilot, lambda: "github.com-acme-widgets-40" in app.model.views)
         data = json.loads(demo_home.session_path("github.com-acme-widgets-40").read_text())
         assert data["issue_ref"] == "github.com/acme/widgets#40"
-        await wait_until(pilot, lambda: any("started github.com/acme/widgets#40" in m.text
-                                            for m in messages.of(ActionDone)))
+        await wait_until(
+            pilot, lambda: any("started github.com/acme/widgets#40" in m.text for m in messages.of(ActionDone))
+        )
         # The cursor follows the new session, wherever its row lands.
-        await wait_until(pilot, lambda: app.query_one(SessionTable).selected_name == "github.com-acme-widgets-40",
-                         what="the cursor on the new session")
+        await wait_until(
+            pilot,
+            lambda: app.query_one(SessionTable).selected_name == "github.com-acme-widgets-40",
+            what="the cursor on the new session",
+        )
 
 
 async def test_escape_cancels_the_start_dialog_and_writes_nothing(demo_home: Home) -> None:
@@ -176,8 +190,9 @@ async def test_cursor_stays_on_its_session_when_rows_change_above_it(static_home
         assert table.selected_name == "github.com-acme-widgets-15"
 
 
-@pytest.mark.parametrize("hostile", ["[b]bold[/b]", "[/oops]", "[link=https://evil.example]click[/link]",
-                                     "\x1b[31mred\x1b[0m"])
+@pytest.mark.parametrize(
+    "hostile", ["[b]bold[/b]", "[/oops]", "[link=https://evil.example]click[/link]", "\x1b[31mred\x1b[0m"]
+)
 async def test_hostile_text_is_rendered_literally(static_home: Home, hostile: str) -> None:
     write_session(static_home, "github.com-acme-widgets-12", dev(12, issue_ref=hostile, state=hostile))
     app = KugetsuConsole(static_home, sample_processes=False)
@@ -217,8 +232,13 @@ async def test_destroy_asks_then_archives_and_undo_restores(demo_home: Home) -> 
         assert app.model.active == 2
         await pilot.press("u")
         # The row is back as soon as the slot is taken (state restoring); the undo is done after the import.
-        await wait_until(pilot, lambda: [m.text for m in messages.of(ActionDone) if m.action == "restore"]
-                         == ["restored github.com-acme-widgets-12"])
+        await wait_until(
+            pilot,
+            lambda: (
+                [m.text for m in messages.of(ActionDone) if m.action == "restore"]
+                == ["restored github.com-acme-widgets-12"]
+            ),
+        )
         assert "github.com-acme-widgets-12" in app.model.views and app.model.active == 3
         assert list_archive(demo_home) == []
 
@@ -236,8 +256,12 @@ async def test_undo_at_capacity_is_refused_with_the_cap_message(demo_home: Home)
         write_session(demo_home, "github.com-acme-widgets-50", dev(50))  # someone takes the slot
         await wait_until(pilot, lambda: app.model.active == 3)
         await pilot.press("u")
-        await wait_until(pilot, lambda: any(m.at_capacity and "maximum concurrent agents (3) reached" in m.text
-                                            for m in messages.of(ActionRefused)))
+        await wait_until(
+            pilot,
+            lambda: any(
+                m.at_capacity and "maximum concurrent agents (3) reached" in m.text for m in messages.of(ActionRefused)
+            ),
+        )
         assert [e.session_name for e in list_archive(demo_home)] == ["github.com-acme-widgets-12"]
         assert app.model.undo_stack  # still undoable once a slot frees
 
@@ -272,8 +296,9 @@ async def test_continue_at_capacity_sends_the_message(demo_home: Home) -> None:
         await pilot.pause()
         assert isinstance(app.screen, MessageDialog)
         await pilot.press(*"add tests", "enter")
-        await wait_until(pilot, lambda: any(m.text == "continued github.com-acme-widgets-12"
-                                            for m in messages.of(ActionDone)))
+        await wait_until(
+            pilot, lambda: any(m.text == "continued github.com-acme-widgets-12" for m in messages.of(ActionDone))
+        )
         log = demo_home.log_path("github.com-acme-widgets-12")
         await wait_until(pilot, lambda: log.exists() and "step_finish" in log.read_text())
 
@@ -422,8 +447,11 @@ def test_details_show_kugetsus_fields_first_and_our_own_apart_with_times_as_time
     from kugetsu_tui.console.details import describe
 
     started = 1_795_000_000.5
-    write_session(static_home, "github.com-acme-widgets-12", dev(12, starter_pid=4242, starter_started=started,
-                                                                  log=str(static_home.log_path("x"))))
+    write_session(
+        static_home,
+        "github.com-acme-widgets-12",
+        dev(12, starter_pid=4242, starter_started=started, log=str(static_home.log_path("x"))),
+    )
     text = describe(static_home, "github.com-acme-widgets-12").plain
     ours = text.index("kugetsu-tui's own fields")
     assert text.index("issue_ref") < ours < text.index("starter_pid")
@@ -431,8 +459,7 @@ def test_details_show_kugetsus_fields_first_and_our_own_apart_with_times_as_time
     assert "logs/x.log" in text and str(static_home.root) not in text
 
 
-async def test_p_shows_the_selected_sessions_preview_beside_the_table_and_follows_the_cursor(
-        static_home: Home) -> None:
+async def test_p_shows_the_selected_sessions_preview_beside_the_table_and_follows_the_cursor(static_home: Home) -> None:
     from kugetsu_tui.console.preview import SessionPreview
 
     app = KugetsuConsole(static_home, sample_processes=False, check_work=False)

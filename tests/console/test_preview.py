@@ -47,20 +47,40 @@ def append_log(home: Home, name: str, *events: dict[str, object]) -> None:
 
 def failed_dev(home: Home) -> str:
     name = "github.com-acme-widgets-7"
-    write_session(home, name, {"type": "forked", "issue_ref": "github.com/acme/widgets#7", "state": "failed",
-                               "created_at": "2026-01-01T00:00:00+00:00", "error": REASON,
-                               "worktree_path": str(Path.home() / "src" / "widgets-7"),
-                               "branch_name": "kugetsu/issue-7"})
+    write_session(
+        home,
+        name,
+        {
+            "type": "forked",
+            "issue_ref": "github.com/acme/widgets#7",
+            "state": "failed",
+            "created_at": "2026-01-01T00:00:00+00:00",
+            "error": REASON,
+            "worktree_path": str(Path.home() / "src" / "widgets-7"),
+            "branch_name": "kugetsu/issue-7",
+        },
+    )
     return name
 
 
 async def test_the_preview_shows_the_full_reason_worktree_branch_work_and_output_as_words(tmp_path: Path) -> None:
     home = Home(tmp_path / "home")
     name = failed_dev(home)
-    save_work(home, [(read_session(home.session_path(name)),
-                      WorkStatus("merged", "forge", "PR #9 merged", "https://x.invalid/9", "2026-01-02T00:00:00Z"))])
-    append_log(home, name, {"type": "text", "part": {"text": "I fixed [red]the[/red] bug"}},
-               {"type": "tool_use", "part": {"tool": "bash", "state": {"status": "completed"}}})
+    save_work(
+        home,
+        [
+            (
+                read_session(home.session_path(name)),
+                WorkStatus("merged", "forge", "PR #9 merged", "https://x.invalid/9", "2026-01-02T00:00:00Z"),
+            )
+        ],
+    )
+    append_log(
+        home,
+        name,
+        {"type": "text", "part": {"text": "I fixed [red]the[/red] bug"}},
+        {"type": "tool_use", "part": {"tool": "bash", "state": {"status": "completed"}}},
+    )
     app = PreviewApp(home)
     async with app.run_test(size=(120, 30)) as pilot:
         app.preview.session_name = name
@@ -78,8 +98,16 @@ async def test_the_preview_shows_the_full_reason_worktree_branch_work_and_output
 async def test_switching_sessions_shows_only_the_new_one(tmp_path: Path) -> None:
     home = Home(tmp_path / "home")
     first = failed_dev(home)
-    write_session(home, "github.com-acme-widgets-8", {"type": "forked", "issue_ref": "github.com/acme/widgets#8",
-                                                      "state": "idle", "created_at": "2026-01-01T00:00:00+00:00"})
+    write_session(
+        home,
+        "github.com-acme-widgets-8",
+        {
+            "type": "forked",
+            "issue_ref": "github.com/acme/widgets#8",
+            "state": "idle",
+            "created_at": "2026-01-01T00:00:00+00:00",
+        },
+    )
     append_log(home, first, {"type": "text", "part": {"text": "first's words"}})
     app = PreviewApp(home)
     async with app.run_test(size=(120, 30)) as pilot:

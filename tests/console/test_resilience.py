@@ -40,7 +40,8 @@ async def test_sessions_directory_replaced_by_a_file_is_survived_and_recovered(s
 
 
 async def test_an_error_in_the_watcher_is_reported_logged_and_the_watcher_restarted(
-        static_home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    static_home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = console_model.read_changes
     calls = []
 
@@ -64,9 +65,13 @@ async def test_an_error_in_the_watcher_is_reported_logged_and_the_watcher_restar
 
 
 async def test_an_error_in_the_process_sampler_is_reported_and_the_console_goes_on(
-        demo_home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
-    write_session(demo_home, "github.com-acme-widgets-30", {"type": "forked", "state": "running", "pid": 1,
-                                                            "issue_ref": "github.com/acme/widgets#30"})
+    demo_home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_session(
+        demo_home,
+        "github.com-acme-widgets-30",
+        {"type": "forked", "state": "running", "pid": 1, "issue_ref": "github.com/acme/widgets#30"},
+    )
     app = KugetsuConsole(demo_home)
 
     def broken(watched: object) -> object:
@@ -82,7 +87,8 @@ async def test_an_error_in_the_process_sampler_is_reported_and_the_console_goes_
 
 
 async def test_an_error_in_an_action_worker_is_reported_and_the_console_goes_on(
-        demo_home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    demo_home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import kugetsu_tui.actions
 
     def broken(*args: object, **kwargs: object) -> object:
@@ -102,7 +108,8 @@ async def test_an_error_in_an_action_worker_is_reported_and_the_console_goes_on(
 
 
 async def test_the_details_pane_reads_files_off_the_event_loop(
-        static_home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    static_home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
     readers = []
     real = console_details.describe
 
@@ -123,5 +130,3 @@ async def test_the_details_pane_reads_files_off_the_event_loop(
         assert isinstance(screen, DetailsScreen)
         assert "hello" in "\n".join(str(line) for line in screen.query_one(Log).lines)
         assert readers and all(t is not threading.main_thread() for t in readers)
-
-

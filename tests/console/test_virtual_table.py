@@ -12,10 +12,18 @@ from kugetsu_tui.console.virtual_table import Column, VirtualTable, fit_columns
 from tests.helpers import Messages, wait_until
 
 # The session columns proposed for the console: kind, issue, state, work and age stay at 80 columns.
-SESSION_COLUMNS = [Column("kind", "Kind", 4, 90), Column("ref", "Issue / session", 30, 100),
-                   Column("state", "State", 20, 95), Column("work", "Work", 8, 80), Column("age", "Age", 4, 70),
-                   Column("changed", "Changed", 7, 40), Column("cpu", "CPU%", 4, 30), Column("mem", "Mem", 7, 20),
-                   Column("pid", "PID", 7, 10), Column("oc", "opencode id", 32, 5)]
+SESSION_COLUMNS = [
+    Column("kind", "Kind", 4, 90),
+    Column("ref", "Issue / session", 30, 100),
+    Column("state", "State", 20, 95),
+    Column("work", "Work", 8, 80),
+    Column("age", "Age", 4, 70),
+    Column("changed", "Changed", 7, 40),
+    Column("cpu", "CPU%", 4, 30),
+    Column("mem", "Mem", 7, 20),
+    Column("pid", "PID", 7, 10),
+    Column("oc", "opencode id", 32, 5),
+]
 
 
 class CountingTable(VirtualTable):
@@ -58,8 +66,18 @@ class CountingKey:
 
 
 def row(key: str, sort_key: Any, state: str = "idle", style: str = "") -> tuple[str, dict[str, Text], Any]:
-    return key, {"kind": Text("dev"), "ref": Text(key), "state": Text(state, style=style),
-                 "work": Text("open"), "age": Text("3h", justify="right"), "oc": Text("ses_x", style="dim")}, sort_key
+    return (
+        key,
+        {
+            "kind": Text("dev"),
+            "ref": Text(key),
+            "state": Text(state, style=style),
+            "work": Text("open"),
+            "age": Text("3h", justify="right"),
+            "oc": Text("ses_x", style="dim"),
+        },
+        sort_key,
+    )
 
 
 def screen_lines(table: VirtualTable) -> list[str]:

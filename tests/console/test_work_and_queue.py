@@ -138,7 +138,10 @@ async def test_the_console_drains_the_queue_when_a_slot_frees(demo_home: Home) -
         await wait_until(pilot, loaded(app, 5))
         assert demo_home.session_path("github.com-acme-widgets-40").exists() is False
         demo_home.session_path(OPEN).unlink()  # a slot frees
-        await wait_until(pilot, lambda: demo_home.session_path("github.com-acme-widgets-40").exists(),
-                         what="the queued item to start")
+        await wait_until(
+            pilot,
+            lambda: demo_home.session_path("github.com-acme-widgets-40").exists(),
+            what="the queued item to start",
+        )
         await wait_until(pilot, lambda: messages.notified("started", queued.id))
         assert app.model.active <= 3

@@ -41,8 +41,9 @@ def fake_model() -> Iterator[FakeModelServer]:
 
 
 @pytest.fixture(scope="session")
-def opencode_env(opencode_bin: Path, fake_model: FakeModelServer, tmp_path_factory: pytest.TempPathFactory
-                 ) -> dict[str, str]:
+def opencode_env(
+    opencode_bin: Path, fake_model: FakeModelServer, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
     """The environment for opencode (and for our CLI when it calls opencode): an isolated HOME."""
     home = tmp_path_factory.mktemp("opencode-home")
     xdg = {
@@ -72,8 +73,7 @@ def opencode_env(opencode_bin: Path, fake_model: FakeModelServer, tmp_path_facto
     }
     (config_dir / "opencode.json").write_text(json.dumps(config, indent=2) + "\n", "utf-8")
 
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(SCRUBBED_PREFIXES) and k not in SCRUBBED}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED_PREFIXES) and k not in SCRUBBED}
     env.update({k: str(v) for k, v in xdg.items()})
     env["HOME"] = str(home)
     env.update(OFFLINE_ENV)

@@ -161,8 +161,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         failure = self.server._failure_for(last_user_message(body) or "")
         if failure is not None:
-            self._send_json(failure, {"error": {"message": f"fake model failure {failure}", "type": "server_error",
-                                                "code": failure}})
+            self._send_json(
+                failure,
+                {"error": {"message": f"fake model failure {failure}", "type": "server_error", "code": failure}},
+            )
             return
         text = "done" if answered_by_tool(body) else reply_for(body)
         if self.server.delay:
@@ -222,8 +224,12 @@ class _Handler(BaseHTTPRequestHandler):
         target = write_request(body)
         if target is not None:
             arguments = json.dumps(target)
-            call = {"index": 0, "id": f"call_{cid}", "type": "function",
-                    "function": {"name": "write", "arguments": arguments}}
+            call = {
+                "index": 0,
+                "id": f"call_{cid}",
+                "type": "function",
+                "function": {"name": "write", "arguments": arguments},
+            }
             events += [chunk({"tool_calls": [call]}, None), chunk({}, "tool_calls")]
         else:
             events += [chunk({"content": p}, None) for p in pieces]

@@ -90,8 +90,9 @@ def _bin_works(binary: Path) -> str | None:
     if not binary.exists():
         return None
     try:
-        proc = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=60,
-                              stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [str(binary), "--version"], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return proc.stdout.strip() if proc.returncode == 0 else None
@@ -105,11 +106,20 @@ def ensure_opencode(prefix: Path = OPENCODE_PREFIX) -> Path:
     npm = shutil.which("npm")
     if npm is None:
         _unavailable("npm is not on PATH (install Node.js and npm)")
-    argv = [npm, "install", "--prefix", str(prefix), "--no-save", "--no-audit", "--no-fund",
-            f"{OPENCODE_PACKAGE}@{OPENCODE_VERSION}"]
+    argv = [
+        npm,
+        "install",
+        "--prefix",
+        str(prefix),
+        "--no-save",
+        "--no-audit",
+        "--no-fund",
+        f"{OPENCODE_PACKAGE}@{OPENCODE_VERSION}",
+    ]
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=NPM_INSTALL_TIMEOUT,
-                              stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=NPM_INSTALL_TIMEOUT, stdin=subprocess.DEVNULL
+        )
     except subprocess.TimeoutExpired:
         _unavailable(f"`{' '.join(argv)}` timed out after {NPM_INSTALL_TIMEOUT:.0f}s")
     except OSError as exc:
@@ -151,16 +161,24 @@ class Result:
         return events
 
     def describe(self) -> str:
-        return (f"$ (cd {self.cwd} && {' '.join(self.argv)})\n-> exit {self.returncode} in {self.duration:.1f}s\n"
-                f"--- stdout ---\n{self.stdout[-3000:]}\n--- stderr ---\n{self.stderr[-3000:]}")
+        return (
+            f"$ (cd {self.cwd} && {' '.join(self.argv)})\n-> exit {self.returncode} in {self.duration:.1f}s\n"
+            f"--- stdout ---\n{self.stdout[-3000:]}\n--- stderr ---\n{self.stderr[-3000:]}"
+        )
 
 
 class CommandTimeout(AssertionError):
     pass
 
 
-def run_command(argv: list[str], *, env: Mapping[str, str], cwd: str | Path,
-                timeout: float = OPENCODE_TIMEOUT, input_text: str | None = None) -> Result:
+def run_command(
+    argv: list[str],
+    *,
+    env: Mapping[str, str],
+    cwd: str | Path,
+    timeout: float = OPENCODE_TIMEOUT,
+    input_text: str | None = None,
+) -> Result:
     """Run argv (never through a shell) in its own process group; kill the whole group on timeout."""
     started = time.monotonic()
     env = dict(env)
@@ -168,9 +186,14 @@ def run_command(argv: list[str], *, env: Mapping[str, str], cwd: str | Path,
     # shell would, unless the caller set PWD on purpose.
     env.setdefault("PWD", str(cwd))
     proc = subprocess.Popen(
-        [str(a) for a in argv], cwd=str(cwd), env=env, text=True,
+        [str(a) for a in argv],
+        cwd=str(cwd),
+        env=env,
+        text=True,
         stdin=subprocess.PIPE if input_text is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     try:
         stdout, stderr = proc.communicate(input_text, timeout=timeout)
@@ -203,8 +226,14 @@ class OpenCode:
     project: Path
     timings: dict[str, list[float]] = field(default_factory=dict)
 
-    def __call__(self, *args: str, cwd: str | Path | None = None, timeout: float = OPENCODE_TIMEOUT,
-                 check: bool = False, pwd: str | Path | None = None) -> Result:
+    def __call__(
+        self,
+        *args: str,
+        cwd: str | Path | None = None,
+        timeout: float = OPENCODE_TIMEOUT,
+        check: bool = False,
+        pwd: str | Path | None = None,
+    ) -> Result:
         env = dict(self.env)
         if pwd is not None:
             env["PWD"] = str(pwd)
@@ -214,8 +243,17 @@ class OpenCode:
             assert result.returncode == 0, result.describe()
         return result
 
-    def run(self, message: str, *, session: str | None = None, fork: bool = False, title: str | None = None,
-            cwd: str | Path | None = None, check: bool = True, pwd: str | Path | None = None) -> Result:
+    def run(
+        self,
+        message: str,
+        *,
+        session: str | None = None,
+        fork: bool = False,
+        title: str | None = None,
+        cwd: str | Path | None = None,
+        check: bool = True,
+        pwd: str | Path | None = None,
+    ) -> Result:
         args = ["run"]
         if session:
             args += ["--session", session]
@@ -270,16 +308,28 @@ def init_git_project(path: Path, env: Mapping[str, str], name: str) -> Path:
     for argv in (
         [git, "init", "-q", "."],
         [git, "add", "README.md"],
-        [git, "-c", "user.name=kugetsu-tests", "-c", "user.email=tests@invalid", "-c", "commit.gpgsign=false",
-         "commit", "-q", "-m", f"init {name}"],
+        [
+            git,
+            "-c",
+            "user.name=kugetsu-tests",
+            "-c",
+            "user.email=tests@invalid",
+            "-c",
+            "commit.gpgsign=false",
+            "commit",
+            "-q",
+            "-m",
+            f"init {name}",
+        ],
     ):
         proc = subprocess.run(argv, cwd=path, env=dict(env), capture_output=True, text=True, timeout=60)
         assert proc.returncode == 0, f"{argv} failed: {proc.stderr}"
     return path
 
 
-def write_kugetsu_home(home: Path, base_session_id: str, *, pm_agent: str | None = None,
-                       worktrees: bool = True) -> Path:
+def write_kugetsu_home(
+    home: Path, base_session_id: str, *, pm_agent: str | None = None, worktrees: bool = True
+) -> Path:
     """A kugetsu home as `kugetsu init` leaves it: sessions/base.json and index.json.
 
     `worktrees=False` writes a config.toml that turns worktrees off: agents then run in the
@@ -317,8 +367,13 @@ class ServeProcess:
     def start(self) -> ServeProcess:
         self.proc = subprocess.Popen(
             [str(self.opencode.binary), "serve", "--port", str(self.port), "--hostname", "127.0.0.1"],
-            cwd=self.project, env=dict(self.opencode.env, PWD=str(self.project)), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            cwd=self.project,
+            env=dict(self.opencode.env, PWD=str(self.project)),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         client = OpencodeServer(self.url)
 
         def up() -> bool:

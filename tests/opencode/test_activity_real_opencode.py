@@ -93,8 +93,9 @@ def test_a_permission_opencode_run_denied_shows_in_ls(ask_home):
 def served_home(ask_home, opencode: OpenCode):
     home, project, base_id = ask_home
     serve = ServeProcess(opencode, project, free_port()).start()
-    (home.root / "config.toml").write_text(f'[agent]\nserver = "{serve.url}"\n\n[worktrees]\nenabled = false\n',
-                                           "utf-8")
+    (home.root / "config.toml").write_text(
+        f'[agent]\nserver = "{serve.url}"\n\n[worktrees]\nenabled = false\n', "utf-8"
+    )
     try:
         yield home, project, serve
     finally:
@@ -103,6 +104,7 @@ def served_home(ask_home, opencode: OpenCode):
 
 def answer_the_ask(home: Home, project: Path, answer: str) -> dict[str, Any]:
     """Wait until the session waits for a permission (ls and permissions agree), answer it, wait until idle."""
+
     def pending() -> list[dict[str, Any]]:
         result = home.cli("permissions", "--json", cwd=project)
         assert result.returncode == 0, result.describe()
@@ -110,8 +112,9 @@ def answer_the_ask(home: Home, project: Path, answer: str) -> dict[str, Any]:
 
     [ask] = wait_for(pending, timeout=90, interval=0.5)
     # ls gives the server 2 s: on a loaded machine an answer may come late (unknown); it is asked again.
-    entry = wait_for(lambda: (s := home.ls(project)[NAME])["activity"]["state"] == "needs_input" and s,
-                     timeout=60, interval=0.5)
+    entry = wait_for(
+        lambda: (s := home.ls(project)[NAME])["activity"]["state"] == "needs_input" and s, timeout=60, interval=0.5
+    )
     assert entry["state"] == "running"
     assert ask["id"] in entry["activity"]["detail"]
     answered = home.cli("permissions", answer, ask["id"], cwd=project)

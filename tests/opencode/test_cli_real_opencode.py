@@ -34,8 +34,21 @@ AGENT_WAIT = 60.0
 FAILED_GRACE = 3.0
 CLI_TIMEOUT = 120.0
 LS_KEYS = {"active", "limit", "queued", "sessions"}
-SESSION_KEYS = {"name", "kind", "issue_ref", "opencode_session_id", "state", "pid", "alive", "created_at", "path",
-                "error", "worktree_path", "branch_name", "repo"}
+SESSION_KEYS = {
+    "name",
+    "kind",
+    "issue_ref",
+    "opencode_session_id",
+    "state",
+    "pid",
+    "alive",
+    "created_at",
+    "path",
+    "error",
+    "worktree_path",
+    "branch_name",
+    "repo",
+}
 
 
 @dataclass
@@ -53,8 +66,9 @@ class Flow:
 
     def cli(self, *args: str, timeout: float = CLI_TIMEOUT, cwd: Path | None = None) -> Result:
         """Our CLI with cwd (and PWD) = the project, unless told otherwise."""
-        return run_command([sys.executable, "-m", "kugetsu_tui", *args], env=self.env, cwd=cwd or self.project,
-                           timeout=timeout)
+        return run_command(
+            [sys.executable, "-m", "kugetsu_tui", *args], env=self.env, cwd=cwd or self.project, timeout=timeout
+        )
 
     def ls(self) -> dict[str, Any]:
         result = self.cli("ls", "--json", cwd=self.cwd)
@@ -198,8 +212,10 @@ def test_start_forks_real_sessions(flow: Flow, fake_model) -> None:
     for ref, name in ((REF1, NAME1), (REF2, NAME2)):
         started = time.monotonic()
         result = flow.cli("start", ref, f"please fix {name}")
-        print(f"\n[cli] start {ref}: exit {result.returncode} in {time.monotonic() - started:.2f}s: "
-              f"{result.stdout.strip()}")
+        print(
+            f"\n[cli] start {ref}: exit {result.returncode} in {time.monotonic() - started:.2f}s: "
+            f"{result.stdout.strip()}"
+        )
         assert result.returncode == 0, result.describe()
         assert f"{name}.json" in flow.session_files()
         assert flow.index()["issues"].get(ref) == f"{name}.json"
@@ -337,7 +353,9 @@ def test_agent_cwd_is_honoured_when_called_from_elsewhere(flow: Flow, tmp_path: 
     flow.others.append(other)
     (other.home / "config.toml").write_text(
         f"max_concurrent_agents = 2\n\n[agent]\ncwd = {json.dumps(str(flow.project))}\nstart_wait = 5\n\n"
-        "[worktrees]\nenabled = false\n", "utf-8")
+        "[worktrees]\nenabled = false\n",
+        "utf-8",
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     other.cwd = elsewhere

@@ -48,7 +48,8 @@ def session(home: Home) -> dict:
 
 
 async def test_start_continue_destroy_and_undo_from_the_keyboard(
-        console_env: None, opencode: OpenCode, base_session: str, tmp_path: Path) -> None:
+    console_env: None, opencode: OpenCode, base_session: str, tmp_path: Path
+) -> None:
     home = Home(write_kugetsu_home(tmp_path / "kugetsu", base_session))
     save_limit(home, 1)
     app = KugetsuConsole(home)
@@ -61,8 +62,12 @@ async def test_start_continue_destroy_and_undo_from_the_keyboard(
         await pilot.pause()
         assert isinstance(app.screen, StartDialog)
         await pilot.press(*"acme/console#1", "tab", *"write the changelog", "enter")
-        await wait_until(pilot, lambda: session(home).get("state") == "idle" and session(home).get(
-            "opencode_session_id"), timeout=AGENT_WAIT, what="the forked agent to finish")
+        await wait_until(
+            pilot,
+            lambda: session(home).get("state") == "idle" and session(home).get("opencode_session_id"),
+            timeout=AGENT_WAIT,
+            what="the forked agent to finish",
+        )
         sid = session(home)["opencode_session_id"]
         assert sid != base_session and sid in opencode.session_ids()
         await wait_until(pilot, lambda: app.model.active == 1, 5, "the footer count")
@@ -84,9 +89,16 @@ async def test_start_continue_destroy_and_undo_from_the_keyboard(
         await pilot.pause()
         assert isinstance(app.screen, MessageDialog)
         await pilot.press(*"and the docs", "enter")
-        await wait_until(pilot, lambda: session(home).get("state") == "idle"
-                         and session(home).get("run_id") and opencode.message_count(sid) > before,
-                         timeout=AGENT_WAIT, what="the continued agent to finish")
+        await wait_until(
+            pilot,
+            lambda: (
+                session(home).get("state") == "idle"
+                and session(home).get("run_id")
+                and opencode.message_count(sid) > before
+            ),
+            timeout=AGENT_WAIT,
+            what="the continued agent to finish",
+        )
 
         # Destroy: transcript exported into the archive, the opencode session deleted.
         await pilot.press("d")
@@ -101,7 +113,8 @@ async def test_start_continue_destroy_and_undo_from_the_keyboard(
 
         # Undo: imported back into opencode with the same id, the file back in place.
         await pilot.press("u")
-        await wait_until(pilot, lambda: home.session_path(NAME).exists() and not list_archive(home),
-                         AGENT_WAIT, "the undo")
+        await wait_until(
+            pilot, lambda: home.session_path(NAME).exists() and not list_archive(home), AGENT_WAIT, "the undo"
+        )
         assert session(home)["opencode_session_id"] == sid
         assert sid in opencode.session_ids()

@@ -84,8 +84,9 @@ def test_fork_prints_new_id_on_every_json_line(opencode: OpenCode, base_session:
     assert set(listed[fork_id]) == {"id", "title", "updated", "created", "projectId", "directory"}
     # --title is ignored with --fork: the title is the base's plus " (fork #N)".
     assert listed[fork_id]["title"] != "github.com/acme/widgets#7"
-    assert re.fullmatch(re.escape(listed[base_session]["title"]) + r" \(fork #\d+\)", listed[fork_id]["title"]), \
-        listed[fork_id]["title"]
+    assert re.fullmatch(re.escape(listed[base_session]["title"]) + r" \(fork #\d+\)", listed[fork_id]["title"]), listed[
+        fork_id
+    ]["title"]
     assert listed[fork_id]["directory"] == str(opencode.project)
 
     # The fork starts with a copy of the base's messages (re-keyed to the fork) plus its own two.
@@ -194,8 +195,18 @@ def test_run_needs_the_session_directory(opencode: OpenCode, fork_id: str, fake_
     assert fake_model.completions > calls, "the message was sent all the same"
     assert opencode.message_count(fork_id) == before + 2
 
-    result = opencode("run", "--dir", str(opencode.project), "--session", fork_id, "--format", "json",
-                      "with --dir", cwd=sub, check=True)
+    result = opencode(
+        "run",
+        "--dir",
+        str(opencode.project),
+        "--session",
+        fork_id,
+        "--format",
+        "json",
+        "with --dir",
+        cwd=sub,
+        check=True,
+    )
     assert session_id_of(result) == fork_id
 
 

@@ -84,8 +84,11 @@ def test_a_permission_ask_waits_for_the_answer(serve, ask_project, session_id, r
     client = OpencodeServer(serve.url)
     target = f"note-{reply}.txt"
     client.prompt_async(session_id, f"[write {target}] please", str(ask_project))
-    [ask] = wait_for(lambda: [p for p in client.permissions(str(ask_project)) if p.session_id == session_id],
-                     timeout=60, interval=0.1)
+    [ask] = wait_for(
+        lambda: [p for p in client.permissions(str(ask_project)) if p.session_id == session_id],
+        timeout=60,
+        interval=0.1,
+    )
     assert (ask.permission, ask.patterns) == ("edit", (target,)) and ask.id.startswith("per_")
     activity = snapshot(client, [str(ask_project)]).activity(session_id)
     assert activity.state == Activity.NEEDS_INPUT and f"edit: {target}" in activity.detail
@@ -106,8 +109,10 @@ def test_the_event_stream_carries_status_and_asks(serve, ask_project, session_id
         client.prompt_async(session_id, "[write streamed.txt] please", str(ask_project))
         asked = wait_for(lambda: [e for e in seen if e.type == "permission.asked"], timeout=60)
         client.reply_permission(str(asked[0].properties["id"]), PermissionReply.REJECT, str(ask_project))
-        wait_for(lambda: any(e.type == "session.idle" and e.properties.get("sessionID") == session_id
-                             for e in seen), timeout=60)
+        wait_for(
+            lambda: any(e.type == "session.idle" and e.properties.get("sessionID") == session_id for e in seen),
+            timeout=60,
+        )
         stream.stop()
         reader.join(timeout=10)
     types = [e.type for e in seen if e.properties.get("sessionID") == session_id]
@@ -121,8 +126,11 @@ def test_the_follower_survives_the_server_killed_and_restarted(opencode, ask_pro
     tracker = ActivityTracker()
     stop = threading.Event()
     downs: list[str] = []
-    thread = threading.Thread(target=follow, args=(client, tracker, lambda: [str(ask_project)], stop,
-                                                   lambda sid: None, downs.append), daemon=True)
+    thread = threading.Thread(
+        target=follow,
+        args=(client, tracker, lambda: [str(ask_project)], stop, lambda sid: None, downs.append),
+        daemon=True,
+    )
     thread.start()
     try:
         client.prompt_async(session_id, "[slow 3] before the kill", str(ask_project))

@@ -69,8 +69,9 @@ class Flow:
             return "(no log)"
 
     def git(self, *args: str, cwd: Path | None = None) -> str:
-        result = subprocess.run(["git", *args], cwd=cwd or self.project, env=self.env, capture_output=True,
-                                text=True, timeout=60)
+        result = subprocess.run(
+            ["git", *args], cwd=cwd or self.project, env=self.env, capture_output=True, text=True, timeout=60
+        )
         assert result.returncode == 0, result.stderr
         return result.stdout.strip()
 
@@ -161,7 +162,8 @@ def test_restore_brings_back_the_worktree_and_the_session_continues_there(flow: 
 
 
 def test_import_skips_messages_whose_ids_exist_so_a_copy_needs_new_ones(
-        opencode: OpenCode, base_session: str, tmp_path: Path) -> None:
+    opencode: OpenCode, base_session: str, tmp_path: Path
+) -> None:
     """Why `relocated` gives every message and part a new id: with the base's ids the copy is empty."""
     from kugetsu_tui.opencode.fork import new_session_id, relocated
 

@@ -84,30 +84,60 @@ def forge_server() -> Iterator[ForgeServer]:
         thread.join(timeout=5)
 
 
-def github_pr(number: int, state: str = "open", merged: bool | None = False, ref: str = "fix/issue-12",
-              owner: str = "shoko", repo: str = "kugetsu") -> dict[str, Any]:
+def github_pr(
+    number: int,
+    state: str = "open",
+    merged: bool | None = False,
+    ref: str = "fix/issue-12",
+    owner: str = "shoko",
+    repo: str = "kugetsu",
+) -> dict[str, Any]:
     """GitHub's documented pull request (single-PR form carries `merged`; list items only `merged_at`)."""
-    pr: dict[str, Any] = {"url": f"https://api.github.com/repos/{owner}/{repo}/pulls/{number}", "id": 1000 + number,
-                          "number": number, "state": state, "title": "Fix", "html_url":
-                          f"https://github.com/{owner}/{repo}/pull/{number}",
-                          "head": {"ref": ref, "sha": "abc", "label": f"{owner}:{ref}"},
-                          "base": {"ref": "main"}, "merged_at": "2026-11-30T10:00:00Z" if merged else None}
+    pr: dict[str, Any] = {
+        "url": f"https://api.github.com/repos/{owner}/{repo}/pulls/{number}",
+        "id": 1000 + number,
+        "number": number,
+        "state": state,
+        "title": "Fix",
+        "html_url": f"https://github.com/{owner}/{repo}/pull/{number}",
+        "head": {"ref": ref, "sha": "abc", "label": f"{owner}:{ref}"},
+        "base": {"ref": "main"},
+        "merged_at": "2026-11-30T10:00:00Z" if merged else None,
+    }
     if merged is not None:
         pr["merged"] = merged
     return pr
 
 
-def gitea_pr(number: int, state: str = "open", merged: bool = False, ref: str = "fix/issue-12",
-             host: str = "codeberg.example", owner: str = "shoko", repo: str = "kugetsu") -> dict[str, Any]:
+def gitea_pr(
+    number: int,
+    state: str = "open",
+    merged: bool = False,
+    ref: str = "fix/issue-12",
+    host: str = "codeberg.example",
+    owner: str = "shoko",
+    repo: str = "kugetsu",
+) -> dict[str, Any]:
     """Gitea/Forgejo's documented PullRequest object."""
-    return {"id": 2000 + number, "number": number, "state": state, "merged": merged,
-            "merged_at": "2026-11-30T10:00:00Z" if merged else None,
-            "html_url": f"https://{host}/{owner}/{repo}/pulls/{number}",
-            "head": {"ref": ref, "sha": "abc", "label": ref}, "base": {"ref": "main"}}
+    return {
+        "id": 2000 + number,
+        "number": number,
+        "state": state,
+        "merged": merged,
+        "merged_at": "2026-11-30T10:00:00Z" if merged else None,
+        "html_url": f"https://{host}/{owner}/{repo}/pulls/{number}",
+        "head": {"ref": ref, "sha": "abc", "label": ref},
+        "base": {"ref": "main"},
+    }
 
 
-def issue(number: int, state: str = "open", state_reason: str | None = None,
-          host: str = "github.com") -> dict[str, Any]:
-    return {"number": number, "state": state, "state_reason": state_reason, "title": "Bug",
-            "html_url": f"https://{host}/shoko/kugetsu/issues/{number}"}
-
+def issue(
+    number: int, state: str = "open", state_reason: str | None = None, host: str = "github.com"
+) -> dict[str, Any]:
+    return {
+        "number": number,
+        "state": state,
+        "state_reason": state_reason,
+        "title": "Bug",
+        "html_url": f"https://{host}/shoko/kugetsu/issues/{number}",
+    }

@@ -44,8 +44,14 @@ class FakeOpencodeServer:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                fake.requests.append(Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
-                                          json.loads(raw) if raw else None))
+                fake.requests.append(
+                    Seen(
+                        self.command,
+                        self.path,
+                        {k.lower(): v for k, v in self.headers.items()},
+                        json.loads(raw) if raw else None,
+                    )
+                )
                 if (self.command, self.path) == ("GET", "/global/event"):
                     self._stream()
                     return

@@ -12,21 +12,50 @@ from kugetsu_tui.home import Home
 from tests.helpers import PY, cli_env, read_json, run_cli, wait_for
 
 #: a pending item as kugetsu's `queue add` writes it (kugetsu #140)
-KUGETSU_PENDING = {"id": "q_1743264970_4821", "issue_ref": "github.com/shoko/kugetsu#150",
-                   "message": "Fix the flaky test", "state": "pending", "pending_since": "2026-03-29T18:16:10+02:00",
-                   "notified_at": None, "completed_at": None, "error": None}
+KUGETSU_PENDING = {
+    "id": "q_1743264970_4821",
+    "issue_ref": "github.com/shoko/kugetsu#150",
+    "message": "Fix the flaky test",
+    "state": "pending",
+    "pending_since": "2026-03-29T18:16:10+02:00",
+    "notified_at": None,
+    "completed_at": None,
+    "error": None,
+}
 #: handed to kugetsu's PM agent by its daemon, with the fields kugetsu #141 adds
-KUGETSU_NOTIFIED = {"id": "q_1743264000_1170", "issue_ref": "github.com/shoko/kugetsu#147",
-                    "message": "Add the queue", "state": "notified", "pending_since": "2026-03-29T17:59:50+02:00",
-                    "notified_at": "2026-03-29T18:00:02+02:00", "completed_at": None, "error": None,
-                    "opencode_session_id": "ses_2b7f9c1e0a", "pid": 48211, "fork_pid": 48230}
-KUGETSU_COMPLETED = {"id": "q_1743263000_0042", "issue_ref": "github.com/shoko/kugetsu#140",
-                     "message": "Queue daemon", "state": "completed", "pending_since": "2026-03-29T17:43:20+02:00",
-                     "notified_at": "2026-03-29T17:43:25+02:00", "completed_at": "2026-03-29T17:55:00+02:00",
-                     "error": None}
-KUGETSU_ERROR = {"id": "q_1743262000_0007", "issue_ref": "github.com/shoko/kugetsu#139", "message": "Retry me",
-                 "state": "error", "pending_since": "2026-03-29T17:26:40+02:00", "notified_at": None,
-                 "completed_at": None, "error": "kugetsu start failed 3 times"}
+KUGETSU_NOTIFIED = {
+    "id": "q_1743264000_1170",
+    "issue_ref": "github.com/shoko/kugetsu#147",
+    "message": "Add the queue",
+    "state": "notified",
+    "pending_since": "2026-03-29T17:59:50+02:00",
+    "notified_at": "2026-03-29T18:00:02+02:00",
+    "completed_at": None,
+    "error": None,
+    "opencode_session_id": "ses_2b7f9c1e0a",
+    "pid": 48211,
+    "fork_pid": 48230,
+}
+KUGETSU_COMPLETED = {
+    "id": "q_1743263000_0042",
+    "issue_ref": "github.com/shoko/kugetsu#140",
+    "message": "Queue daemon",
+    "state": "completed",
+    "pending_since": "2026-03-29T17:43:20+02:00",
+    "notified_at": "2026-03-29T17:43:25+02:00",
+    "completed_at": "2026-03-29T17:55:00+02:00",
+    "error": None,
+}
+KUGETSU_ERROR = {
+    "id": "q_1743262000_0007",
+    "issue_ref": "github.com/shoko/kugetsu#139",
+    "message": "Retry me",
+    "state": "error",
+    "pending_since": "2026-03-29T17:26:40+02:00",
+    "notified_at": None,
+    "completed_at": None,
+    "error": "kugetsu start failed 3 times",
+}
 
 
 def write_item(home: Home, data: Any, name: str | None = None) -> Path:
@@ -39,8 +68,14 @@ def write_item(home: Home, data: Any, name: str | None = None) -> Path:
 
 def pending(number: int, since: str, **fields: Any) -> dict[str, Any]:
     """A kugetsu pending item for github.com/shoko/kugetsu#<number>."""
-    return {**KUGETSU_PENDING, "id": f"q_{number}", "issue_ref": f"github.com/shoko/kugetsu#{number}",
-            "message": f"work on #{number}", "pending_since": since, **fields}
+    return {
+        **KUGETSU_PENDING,
+        "id": f"q_{number}",
+        "issue_ref": f"github.com/shoko/kugetsu#{number}",
+        "message": f"work on #{number}",
+        "pending_since": since,
+        **fields,
+    }
 
 
 def item_data(home: Home, item_id: str) -> dict[str, Any]:
@@ -62,16 +97,24 @@ class Watcher:
         self.out = tmp_path / f"{label}.out"
         self.err = tmp_path / f"{label}.err"
         with open(self.out, "w") as out, open(self.err, "w") as err:
-            self.proc = subprocess.Popen([PY, "-m", "kugetsu_tui", "queue", "drain", "--watch"],
-                                         env=cli_env(home, env), cwd=home.root.parent, stdin=subprocess.DEVNULL,
-                                         stdout=out, stderr=err)
+            self.proc = subprocess.Popen(
+                [PY, "-m", "kugetsu_tui", "queue", "drain", "--watch"],
+                env=cli_env(home, env),
+                cwd=home.root.parent,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+            )
 
     def output(self) -> str:
         return self.out.read_text()
 
     def wait_ready(self) -> None:
-        wait_for(lambda: "draining" in self.output() or self.proc.poll() is not None, timeout=30,
-                 message="the watcher to be ready")
+        wait_for(
+            lambda: "draining" in self.output() or self.proc.poll() is not None,
+            timeout=30,
+            message="the watcher to be ready",
+        )
         assert self.proc.poll() is None, self.err.read_text()
 
     def __enter__(self) -> Self:

@@ -48,6 +48,7 @@ def files_only(root):
 
 # --- a successful start --------------------------------------------------------------------------
 
+
 def test_start_writes_the_session_runs_the_agent_and_records_its_outcome(home):
     demo_agent_config(home, seconds=1.5)
     launched = start_session(home, "https://github.com/shoko/kugetsu/issues/49", "fix the cap")
@@ -96,8 +97,11 @@ def test_the_agent_runs_detached_in_its_own_session(home):
 
 
 def test_start_waits_briefly_for_the_id_and_the_supervisor_records_it_later(home):
-    demo_agent_config(home, start=scripted_agent("import time; time.sleep(1.2); " + REPORT_THEN_EXIT,
-                                                 "0", "0", "ses_late"), start_wait=0.2)
+    demo_agent_config(
+        home,
+        start=scripted_agent("import time; time.sleep(1.2); " + REPORT_THEN_EXIT, "0", "0", "ses_late"),
+        start_wait=0.2,
+    )
     launched = start_session(home, REF, "x")
     assert launched.opencode_session_id is None and launched.state in ("starting", "running")
     assert session_data(home, NAME)["opencode_session_id"] is None
@@ -114,6 +118,7 @@ def test_a_fresh_session_gets_a_fresh_log(home):
 
 
 # --- refusals before anything is written ---------------------------------------------------------
+
 
 @pytest.mark.parametrize("existing", ["session", "corrupt", "symlink"])
 def test_a_ref_that_already_has_a_session_is_refused_with_a_hint_to_continue(home, tmp_path, existing):
@@ -142,8 +147,10 @@ def test_at_capacity_exit_2_with_the_exact_refusal_and_nothing_written(home):
     before = tree_listing(home.root.parent)
     result = run_cli(home, "start", "shoko/kugetsu#57", "hello")
     assert result.returncode == 2
-    assert result.stderr == ("kugetsu-tui: Cannot start dev session for github.com/shoko/kugetsu#57: maximum "
-                             "concurrent agents (3) reached (3/3 active). Destroy a finished session first.\n")
+    assert result.stderr == (
+        "kugetsu-tui: Cannot start dev session for github.com/shoko/kugetsu#57: maximum "
+        "concurrent agents (3) reached (3/3 active). Destroy a finished session first.\n"
+    )
     assert result.stdout == ""
     assert tree_listing(home.root.parent) == before
     with pytest.raises(AtCapacityError, match=r"maximum concurrent agents \(3\) reached"):
@@ -215,6 +222,7 @@ def test_the_default_opencode_agent_missing_from_path_names_the_key_to_set(home,
 
 # --- launch failure rolls everything back ----------------------------------------------------------
 
+
 def test_a_failing_agent_is_rolled_back_and_its_stderr_reported(home):
     demo_agent_config(home, fail=True)
     index_before = read_index(home)
@@ -249,9 +257,13 @@ def test_an_agent_that_cannot_be_executed_is_rolled_back(home, tmp_path):
 
 
 def test_the_error_is_the_agents_own_last_words(home):
-    demo_agent_config(home, start=scripted_agent(
-        "import sys; print('loading config...', file=sys.stderr); "
-        "print('Error: provider rejected the API key', file=sys.stderr); sys.exit(4)"))
+    demo_agent_config(
+        home,
+        start=scripted_agent(
+            "import sys; print('loading config...', file=sys.stderr); "
+            "print('Error: provider rejected the API key', file=sys.stderr); sys.exit(4)"
+        ),
+    )
     result = run_cli(home, "start", REF, "x")
     line = assert_one_line_error(result, 1, "Error: provider rejected the API key")
     assert "loading config" not in line
@@ -259,8 +271,11 @@ def test_the_error_is_the_agents_own_last_words(home):
 
 
 def test_an_agent_error_event_is_reported(home):
-    event = {"type": "error", "sessionID": None,
-             "error": {"name": "UnknownError", "data": {"message": "Session not found"}}}
+    event = {
+        "type": "error",
+        "sessionID": None,
+        "error": {"name": "UnknownError", "data": {"message": "Session not found"}},
+    }
     demo_agent_config(home, start=scripted_agent(f"import sys; print({json.dumps(json.dumps(event))}); sys.exit(1)"))
     result = run_cli(home, "start", REF, "x")
     assert_one_line_error(result, 1, "Session not found")
@@ -284,6 +299,7 @@ def test_a_start_whose_placeholder_was_replaced_meanwhile_never_deletes_the_newc
 
 # --- a failed agent is recorded after the CLI has gone ------------------------------------------
 
+
 def test_a_failed_agent_ends_in_state_failed_with_its_exit_code_after_the_cli_exited(home):
     demo_agent_config(home, start=scripted_agent(REPORT_THEN_EXIT, "1.0", "3", "ses_failing"))
     result = run_cli(home, "start", REF, "x")
@@ -301,6 +317,7 @@ def test_a_failed_agent_ends_in_state_failed_with_its_exit_code_after_the_cli_ex
 
 
 # --- continue --------------------------------------------------------------------------------------
+
 
 def _started(home):
     start_session(home, REF, "first")
@@ -353,11 +370,14 @@ def test_continue_refuses_a_session_whose_agent_still_runs(home):
     assert home.session_path(NAME).read_bytes() == before
 
 
-@pytest.mark.parametrize("content, needle", [
-    (b"{broken", "unusable"),
-    (b"[1, 2]", "unusable"),
-    (json.dumps({"type": "forked", "issue_ref": REF, "state": "idle"}).encode(), "no opencode session id"),
-])
+@pytest.mark.parametrize(
+    "content, needle",
+    [
+        (b"{broken", "unusable"),
+        (b"[1, 2]", "unusable"),
+        (json.dumps({"type": "forked", "issue_ref": REF, "state": "idle"}).encode(), "no opencode session id"),
+    ],
+)
 def test_continue_refuses_a_session_it_cannot_use(home, content, needle):
     write_session(home, NAME, content)
     result = run_cli(home, "continue", REF, "x")

@@ -36,8 +36,10 @@ from tests.helpers import (
 NAME = "github.com-shoko-kugetsu-49"
 REF = "github.com/shoko/kugetsu#49"
 RUNTIME = ("pid", "pid_started", "supervisor_pid", "supervisor_started", "run_id", "starter_pid")
-FAILING_EXPORT = scripted_agent("import sys; print('Exporting...', file=sys.stderr); "
-                                "print('Error: export broke', file=sys.stderr); sys.exit(3)", "{session_id}")
+FAILING_EXPORT = scripted_agent(
+    "import sys; print('Exporting...', file=sys.stderr); print('Error: export broke', file=sys.stderr); sys.exit(3)",
+    "{session_id}",
+)
 
 
 def entries(home):
@@ -54,6 +56,7 @@ def idle_session(home, **extra):
 
 
 # --- destroy -------------------------------------------------------------------------------------
+
 
 def test_destroy_stops_the_tree_saves_the_transcript_deletes_archives_and_frees_the_slot(home, monkeypatch):
     monkeypatch.setenv("MAX_CONCURRENT_AGENTS", "1")
@@ -156,8 +159,9 @@ def test_empty_export_and_delete_templates_turn_those_steps_off(home):
 
 def test_a_failed_delete_is_a_warning_not_a_failure(home):
     idle_session(home)
-    demo_agent_config(home, delete=scripted_agent("import sys; print('Error: db locked', file=sys.stderr); "
-                                                  "sys.exit(1)"))
+    demo_agent_config(
+        home, delete=scripted_agent("import sys; print('Error: db locked', file=sys.stderr); sys.exit(1)")
+    )
     result = run_cli(home, "destroy", REF, "-y")
     assert result.returncode == 0
     assert "warning" in result.stderr and "Error: db locked" in result.stderr
@@ -208,8 +212,10 @@ def test_a_corrupt_directory_or_fifo_session_is_archived_as_it_is(home):
     assert run_cli(home, "destroy", "dir", "-y").returncode == 0
     assert run_cli(home, "destroy", "fifo.json", "-y").returncode == 0
     assert dev_files(home) == []
-    archived = {read_json(home.archive_dir / e / "meta.json")["name"]: home.archive_dir / e / "session.json"
-                for e in entries(home)}
+    archived = {
+        read_json(home.archive_dir / e / "meta.json")["name"]: home.archive_dir / e / "session.json"
+        for e in entries(home)
+    }
     assert (archived["dir"] / "inside").read_text() == "kept"
     assert stat.S_ISFIFO(os.lstat(archived["fifo"]).st_mode)
 
@@ -220,8 +226,9 @@ def test_a_symlink_session_is_moved_into_the_archive_and_its_target_untouched(ho
     sid = create_demo_session(demo_store(home), "victim")
     target = tmp_path / "elsewhere" / "real.json"
     target.parent.mkdir()
-    target.write_text(json.dumps({"type": "forked", "issue_ref": "github.com/a/b#1", "opencode_session_id": sid,
-                                  "state": "idle"}))
+    target.write_text(
+        json.dumps({"type": "forked", "issue_ref": "github.com/a/b#1", "opencode_session_id": sid, "state": "idle"})
+    )
     before = target.read_bytes()
     link = home.sessions_dir / "github.com-a-b-1.json"
     link.symlink_to(target)
@@ -255,8 +262,18 @@ def test_destroy_of_an_unknown_session_is_a_clear_error(home):
 def test_destroy_of_a_start_interrupted_before_launch_frees_its_slot(home, monkeypatch):
     """A placeholder whose starter died (state starting, no pid) can be destroyed like any session."""
     monkeypatch.setenv("MAX_CONCURRENT_AGENTS", "1")
-    write_session(home, NAME, {"type": "forked", "issue_ref": REF, "opencode_session_id": None,
-                               "state": "starting", "run_id": "dead", "starter_pid": 2 ** 22 + 7})
+    write_session(
+        home,
+        NAME,
+        {
+            "type": "forked",
+            "issue_ref": REF,
+            "opencode_session_id": None,
+            "state": "starting",
+            "run_id": "dead",
+            "starter_pid": 2**22 + 7,
+        },
+    )
     listing = json.loads(run_cli(home, "ls", "--json").stdout)
     (mine,) = [s for s in listing["sessions"] if s["name"] == NAME]
     assert mine["state"] == "failed" and "interrupted" in mine["error"]
@@ -266,9 +283,13 @@ def test_destroy_of_a_start_interrupted_before_launch_frees_its_slot(home, monke
 
 def test_destroy_during_the_launch_window_leaves_no_agent_running(home, monkeypatch, tmp_path):
     marker = tmp_path / "agent-ran"
-    demo_agent_config(home, start=scripted_agent(
-        "import pathlib, sys, time; pathlib.Path(sys.argv[1]).write_text('ran'); time.sleep(30)", str(marker)),
-        start_wait=0.2)
+    demo_agent_config(
+        home,
+        start=scripted_agent(
+            "import pathlib, sys, time; pathlib.Path(sys.argv[1]).write_text('ran'); time.sleep(30)", str(marker)
+        ),
+        start_wait=0.2,
+    )
     real_launch = actions.launch_supervised
     frozen = []
 
@@ -303,6 +324,7 @@ def test_destroy_during_the_launch_window_leaves_no_agent_running(home, monkeypa
 
 
 # --- restore -------------------------------------------------------------------------------------
+
 
 def test_restore_brings_the_session_back_reimports_it_and_reindexes_it(home):
     data = idle_session(home, kugetsu_future={"kept": True})
@@ -366,8 +388,14 @@ def test_a_failed_import_leaves_the_entry_in_the_archive_and_no_session(home):
     idle_session(home)
     destroy_session(home, REF)
     archive_before = tree_listing(home.archive_dir)
-    demo_agent_config(home, **{"import": scripted_agent("import sys; print('Error: bad export', file=sys.stderr); "
-                                                        "sys.exit(2)", "{export_file}")})
+    demo_agent_config(
+        home,
+        **{
+            "import": scripted_agent(
+                "import sys; print('Error: bad export', file=sys.stderr); sys.exit(2)", "{export_file}"
+            )
+        },
+    )
     result = run_cli(home, "restore", NAME)
     assert_one_line_error(result, 1, "import", "Error: bad export", "stays in the archive")
     assert tree_listing(home.archive_dir) == archive_before
@@ -436,6 +464,7 @@ def test_restore_under_the_cap_counts_the_restored_session(home, monkeypatch):
 
 # --- found by a review as a new user ----------------------------------------------------------------
 
+
 def test_a_pid_without_its_recorded_start_time_is_never_signalled(home):
     """A session file is untrusted: a bare pid may name any process, so destroy leaves it alone."""
     bystander = subprocess.Popen(["sleep", "60"], start_new_session=True)
@@ -447,8 +476,11 @@ def test_a_pid_without_its_recorded_start_time_is_never_signalled(home):
         result = run_cli(home, "destroy", REF, "-y")
         assert result.returncode == 0, result.stderr
         assert bystander.poll() is None  # still running
-        write_session(home, "github.com-shoko-kugetsu-8", {"type": "forked", "state": "running",
-                                                           "pid": bystander.pid, "pid_started": 12345.0})
+        write_session(
+            home,
+            "github.com-shoko-kugetsu-8",
+            {"type": "forked", "state": "running", "pid": bystander.pid, "pid_started": 12345.0},
+        )
         assert run_cli(home, "destroy", "github.com-shoko-kugetsu-8", "-y").returncode == 0
         assert bystander.poll() is None  # a start time that does not match is no better
     finally:
@@ -470,7 +502,9 @@ def test_a_refused_destroy_leaves_a_running_agent_running(home):
 
 def test_force_goes_past_a_missing_delete_program_and_leaves_a_whole_entry(home):
     idle_session(home)
-    demo_agent_config(home, export=FAILING_EXPORT, delete=["/nonexistent/opencode", "session", "delete", "{session_id}"])
+    demo_agent_config(
+        home, export=FAILING_EXPORT, delete=["/nonexistent/opencode", "session", "delete", "{session_id}"]
+    )
     result = run_cli(home, "destroy", REF, "-y", "--force")
     assert result.returncode == 0, result.stderr
     assert "was not deleted" in result.stderr

@@ -21,8 +21,21 @@ from tests.helpers import (
     write_session,
 )
 
-SESSION_KEYS = {"name", "kind", "issue_ref", "opencode_session_id", "state", "pid", "alive", "created_at", "path",
-                "error", "worktree_path", "branch_name", "repo"}
+SESSION_KEYS = {
+    "name",
+    "kind",
+    "issue_ref",
+    "opencode_session_id",
+    "state",
+    "pid",
+    "alive",
+    "created_at",
+    "path",
+    "error",
+    "worktree_path",
+    "branch_name",
+    "repo",
+}
 
 
 def ls_json(home, **kwargs):
@@ -33,6 +46,7 @@ def ls_json(home, **kwargs):
 
 
 # --- ls --------------------------------------------------------------------------------------------
+
 
 def test_ls_json_has_exactly_the_documented_shape(tmp_path):
     home = make_home(tmp_path, pm=True)
@@ -52,12 +66,21 @@ def test_ls_json_has_exactly_the_documented_shape(tmp_path):
     assert by_name["github.com-shoko-kugetsu-49"].pop("activity")["state"] == "busy"
     assert [e["kind"] for e in listing["sessions"]][:2] == ["base", "pm"]
     assert by_name["github.com-shoko-kugetsu-49"] == {
-        "name": "github.com-shoko-kugetsu-49", "kind": "dev", "issue_ref": "github.com/shoko/kugetsu#49",
-        "opencode_session_id": running["opencode_session_id"], "state": "running", "pid": running["pid"],
-        "alive": True, "created_at": running["created_at"],
-        "path": str(home.sessions_dir / "github.com-shoko-kugetsu-49.json"), "error": None,
-        "worktree_path": None, "branch_name": None, "repo": None,
-        "work": {"state": "unknown", "source": None, "detail": "not checked yet", "url": None, "checked_at": None}}
+        "name": "github.com-shoko-kugetsu-49",
+        "kind": "dev",
+        "issue_ref": "github.com/shoko/kugetsu#49",
+        "opencode_session_id": running["opencode_session_id"],
+        "state": "running",
+        "pid": running["pid"],
+        "alive": True,
+        "created_at": running["created_at"],
+        "path": str(home.sessions_dir / "github.com-shoko-kugetsu-49.json"),
+        "error": None,
+        "worktree_path": None,
+        "branch_name": None,
+        "repo": None,
+        "work": {"state": "unknown", "source": None, "detail": "not checked yet", "url": None, "checked_at": None},
+    }
     corrupt = by_name["issue-1"]
     assert corrupt["kind"] == "dev" and corrupt["state"] == "corrupt" and "invalid JSON" in corrupt["error"]
     assert corrupt["alive"] is False and corrupt["pid"] is None and corrupt["issue_ref"] is None
@@ -84,7 +107,7 @@ def test_ls_counts_the_seed_file_names(home):
 
 
 def test_ls_corrects_a_running_state_whose_agent_vanished(home):
-    write_session(home, "github.com-shoko-kugetsu-1", state="running", pid=2 ** 22 + 11)
+    write_session(home, "github.com-shoko-kugetsu-1", state="running", pid=2**22 + 11)
     (entry,) = [e for e in ls_json(home)["sessions"] if e["kind"] == "dev"]
     assert entry["state"] == "failed" and entry["alive"] is False and "vanished" in entry["error"]
     assert "vanished" in run_cli(home, "ls").stdout
@@ -117,8 +140,16 @@ EVIL = "\x1b]0;owned\x07\x1b[2J\x9b31m"
 
 
 def test_ls_escapes_control_characters_from_the_issue_ref_and_the_name(home):
-    write_session(home, "evil\x1b[31m", {"type": "forked", "issue_ref": f"github.com/a/b#1{EVIL}",
-                                         "opencode_session_id": f"ses_{EVIL}", "state": "idle"})
+    write_session(
+        home,
+        "evil\x1b[31m",
+        {
+            "type": "forked",
+            "issue_ref": f"github.com/a/b#1{EVIL}",
+            "opencode_session_id": f"ses_{EVIL}",
+            "state": "idle",
+        },
+    )
     write_session(home, "weird", f"{{broken {EVIL}".encode())
     result = run_cli(home, "ls")
     assert result.returncode == 0
@@ -147,16 +178,20 @@ def test_errors_escape_control_characters_in_what_the_user_typed(home):
 
 # --- exit codes and usage ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("args", [
-    ("bogus",),
-    ("start",),
-    ("start", "shoko/kugetsu#1"),
-    ("start", "a/b#1", "msg", "extra"),
-    ("ls", "--bogus"),
-    ("destroy",),
-    ("continue",),
-    ("--no-such-flag", "ls"),
-])
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("bogus",),
+        ("start",),
+        ("start", "shoko/kugetsu#1"),
+        ("start", "a/b#1", "msg", "extra"),
+        ("ls", "--bogus"),
+        ("destroy",),
+        ("continue",),
+        ("--no-such-flag", "ls"),
+    ],
+)
 def test_usage_errors_exit_1_not_argparses_2_with_one_line(home, args):
     result = run_cli(home, *args)
     assert_one_line_error(result, 1, "error:")
@@ -202,8 +237,14 @@ def test_end_of_input_at_the_destroy_prompt_cancels_without_a_traceback(home):
 
     write_session(home, "github.com-shoko-kugetsu-4")
     master, slave = pty.openpty()
-    proc = subprocess.Popen([PY, "-m", "kugetsu_tui", "destroy", "shoko/kugetsu#4"], stdin=slave, stdout=slave,
-                            stderr=slave, env=cli_env(home), close_fds=True)
+    proc = subprocess.Popen(
+        [PY, "-m", "kugetsu_tui", "destroy", "shoko/kugetsu#4"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=cli_env(home),
+        close_fds=True,
+    )
     os.close(slave)
     output = b""
     while b"[y/N]" not in output:
@@ -223,8 +264,9 @@ def test_end_of_input_at_the_destroy_prompt_cancels_without_a_traceback(home):
 def test_a_closed_pipe_is_not_an_error(home):
     for number in range(300):
         write_session(home, f"github.com-shoko-kugetsu-{number + 1}")
-    proc = subprocess.Popen([PY, "-m", "kugetsu_tui", "ls"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=cli_env(home))
+    proc = subprocess.Popen(
+        [PY, "-m", "kugetsu_tui", "ls"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env(home)
+    )
     proc.stdout.read(10)
     proc.stdout.close()  # like `ls | head -1`
     assert proc.wait(timeout=20) == 0

@@ -40,6 +40,7 @@ def bare(tmp_path) -> Home:
 
 # --- precedence ----------------------------------------------------------------------------
 
+
 def test_the_default_is_kugetsus_3(bare):
     limit = resolve_limit(bare, {})
     assert (limit.value, limit.source, limit.error) == (3, "default", None)
@@ -86,6 +87,7 @@ def test_a_leading_zero_decimal_is_still_a_plain_integer(bare):
 
 # --- every invalid value, from every source --------------------------------------------------
 
+
 @pytest.mark.parametrize("raw", INVALID)
 def test_an_invalid_env_value_is_an_error_naming_source_and_value(bare, raw):
     limit = resolve_limit(bare, {"MAX_CONCURRENT_AGENTS": raw})
@@ -94,11 +96,26 @@ def test_an_invalid_env_value_is_an_error_naming_source_and_value(bare, raw):
     assert repr(raw) in limit.error
 
 
-@pytest.mark.parametrize("toml_value, shown", [
-    ("0", "0"), ("-1", "-1"), ('"abc"', "abc"), ("1.0", "1.0"), ("0x10", "0x10"), ("1_000", "1_000"),
-    ('"3"', "'3'"), ("true", "True"), ("1e2", "100.0"), ("+3", "+3"), ("0o7", "0o7"), ("0b11", "0b11"),
-    ("[3]", "[3]"), ("{ n = 3 }", "{'n': 3}"), ("''", "''"),
-])
+@pytest.mark.parametrize(
+    "toml_value, shown",
+    [
+        ("0", "0"),
+        ("-1", "-1"),
+        ('"abc"', "abc"),
+        ("1.0", "1.0"),
+        ("0x10", "0x10"),
+        ("1_000", "1_000"),
+        ('"3"', "'3'"),
+        ("true", "True"),
+        ("1e2", "100.0"),
+        ("+3", "+3"),
+        ("0o7", "0o7"),
+        ("0b11", "0b11"),
+        ("[3]", "[3]"),
+        ("{ n = 3 }", "{'n': 3}"),
+        ("''", "''"),
+    ],
+)
 def test_an_invalid_config_toml_value_is_an_error_naming_file_and_value(bare, toml_value, shown):
     set_toml_limit(bare, toml_value)
     limit = resolve_limit(bare, {})
@@ -118,18 +135,22 @@ def test_an_invalid_legacy_value_is_an_error_naming_file_and_value(bare, raw):
 
 # --- the legacy bash config ------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, value", [
-    ("MAX_CONCURRENT_AGENTS=5\n", 5),
-    ('export MAX_CONCURRENT_AGENTS="5"\n', 5),
-    ("MAX_CONCURRENT_AGENTS='6'\n", 6),
-    ("  export   MAX_CONCURRENT_AGENTS=7\n", 7),
-    ("MAX_CONCURRENT_AGENTS=5 # five agents\n", 5),
-    ("MAX_CONCURRENT_AGENTS=4\nOTHER=1\nMAX_CONCURRENT_AGENTS=6\n", 6),  # last assignment wins
-    ("# MAX_CONCURRENT_AGENTS=9\nMAX_CONCURRENT_AGENTS=2\n", 2),
-    ("MAX_CONCURRENT_AGENTS=2\n# MAX_CONCURRENT_AGENTS=9\n", 2),
-    ("MY_MAX_CONCURRENT_AGENTS=9\nMAX_CONCURRENT_AGENTS=2\n", 2),
-    ("KUGETSU_DIR=~/x\n", 3),
-])
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("MAX_CONCURRENT_AGENTS=5\n", 5),
+        ('export MAX_CONCURRENT_AGENTS="5"\n', 5),
+        ("MAX_CONCURRENT_AGENTS='6'\n", 6),
+        ("  export   MAX_CONCURRENT_AGENTS=7\n", 7),
+        ("MAX_CONCURRENT_AGENTS=5 # five agents\n", 5),
+        ("MAX_CONCURRENT_AGENTS=4\nOTHER=1\nMAX_CONCURRENT_AGENTS=6\n", 6),  # last assignment wins
+        ("# MAX_CONCURRENT_AGENTS=9\nMAX_CONCURRENT_AGENTS=2\n", 2),
+        ("MAX_CONCURRENT_AGENTS=2\n# MAX_CONCURRENT_AGENTS=9\n", 2),
+        ("MY_MAX_CONCURRENT_AGENTS=9\nMAX_CONCURRENT_AGENTS=2\n", 2),
+        ("KUGETSU_DIR=~/x\n", 3),
+    ],
+)
 def test_legacy_config_forms(bare, text, value):
     bare.legacy_config.write_text(text)
     assert resolve_limit(bare, {}).value == value
@@ -141,6 +162,7 @@ def test_legacy_quoted_value_with_a_trailing_comment(bare):
 
 
 # --- TOML quirks that must not bypass the plain-decimal rule ----------------------------------
+
 
 def test_a_quoted_toml_key_with_a_hex_value_is_still_refused(bare):
     bare.config_toml.write_text('"max_concurrent_agents" = 0x10\n')
@@ -161,6 +183,7 @@ def test_a_huge_limit_is_a_clear_error_not_a_traceback(home):
 
 
 # --- invalid limit: start refused, everything else works ---------------------------------------
+
 
 @pytest.mark.parametrize("where", ["env", "config.toml", "legacy"])
 def test_an_invalid_limit_refuses_start_but_ls_continue_and_destroy_work(home, where):
@@ -201,11 +224,15 @@ def test_an_invalid_limit_refuses_start_but_ls_continue_and_destroy_work(home, w
 
 # --- broken config.toml -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, line", [
-    ("max_concurrent_agents = 3\n[agent\nstart = []\n", 2),
-    ("a = 1\nb = 2\nmax_concurrent_agents = \n", 3),
-    ('x = "unterminated\n', 1),
-])
+
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ("max_concurrent_agents = 3\n[agent\nstart = []\n", 2),
+        ("a = 1\nb = 2\nmax_concurrent_agents = \n", 3),
+        ('x = "unterminated\n', 1),
+    ],
+)
 def test_a_broken_config_toml_is_one_line_naming_file_and_line(home, text, line):
     home.config_toml.write_text(text)
     for args in (("start", "shoko/kugetsu#1", "hi"), ("limit",)):
@@ -231,8 +258,9 @@ def test_a_config_toml_that_is_not_utf8_is_a_clear_error(home):
 
 # --- `limit N` -----------------------------------------------------------------------------------
 
+
 def test_limit_n_writes_config_toml_and_keeps_other_keys(home):
-    home.config_toml.write_text(home.config_toml.read_text() + "\n[extra]\nkeep = \"me\"\n")
+    home.config_toml.write_text(home.config_toml.read_text() + '\n[extra]\nkeep = "me"\n')
     before = tomllib.loads(home.config_toml.read_text())
     result = run_cli(home, "limit", "5")
     assert result.returncode == 0, result.stderr
@@ -289,11 +317,23 @@ def test_limit_shows_the_invalid_value_as_an_error(home):
 
 # --- agent templates -----------------------------------------------------------------------------
 
+
 def test_the_default_templates_are_the_opencode_commands_of_the_spec(bare):
     config = load_agent_config(bare)
     assert config.templates == {
-        "start": ["opencode", "run", "--session", "{base_session_id}", "--fork", "--title", "{issue_ref}",
-                  "--format", "json", "--", "{message}"],
+        "start": [
+            "opencode",
+            "run",
+            "--session",
+            "{base_session_id}",
+            "--fork",
+            "--title",
+            "{issue_ref}",
+            "--format",
+            "json",
+            "--",
+            "{message}",
+        ],
         "continue": ["opencode", "run", "--session", "{session_id}", "--format", "json", "--", "{message}"],
         "export": ["opencode", "export", "{session_id}"],
         "delete": ["opencode", "session", "delete", "{session_id}"],
@@ -303,25 +343,27 @@ def test_the_default_templates_are_the_opencode_commands_of_the_spec(bare):
 
 
 def test_a_configured_template_replaces_only_its_step(bare):
-    bare.config_toml.write_text('[agent]\nexport = ["my-export", "{session_id}", "--name={name}"]\n'
-                                "start_wait = 2.5\n")
+    bare.config_toml.write_text('[agent]\nexport = ["my-export", "{session_id}", "--name={name}"]\nstart_wait = 2.5\n')
     config = load_agent_config(bare)
     assert config.template("export") == ["my-export", "{session_id}", "--name={name}"]
     assert config.template("start") == DEFAULT_TEMPLATES["start"]
     assert config.start_wait == 2.5
 
 
-@pytest.mark.parametrize("toml, needle", [
-    ('[agent]\nstart = ["x", "{sessionid}"]\n', "unknown placeholder {sessionid}"),
-    ('[agent]\ncontinue = ["x", "--m={msg}"]\n', "unknown placeholder {msg}"),
-    ('[agent]\nstart = "opencode run --fork"\n', "must be a list of strings"),
-    ('[agent]\nexport = ["opencode", 3]\n', "must be a list of strings"),
-    ('[agent]\ndelete = {a = 1}\n', "must be a list of strings"),
-    ('agent = ["opencode"]\n', "must be a table"),
-    ("[agent]\nstart_wait = -1\n", "start_wait"),
-    ("[agent]\nstart_wait = true\n", "start_wait"),
-    ("[agent]\ncwd = 3\n", "cwd"),
-])
+@pytest.mark.parametrize(
+    "toml, needle",
+    [
+        ('[agent]\nstart = ["x", "{sessionid}"]\n', "unknown placeholder {sessionid}"),
+        ('[agent]\ncontinue = ["x", "--m={msg}"]\n', "unknown placeholder {msg}"),
+        ('[agent]\nstart = "opencode run --fork"\n', "must be a list of strings"),
+        ('[agent]\nexport = ["opencode", 3]\n', "must be a list of strings"),
+        ("[agent]\ndelete = {a = 1}\n", "must be a list of strings"),
+        ('agent = ["opencode"]\n', "must be a table"),
+        ("[agent]\nstart_wait = -1\n", "start_wait"),
+        ("[agent]\nstart_wait = true\n", "start_wait"),
+        ("[agent]\ncwd = 3\n", "cwd"),
+    ],
+)
 def test_a_bad_agent_config_is_a_clear_error(bare, toml, needle):
     bare.config_toml.write_text(toml)
     with pytest.raises(KugetsuError) as caught:
@@ -344,13 +386,16 @@ def test_an_empty_start_template_turns_starting_off(home):
     assert dev_files(home) == []
 
 
-@pytest.mark.parametrize("value", [
-    "fix the bug; rm -rf / && echo pwned",
-    "{base_session_id} {session_id}",
-    "--fork",
-    "",
-    "multi\nline\tmessage with 'quotes' and \"doubles\" and $(cmd) `cmd` ${HOME}",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "fix the bug; rm -rf / && echo pwned",
+        "{base_session_id} {session_id}",
+        "--fork",
+        "",
+        "multi\nline\tmessage with 'quotes' and \"doubles\" and $(cmd) `cmd` ${HOME}",
+    ],
+)
 def test_render_never_splits_or_reexpands_a_value(value):
     template = ["prog", "run", "--session", "{session_id}", "--title={issue_ref}", "{message}"]
     argv = render(template, {"session_id": "ses_1", "issue_ref": value, "message": value})
@@ -380,12 +425,15 @@ def test_the_server_and_stall_after_keys_are_read(bare):
     assert (config.server, config.stall_after) == ("http://127.0.0.1:4096", 90.0)
 
 
-@pytest.mark.parametrize("toml, needle", [
-    ('[agent]\nserver = "127.0.0.1:4096"\n', "server must be the URL"),
-    ("[agent]\nserver = 4096\n", "server must be the URL"),
-    ("[agent]\nstall_after = 0\n", "stall_after"),
-    ('[agent]\nstall_after = "5m"\n', "stall_after"),
-])
+@pytest.mark.parametrize(
+    "toml, needle",
+    [
+        ('[agent]\nserver = "127.0.0.1:4096"\n', "server must be the URL"),
+        ("[agent]\nserver = 4096\n", "server must be the URL"),
+        ("[agent]\nstall_after = 0\n", "stall_after"),
+        ('[agent]\nstall_after = "5m"\n', "stall_after"),
+    ],
+)
 def test_a_bad_server_or_stall_after_is_a_clear_error(bare, toml, needle):
     bare.config_toml.write_text(toml)
     with pytest.raises(KugetsuError, match=needle):

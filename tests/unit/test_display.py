@@ -12,9 +12,17 @@ def test_control_characters_are_shown_not_sent() -> None:
     assert printable(None) == ""
 
 
-@pytest.mark.parametrize(("seconds", "coarse", "text"), [
-    (5, False, "5s"), (5, True, "<1m"), (61, True, "1m"), (7200, False, "2h"), (3 * 86400, True, "3d"),
-    (-1, False, ""), (None, False, ""),
-])
+@pytest.mark.parametrize(
+    ("seconds", "coarse", "text"),
+    [
+        (5, False, "5s"),
+        (5, True, "<1m"),
+        (61, True, "1m"),
+        (7200, False, "2h"),
+        (3 * 86400, True, "3d"),
+        (-1, False, ""),
+        (None, False, ""),
+    ],
+)
 def test_ages(seconds, coarse, text) -> None:
     assert age(seconds, coarse=coarse) == text

@@ -44,8 +44,10 @@ def cache(tmp_path):
 
 
 def settings_for(server, **extra):
-    table = {"github.com": {"api": server.url}, "codeberg.example": {"api": f"{server.url}/api/v1",
-                                                                     "token_env": "CODEBERG_TOKEN"}}
+    table = {
+        "github.com": {"api": server.url},
+        "codeberg.example": {"api": f"{server.url}/api/v1", "token_env": "CODEBERG_TOKEN"},
+    }
     table.update(extra)
     return parse_forge_settings(table)
 
@@ -60,11 +62,15 @@ def ask(server, cache, clock, ref=GH_REF, env=None, timeout=5.0, **kwargs):
 
 # --- documented shapes ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("state", "merged", "expected"), [
-    ("closed", True, ("merged", "PR #34 merged")),
-    ("closed", False, ("closed", "PR #34 closed unmerged")),
-    ("open", False, ("open", "PR #34 open")),
-])
+
+@pytest.mark.parametrize(
+    ("state", "merged", "expected"),
+    [
+        ("closed", True, ("merged", "PR #34 merged")),
+        ("closed", False, ("closed", "PR #34 closed unmerged")),
+        ("open", False, ("open", "PR #34 open")),
+    ],
+)
 def test_the_sessions_pr_url_is_read_first(server, cache, clock, state, merged, expected):
     server.routes[f"{GH_PULLS}/34"] = Answer(body=github_pr(34, state, merged))
     server.routes["/repos/shoko/kugetsu/issues/12"] = Answer(body=issue(12, "closed", "completed"))
@@ -75,21 +81,31 @@ def test_the_sessions_pr_url_is_read_first(server, cache, clock, state, merged, 
 
 
 def test_github_branch_lookup_filters_by_head_and_takes_the_newest_pr(server, cache, clock):
-    listed = [github_pr(40, "open", None, ref="other"), github_pr(35, "closed", None, ref="fix/issue-12"),
-              {**github_pr(38, "closed", None, ref="fix/issue-12"), "merged_at": "2026-11-30T10:00:00Z"}]
+    listed = [
+        github_pr(40, "open", None, ref="other"),
+        github_pr(35, "closed", None, ref="fix/issue-12"),
+        {**github_pr(38, "closed", None, ref="fix/issue-12"), "merged_at": "2026-11-30T10:00:00Z"},
+    ]
     server.routes[GH_PULLS] = Answer(body=listed)
     answer = ask(server, cache, clock, branch="fix/issue-12")
-    assert (answer.state, answer.detail, answer.url) == ("merged", "PR #38 merged",
-                                                          "https://github.com/shoko/kugetsu/pull/38")
+    assert (answer.state, answer.detail, answer.url) == (
+        "merged",
+        "PR #38 merged",
+        "https://github.com/shoko/kugetsu/pull/38",
+    )
     assert server.requests[0].query == {"state": ["all"], "head": ["shoko:fix/issue-12"], "per_page": ["100"]}
 
 
 def test_gitea_branch_lookup_matches_head_ref_itself(server, cache, clock):
-    server.routes[GITEA_PULLS] = Answer(body=[gitea_pr(7, "open", ref="fix/issue-12"),
-                                              gitea_pr(9, "closed", True, ref="elsewhere")])
+    server.routes[GITEA_PULLS] = Answer(
+        body=[gitea_pr(7, "open", ref="fix/issue-12"), gitea_pr(9, "closed", True, ref="elsewhere")]
+    )
     answer = ask(server, cache, clock, ref=GITEA_REF, branch="fix/issue-12")
-    assert (answer.state, answer.detail, answer.url) == ("open", "PR #7 open",
-                                                          "https://codeberg.example/shoko/kugetsu/pulls/7")
+    assert (answer.state, answer.detail, answer.url) == (
+        "open",
+        "PR #7 open",
+        "https://codeberg.example/shoko/kugetsu/pulls/7",
+    )
     assert "head" not in server.requests[0].query and server.requests[0].query["state"] == ["all"]
 
 
@@ -99,12 +115,15 @@ def test_gitea_pr_url_form_is_understood(server, cache, clock):
     assert (answer.state, answer.detail) == ("merged", "PR #7 merged")
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    (issue(12, "closed", "completed"), ("closed", "issue closed (completed)")),
-    (issue(12, "closed", "not_planned"), ("closed", "issue closed (not_planned)")),
-    ({**issue(12, "closed"), "state_reason": None}, ("closed", "issue closed")),
-    (issue(12, "open"), ("open", "issue open")),
-])
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (issue(12, "closed", "completed"), ("closed", "issue closed (completed)")),
+        (issue(12, "closed", "not_planned"), ("closed", "issue closed (not_planned)")),
+        ({**issue(12, "closed"), "state_reason": None}, ("closed", "issue closed")),
+        (issue(12, "open"), ("open", "issue open")),
+    ],
+)
 def test_without_a_pr_the_issue_decides(server, cache, clock, body, expected):
     server.routes[GH_PULLS] = Answer(body=[])
     server.routes["/repos/shoko/kugetsu/issues/12"] = Answer(body=body)
@@ -121,11 +140,15 @@ def test_a_forge_turned_off_for_a_host_is_not_asked(server, cache, clock):
 
 # --- tokens --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("env", "header"), [
-    ({"GITHUB_TOKEN": TOKEN, "GH_TOKEN": "other"}, f"token {TOKEN}"),
-    ({"GH_TOKEN": TOKEN}, f"token {TOKEN}"),
-    ({}, None),
-])
+
+@pytest.mark.parametrize(
+    ("env", "header"),
+    [
+        ({"GITHUB_TOKEN": TOKEN, "GH_TOKEN": "other"}, f"token {TOKEN}"),
+        ({"GH_TOKEN": TOKEN}, f"token {TOKEN}"),
+        ({}, None),
+    ],
+)
 def test_github_token_from_github_token_then_gh_token(server, cache, clock, env, header):
     server.routes["/repos/shoko/kugetsu/issues/12"] = Answer(body=issue(12))
     ask(server, cache, clock, env=env)
@@ -187,6 +210,7 @@ def test_the_token_appears_in_no_answer_and_no_file(server, cache, clock, tmp_pa
 
 # --- conditional requests and rate limits -----------------------------------------------------------
 
+
 def test_etag_is_sent_back_and_a_304_reuses_the_cached_answer_across_runs(server, cache, clock):
     server.routes["/repos/shoko/kugetsu/issues/12"] = Answer(body=issue(12, "closed", "completed"), etag='"v1"')
     first = ask(server, cache, clock)
@@ -206,8 +230,9 @@ def test_a_304_without_a_cached_body_is_unknown(server, cache, clock):
 
 
 def test_403_with_retry_after_stops_every_request_until_then(server, cache, clock):
-    server.routes["/repos/shoko/kugetsu/issues/12"] = Answer(403, {"message": "secondary rate limit"},
-                                                             {"Retry-After": "120"})
+    server.routes["/repos/shoko/kugetsu/issues/12"] = Answer(
+        403, {"message": "secondary rate limit"}, {"Retry-After": "120"}
+    )
     answer = ask(server, cache, clock)
     assert answer.state == "unknown" and "rate limited" in answer.detail
     clock.now += 119
@@ -234,16 +259,20 @@ def test_a_used_up_rate_limit_waits_for_its_reset(server, cache, clock):
 
 # --- failures are unknown with the reason ---------------------------------------------------------
 
-@pytest.mark.parametrize(("answer", "needle"), [
-    (Answer(401, {"message": "Bad credentials"}), "refused the credentials (401)"),
-    (Answer(403, {"message": "Forbidden"}), "(403)"),
-    (Answer(404, {"message": "Not Found"}), "(404"),
-    (Answer(500, b"<html>oops</html>"), "failed with 500"),
-    (Answer(200, b"<html>login page</html>"), "not JSON"),
-    (Answer(200, [issue(12)]), "no state open or closed"),
-    (Answer(200, {"state": "reopened"}), "no state open or closed"),
-    (Answer(200, b"\xff\xfe"), "not JSON"),
-])
+
+@pytest.mark.parametrize(
+    ("answer", "needle"),
+    [
+        (Answer(401, {"message": "Bad credentials"}), "refused the credentials (401)"),
+        (Answer(403, {"message": "Forbidden"}), "(403)"),
+        (Answer(404, {"message": "Not Found"}), "(404"),
+        (Answer(500, b"<html>oops</html>"), "failed with 500"),
+        (Answer(200, b"<html>login page</html>"), "not JSON"),
+        (Answer(200, [issue(12)]), "no state open or closed"),
+        (Answer(200, {"state": "reopened"}), "no state open or closed"),
+        (Answer(200, b"\xff\xfe"), "not JSON"),
+    ],
+)
 def test_errors_and_undocumented_bodies_are_unknown_with_the_reason(server, cache, clock, answer, needle):
     server.routes["/repos/shoko/kugetsu/issues/12"] = answer
     result = ask(server, cache, clock)
@@ -252,13 +281,16 @@ def test_errors_and_undocumented_bodies_are_unknown_with_the_reason(server, cach
     assert result.url == "https://github.com/shoko/kugetsu/issues/12"
 
 
-@pytest.mark.parametrize(("body", "needle"), [
-    ({**github_pr(34, "closed"), "merged": "yes", "merged_at": 5}, "neither merged nor merged_at"),
-    ({k: v for k, v in github_pr(34, "closed", None).items() if k != "merged_at"}, "neither merged nor merged_at"),
-    ({**github_pr(34), "number": "34"}, "no number"),
-    ({**github_pr(34), "state": "draft"}, "no number and state"),
-    ("a string", "no number"),
-])
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({**github_pr(34, "closed"), "merged": "yes", "merged_at": 5}, "neither merged nor merged_at"),
+        ({k: v for k, v in github_pr(34, "closed", None).items() if k != "merged_at"}, "neither merged nor merged_at"),
+        ({**github_pr(34), "number": "34"}, "no number"),
+        ({**github_pr(34), "state": "draft"}, "no number and state"),
+        ("a string", "no number"),
+    ],
+)
 def test_a_pr_not_shaped_as_documented_is_not_guessed(server, cache, clock, body, needle):
     server.routes[f"{GH_PULLS}/34"] = Answer(body=body)
     result = ask(server, cache, clock, pr_url=PR_URL)
@@ -299,6 +331,7 @@ def test_a_broken_cache_file_is_ignored(server, cache, clock):
 
 # --- settings ------------------------------------------------------------------------------------
 
+
 def test_default_apis_per_host():
     settings = parse_forge_settings(None)
     assert settings.for_host("github.com").api == "https://api.github.com"
@@ -311,14 +344,17 @@ def test_default_apis_per_host():
     assert custom.interval == 30
 
 
-@pytest.mark.parametrize(("table", "needle"), [
-    ({"github.com": {"token": TOKEN}}, "unknown key 'token'"),
-    ({"github.com": {"api": "ftp://x"}}, "api must be an http(s) URL"),
-    ({"github.com": {"token_env": "$X"}}, "token_env must be the name"),
-    ({"interval": 0}, "interval must be"),
-    ({"colour": "red"}, "unknown key 'colour'"),
-    ("x", "must be a table"),
-])
+@pytest.mark.parametrize(
+    ("table", "needle"),
+    [
+        ({"github.com": {"token": TOKEN}}, "unknown key 'token'"),
+        ({"github.com": {"api": "ftp://x"}}, "api must be an http(s) URL"),
+        ({"github.com": {"token_env": "$X"}}, "token_env must be the name"),
+        ({"interval": 0}, "interval must be"),
+        ({"colour": "red"}, "unknown key 'colour'"),
+        ("x", "must be a table"),
+    ],
+)
 def test_bad_settings_are_clear_errors_that_never_echo_a_value(table, needle):
     with pytest.raises(KugetsuError) as caught:
         parse_forge_settings(table)

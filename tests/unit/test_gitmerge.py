@@ -91,7 +91,9 @@ def test_merged_branch_with_uncommitted_changes_in_its_worktree_is_open(repo, tm
     assert branch_merged(repo, "feat", base="main", worktree=worktree).state == MERGED
     (worktree / "feature.txt").write_text("one\nnot committed\n")
     assert branch_merged(repo, "feat", base="main", worktree=worktree) == (
-        OPEN, "merged into main, but its worktree has uncommitted changes")
+        OPEN,
+        "merged into main, but its worktree has uncommitted changes",
+    )
 
 
 def test_the_base_is_origin_head_else_the_main_checkouts_branch(repo, tmp_path):
@@ -128,8 +130,9 @@ def test_the_checks_write_nothing_into_the_repository(repo):
     assert tree_listing(repo) == before
 
 
-@pytest.mark.parametrize("case", ["no repository", "not a repository", "no branch", "no base", "option-like",
-                                  "range", "revision expression"])
+@pytest.mark.parametrize(
+    "case", ["no repository", "not a repository", "no branch", "no base", "option-like", "range", "revision expression"]
+)
 def test_what_cannot_be_checked_is_unknown_with_the_reason(repo, tmp_path, case):
     target, branch, base, needle = repo, "feat", "main", ""
     if case == "no repository":

@@ -22,9 +22,19 @@ def bare(tmp_path) -> Home:
 
 def _dev(home, number, **fields):
     name = f"github.com-shoko-kugetsu-{number}"
-    return read_session(write_session(home, name, {"type": "forked", "issue_ref": f"github.com/shoko/kugetsu#{number}",
-                                                   "opencode_session_id": f"ses_{number}", "state": "idle",
-                                                   **fields}))
+    return read_session(
+        write_session(
+            home,
+            name,
+            {
+                "type": "forked",
+                "issue_ref": f"github.com/shoko/kugetsu#{number}",
+                "opencode_session_id": f"ses_{number}",
+                "state": "idle",
+                **fields,
+            },
+        )
+    )
 
 
 def test_a_missing_index_reads_as_kugetsus_empty_shape_and_is_not_created(bare):
@@ -35,10 +45,14 @@ def test_a_missing_index_reads_as_kugetsus_empty_shape_and_is_not_created(bare):
 def test_add_entry_records_each_kind_the_way_kugetsu_does(bare):
     index.add_entry(bare, _dev(bare, 14))
     index.add_entry(bare, read_session(write_session(bare, "base", {"type": "base", "opencode_session_id": "ses_b"})))
-    index.add_entry(bare, read_session(write_session(bare, "pm-agent", {"type": "pm_agent",
-                                                                       "opencode_session_id": "ses_p"})))
-    assert read_index(bare) == {"base": "ses_b", "pm_agent": "ses_p",
-                                "issues": {"github.com/shoko/kugetsu#14": "github.com-shoko-kugetsu-14.json"}}
+    index.add_entry(
+        bare, read_session(write_session(bare, "pm-agent", {"type": "pm_agent", "opencode_session_id": "ses_p"}))
+    )
+    assert read_index(bare) == {
+        "base": "ses_b",
+        "pm_agent": "ses_p",
+        "issues": {"github.com/shoko/kugetsu#14": "github.com-shoko-kugetsu-14.json"},
+    }
     assert stat.S_IMODE(bare.index_path.stat().st_mode) == 0o600
 
 
@@ -48,8 +62,10 @@ def test_add_entry_keeps_unknown_keys_and_other_entries(bare):
     index.add_entry(bare, _dev(bare, 49))
     data = read_index(bare)
     assert data["version"] == 2 and data["base"] == "ses_b"
-    assert data["issues"] == {"github.com/shoko/kugetsu#1": "github.com-shoko-kugetsu-1.json",
-                              "github.com/shoko/kugetsu#49": "github.com-shoko-kugetsu-49.json"}
+    assert data["issues"] == {
+        "github.com/shoko/kugetsu#1": "github.com-shoko-kugetsu-1.json",
+        "github.com/shoko/kugetsu#49": "github.com-shoko-kugetsu-49.json",
+    }
 
 
 def test_a_dev_session_without_an_issue_ref_adds_nothing(bare):
@@ -59,13 +75,27 @@ def test_a_dev_session_without_an_issue_ref_adds_nothing(bare):
 
 
 def test_remove_entry_drops_every_ref_pointing_at_the_file_and_nothing_else(bare):
-    bare.index_path.write_text(json.dumps({"base": "ses_b", "pm_agent": "ses_p", "extra": [1], "issues": {
-        "github.com/shoko/kugetsu#49": "github.com-shoko-kugetsu-49.json",
-        "shoko/kugetsu#49": "github.com-shoko-kugetsu-49.json",
-        "github.com/shoko/kugetsu#50": "github.com-shoko-kugetsu-50.json"}}))
+    bare.index_path.write_text(
+        json.dumps(
+            {
+                "base": "ses_b",
+                "pm_agent": "ses_p",
+                "extra": [1],
+                "issues": {
+                    "github.com/shoko/kugetsu#49": "github.com-shoko-kugetsu-49.json",
+                    "shoko/kugetsu#49": "github.com-shoko-kugetsu-49.json",
+                    "github.com/shoko/kugetsu#50": "github.com-shoko-kugetsu-50.json",
+                },
+            }
+        )
+    )
     index.remove_entry(bare, _dev(bare, 49))
-    assert read_index(bare) == {"base": "ses_b", "pm_agent": "ses_p", "extra": [1], "issues": {
-        "github.com/shoko/kugetsu#50": "github.com-shoko-kugetsu-50.json"}}
+    assert read_index(bare) == {
+        "base": "ses_b",
+        "pm_agent": "ses_p",
+        "extra": [1],
+        "issues": {"github.com/shoko/kugetsu#50": "github.com-shoko-kugetsu-50.json"},
+    }
 
 
 def test_remove_entry_of_base_and_pm_clears_their_ids(bare):

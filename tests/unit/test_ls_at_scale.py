@@ -16,14 +16,14 @@ from tests.helpers import run_cli, write_session
 def test_ls_json_puts_one_session_per_line_and_parses_as_before(tmp_path: Path) -> None:
     home = Home(tmp_path / "home")
     for number in range(3):
-        write_session(home, f"github.com-acme-widgets-{number}", error="line one\nline \"two\"")
+        write_session(home, f"github.com-acme-widgets-{number}", error='line one\nline "two"')
     result = run_cli(home, "ls", "--json")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "{" and lines[-1] == "}" and lines[3] == '  "sessions": ['
     rows = [json.loads(line.strip().rstrip(",")) for line in lines if line.startswith("    {")]
     assert [row["name"] for row in rows] == [s["name"] for s in json.loads(result.stdout)["sessions"]]
-    assert len(rows) == 3 and rows[0]["error"] == "line one\nline \"two\""
+    assert len(rows) == 3 and rows[0]["error"] == 'line one\nline "two"'
 
 
 def test_ls_json_with_no_sessions_is_still_json(tmp_path: Path) -> None:

@@ -43,37 +43,51 @@ def core_modules() -> list[str]:
 def test_the_module_walk_finds_every_core_module() -> None:
     """Guards the walk itself: modules a hand-written list once missed are in it."""
     modules = core_modules()
-    for name in ("kugetsu_tui.watch", "kugetsu_tui.inotify", "kugetsu_tui.demo", "kugetsu_tui.opencode.events",
-                 "kugetsu_tui.states", "kugetsu_tui.console.model"):
+    for name in (
+        "kugetsu_tui.watch",
+        "kugetsu_tui.inotify",
+        "kugetsu_tui.demo",
+        "kugetsu_tui.opencode.events",
+        "kugetsu_tui.states",
+        "kugetsu_tui.console.model",
+    ):
         assert name in modules
     assert "kugetsu_tui.console.app" not in modules
 
 
 def test_the_core_modules_import_no_textual_or_rich() -> None:
-    result = subprocess.run([PY, "-c", PROBE, *core_modules()], capture_output=True, text=True, timeout=60,
-                            env=cli_env(None))
+    result = subprocess.run(
+        [PY, "-c", PROBE, *core_modules()], capture_output=True, text=True, timeout=60, env=cli_env(None)
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
 
 
 def test_the_probe_would_see_textual_if_it_were_imported() -> None:
     """Guards the check itself: the same probe reports textual when a module pulls it in."""
-    result = subprocess.run([PY, "-c", PROBE, "kugetsu_tui.console.app"], capture_output=True, text=True,
-                            timeout=60, env=cli_env(None))
+    result = subprocess.run(
+        [PY, "-c", PROBE, "kugetsu_tui.console.app"], capture_output=True, text=True, timeout=60, env=cli_env(None)
+    )
     assert result.returncode == 0, result.stderr
     assert "textual" in json.loads(result.stdout)
 
 
 def imported_modules(stderr: str) -> set[str]:
     """Top-level names of the modules `python -X importtime` reports."""
-    return {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in stderr.splitlines()
-            if line.startswith("import time:")}
+    return {
+        line.rsplit("|", 1)[-1].strip().split(".")[0] for line in stderr.splitlines() if line.startswith("import time:")
+    }
 
 
 def test_the_importtime_reader_sees_a_slow_import(home: Home) -> None:
     """Guards the check below: the console's path does import textual, and the reader sees it."""
-    result = subprocess.run([PY, "-X", "importtime", "-c", "import kugetsu_tui.console.app"], capture_output=True,
-                            text=True, timeout=60, env=cli_env(home))
+    result = subprocess.run(
+        [PY, "-X", "importtime", "-c", "import kugetsu_tui.console.app"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=cli_env(home),
+    )
     assert "textual" in imported_modules(result.stderr)
 
 

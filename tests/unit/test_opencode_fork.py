@@ -30,13 +30,23 @@ def test_message_ids_ascend_even_within_one_millisecond():
 
 
 EXPORT = {
-    "info": {"id": "ses_base", "slug": "calm-river", "directory": "/src/widgets", "title": "base",
-             "path": {"cwd": "/src/widgets", "root": "/src"}, "time": {"created": 1, "updated": 2}},
+    "info": {
+        "id": "ses_base",
+        "slug": "calm-river",
+        "directory": "/src/widgets",
+        "title": "base",
+        "path": {"cwd": "/src/widgets", "root": "/src"},
+        "time": {"created": 1, "updated": 2},
+    },
     "messages": [
-        {"info": {"id": "msg_a", "sessionID": "ses_base", "role": "user"},
-         "parts": [{"id": "prt_1", "sessionID": "ses_base", "messageID": "msg_a", "type": "text", "text": "hi"}]},
-        {"info": {"id": "msg_b", "sessionID": "ses_base", "role": "assistant", "parentID": "msg_a"},
-         "parts": [{"id": "prt_2", "sessionID": "ses_base", "messageID": "msg_b", "type": "text", "text": "ack"}]},
+        {
+            "info": {"id": "msg_a", "sessionID": "ses_base", "role": "user"},
+            "parts": [{"id": "prt_1", "sessionID": "ses_base", "messageID": "msg_a", "type": "text", "text": "hi"}],
+        },
+        {
+            "info": {"id": "msg_b", "sessionID": "ses_base", "role": "assistant", "parentID": "msg_a"},
+            "parts": [{"id": "prt_2", "sessionID": "ses_base", "messageID": "msg_b", "type": "text", "text": "ack"}],
+        },
     ],
 }
 

@@ -22,8 +22,14 @@ from kugetsu_tui.opencode.server_activity import ActivityTracker, follow, snapsh
 from tests.helpers import wait_for
 from tests.unit.opencode_server_fake import Answer, fake_opencode_server
 
-PERMISSION = {"id": "per_1", "sessionID": "ses_a", "permission": "edit", "patterns": ["note.txt"],
-              "metadata": {"filepath": "/proj/note.txt"}, "always": ["*"]}
+PERMISSION = {
+    "id": "per_1",
+    "sessionID": "ses_a",
+    "permission": "edit",
+    "patterns": ["note.txt"],
+    "metadata": {"filepath": "/proj/note.txt"},
+    "always": ["*"],
+}
 
 
 def free_port() -> int:
@@ -42,12 +48,23 @@ def test_statuses_send_the_directory_header_and_read_the_map():
 def test_permissions_and_questions_are_read_with_their_directory():
     with fake_opencode_server() as fake:
         fake.routes[("GET", "/permission")] = Answer(body=[PERMISSION, {"no": "id"}])
-        fake.routes[("GET", "/question")] = Answer(body=[{"id": "que_1", "sessionID": "ses_b", "questions": [
-            {"question": "Which branch?", "header": "Branch", "options": []}]}])
+        fake.routes[("GET", "/question")] = Answer(
+            body=[
+                {
+                    "id": "que_1",
+                    "sessionID": "ses_b",
+                    "questions": [{"question": "Which branch?", "header": "Branch", "options": []}],
+                }
+            ]
+        )
         server = OpencodeServer(fake.url)
         [permission] = server.permissions("/proj")
-        assert (permission.id, permission.session_id, permission.describe(), permission.directory) == \
-            ("per_1", "ses_a", "edit: note.txt", "/proj")
+        assert (permission.id, permission.session_id, permission.describe(), permission.directory) == (
+            "per_1",
+            "ses_a",
+            "edit: note.txt",
+            "/proj",
+        )
         [question] = server.questions("/proj")
         assert (question.id, question.session_id, question.text) == ("que_1", "ses_b", "Which branch?")
 
@@ -72,8 +89,10 @@ def test_questions_are_answered_or_rejected_with_the_documented_bodies():
         server = OpencodeServer(fake.url)
         server.reply_question("que_1", [["main"]], "/proj")
         server.reject_question("que_2", "/proj")
-        assert [(r.path, r.body) for r in fake.requests] == [("/question/que_1/reply", {"answers": [["main"]]}),
-                                                             ("/question/que_2/reject", {})]
+        assert [(r.path, r.body) for r in fake.requests] == [
+            ("/question/que_1/reply", {"answers": [["main"]]}),
+            ("/question/que_2/reject", {}),
+        ]
 
 
 def test_a_directory_header_is_percent_encoded():
@@ -96,12 +115,15 @@ def test_a_server_that_does_not_answer_times_out():
             OpencodeServer(fake.url, timeout=0.3).statuses()
 
 
-@pytest.mark.parametrize("answer, needle", [
-    (Answer(body=b"<html>oops"), "not JSON"),
-    (Answer(body=[1, 2]), "not an object of statuses"),
-    (Answer(body={"ses_a": "busy"}), "not an object of statuses"),
-    (Answer(500, {"name": "UnknownError", "data": {"message": "database locked"}}), "HTTP 500 (database locked)"),
-])
+@pytest.mark.parametrize(
+    "answer, needle",
+    [
+        (Answer(body=b"<html>oops"), "not JSON"),
+        (Answer(body=[1, 2]), "not an object of statuses"),
+        (Answer(body={"ses_a": "busy"}), "not an object of statuses"),
+        (Answer(500, {"name": "UnknownError", "data": {"message": "database locked"}}), "HTTP 500 (database locked)"),
+    ],
+)
 def test_an_answer_not_shaped_as_documented_is_a_clear_error(answer, needle):
     with fake_opencode_server() as fake:
         fake.routes[("GET", "/session/status")] = answer
@@ -111,8 +133,9 @@ def test_an_answer_not_shaped_as_documented_is_a_clear_error(answer, needle):
 
 def test_an_unknown_permission_is_not_found_with_the_servers_words():
     with fake_opencode_server() as fake:
-        fake.routes[("POST", "/permission/per_x/reply")] = Answer(404, {
-            "_tag": "PermissionNotFoundError", "message": "Permission request not found: per_x"})
+        fake.routes[("POST", "/permission/per_x/reply")] = Answer(
+            404, {"_tag": "PermissionNotFoundError", "message": "Permission request not found: per_x"}
+        )
         with pytest.raises(NotFound, match="Permission request not found: per_x"):
             OpencodeServer(fake.url).reply_permission("per_x", PermissionReply.ONCE)
 
@@ -124,11 +147,14 @@ def test_a_bad_url_is_a_clear_error(url):
 
 
 def test_global_events_are_unwrapped():
-    event = parse_global_event('{"directory": "/proj", "project": "p", "payload": {"type": "session.idle", '
-                               '"properties": {"sessionID": "ses_a"}}}')
+    event = parse_global_event(
+        '{"directory": "/proj", "project": "p", "payload": {"type": "session.idle", '
+        '"properties": {"sessionID": "ses_a"}}}'
+    )
     assert event == ServerEvent("/proj", "session.idle", {"sessionID": "ses_a"})
-    assert parse_global_event('{"payload": {"type": "server.connected", "properties": {}}}') == \
-        ServerEvent(None, "server.connected", {})
+    assert parse_global_event('{"payload": {"type": "server.connected", "properties": {}}}') == ServerEvent(
+        None, "server.connected", {}
+    )
     assert parse_global_event("not json") is None
     assert parse_global_event('{"payload": {"properties": {}}}') is None
 
@@ -165,9 +191,12 @@ def test_a_silent_stream_times_out():
 
 def test_the_snapshot_puts_a_pending_ask_before_the_busy_status():
     with fake_opencode_server() as fake:
-        fake.routes[("GET", "/session/status")] = Answer(body={
-            "ses_a": {"type": "busy"},
-            "ses_r": {"type": "retry", "attempt": 2, "message": "rate limited", "next": 0}})
+        fake.routes[("GET", "/session/status")] = Answer(
+            body={
+                "ses_a": {"type": "busy"},
+                "ses_r": {"type": "retry", "attempt": 2, "message": "rate limited", "next": 0},
+            }
+        )
         fake.routes[("GET", "/permission")] = Answer(body=[PERMISSION])
         fake.routes[("GET", "/question")] = Answer(body=[])
         snap = snapshot(OpencodeServer(fake.url), ["/proj"])
@@ -205,8 +234,17 @@ def test_follow_reports_the_server_down_then_resyncs_when_it_is_back():
     downs: list[str] = []
     changes: list[str | None] = []
     tracker = ActivityTracker()
-    thread = threading.Thread(target=follow, args=(OpencodeServer(f"http://127.0.0.1:{port}"), tracker,
-                                                   lambda: ["/proj"], stop, changes.append, downs.append))
+    thread = threading.Thread(
+        target=follow,
+        args=(
+            OpencodeServer(f"http://127.0.0.1:{port}"),
+            tracker,
+            lambda: ["/proj"],
+            stop,
+            changes.append,
+            downs.append,
+        ),
+    )
     thread.start()
     try:
         wait_for(lambda: downs)

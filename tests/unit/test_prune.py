@@ -122,8 +122,14 @@ def test_it_asks_once_on_a_terminal_listing_each_session_and_why(prune_home, ans
     import pty
 
     master, slave = pty.openpty()
-    proc = subprocess.Popen([PY, "-m", "kugetsu_tui", "prune", "--merged"], stdin=slave, stdout=slave,
-                            stderr=slave, env=cli_env(prune_home), close_fds=True)
+    proc = subprocess.Popen(
+        [PY, "-m", "kugetsu_tui", "prune", "--merged"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=cli_env(prune_home),
+        close_fds=True,
+    )
     os.close(slave)
     output = b""
     while b"[y/N]" not in output:
@@ -177,6 +183,7 @@ def test_the_core_skips_a_session_replaced_between_the_check_and_the_destroy(pru
     result = prune(prune_home, plan, on_destroyed=lambda finished, destroyed: seen.append(finished.session.name))
     assert [f.session.name for f, _ in result.destroyed] == [NAMES[1]] == seen
     assert (NAMES[3], "it was replaced by another session since the check") in [
-        (s.finished.session.name, s.reason) for s in result.skipped]
+        (s.finished.session.name, s.reason) for s in result.skipped
+    ]
     assert result.error is None
     assert archived(prune_home) == [NAMES[1]]

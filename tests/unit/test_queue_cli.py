@@ -70,7 +70,9 @@ def test_queue_add_then_ls_shows_position_age_and_count(home):
     listing = queue_json(home)
     assert listing["queued"] == 2
     assert [(e["position"], e["issue_ref"], e["message"]) for e in listing["items"]] == [
-        (1, "github.com/shoko/kugetsu#2", "two"), (2, "github.com/shoko/kugetsu#3", "three")]
+        (1, "github.com/shoko/kugetsu#2", "two"),
+        (2, "github.com/shoko/kugetsu#3", "three"),
+    ]
     assert run_cli(home, "ls").stdout.splitlines()[0].startswith("active 1/3, 2 queued")
     assert json.loads(run_cli(home, "ls", "--json").stdout)["queued"] == 2
 
@@ -152,9 +154,14 @@ def test_queue_drain_at_capacity_starts_nothing_and_exits_0(home):
     assert result.returncode == 0 and result.stdout == "0 started, 1 still queued\n"
 
 
-@pytest.mark.parametrize("broken, reason", [("no base session", "no base session"),
-                                            ("agent missing", "'/nonexistent/opencode' not found"),
-                                            ("invalid limit", "invalid limit '0'")])
+@pytest.mark.parametrize(
+    "broken, reason",
+    [
+        ("no base session", "no base session"),
+        ("agent missing", "'/nonexistent/opencode' not found"),
+        ("invalid limit", "invalid limit '0'"),
+    ],
+)
 def test_a_drain_blocked_for_every_item_says_why_and_touches_no_item(tmp_path, broken, reason):
     home = make_home(tmp_path, base=broken != "no base session")
     demo_agent_config(home, **({"start": ["/nonexistent/opencode", "run"]} if broken == "agent missing" else {}))

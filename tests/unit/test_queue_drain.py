@@ -31,6 +31,7 @@ NAME = "github.com-shoko-kugetsu-1"
 
 # --- failed starts ---------------------------------------------------------------------------------
 
+
 def test_a_failing_agent_costs_an_attempt_per_drain_then_the_item_is_error_with_its_last_words(home):
     demo_agent_config(home, fail=True)
     write_item(home, pending(1, "2026-03-29T18:00:00+02:00"))
@@ -102,8 +103,15 @@ def test_a_drainer_killed_mid_start_leaves_no_item_stuck_no_double_start_and_no_
     write_item(home, pending(1, "2026-03-29T18:00:00+02:00"))
     base_only = store_ids(demo_store(home))
     env = {"MAX_CONCURRENT_AGENTS": "1"}
-    killed = subprocess.run([PY, "-c", KILLED_DRAINER, point], check=False, env=cli_env(home, env),
-                            cwd=home.root.parent, capture_output=True, text=True, timeout=60)
+    killed = subprocess.run(
+        [PY, "-c", KILLED_DRAINER, point],
+        check=False,
+        env=cli_env(home, env),
+        cwd=home.root.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert killed.returncode == -9, killed.stderr
     claim = item_data(home, "q_1")
     assert claim["state"] == "starting" and claim["claimed_by"]["pid"] > 0
@@ -117,12 +125,15 @@ def test_a_drainer_killed_mid_start_leaves_no_item_stuck_no_double_start_and_no_
     session = wait_state(home, NAME, "idle")
     if point == "launch":
         # Its agent was already running: marked started, never launched twice.
-        assert f"started q_1 github.com/shoko/kugetsu#1: as {NAME} (its drainer stopped after launching it)" \
+        assert (
+            f"started q_1 github.com/shoko/kugetsu#1: as {NAME} (its drainer stopped after launching it)"
             in result.stdout
+        )
         assert session["run_id"] == claim["run_id"]
     else:
-        assert "taken back q_1" in result.stdout and f"started q_1 github.com/shoko/kugetsu#1: as {NAME}" \
-            in result.stdout
+        assert (
+            "taken back q_1" in result.stdout and f"started q_1 github.com/shoko/kugetsu#1: as {NAME}" in result.stdout
+        )
         assert session["run_id"] != claim["run_id"] and data["run_id"] == session["run_id"]
     assert len(store_ids(demo_store(home)) - base_only) == 1  # exactly one agent ever ran for the item
     assert read_index(home)["issues"] == {"github.com/shoko/kugetsu#1": f"{NAME}.json"}
@@ -130,8 +141,17 @@ def test_a_drainer_killed_mid_start_leaves_no_item_stuck_no_double_start_and_no_
 
 def _claimed(home, *, age: timedelta, pid: int):
     stamp = (datetime.now(UTC) - age).astimezone().isoformat(timespec="microseconds")
-    write_item(home, pending(1, "2026-03-29T18:00:00+02:00", state="starting", run_id="r" * 32,
-                             claimed_at=stamp, claimed_by={"pid": pid, "started": start_time(pid)}))
+    write_item(
+        home,
+        pending(
+            1,
+            "2026-03-29T18:00:00+02:00",
+            state="starting",
+            run_id="r" * 32,
+            claimed_at=stamp,
+            claimed_by={"pid": pid, "started": start_time(pid)},
+        ),
+    )
 
 
 def test_a_fresh_claim_of_a_live_drainer_is_left_alone(home):
@@ -153,10 +173,15 @@ def test_a_late_supervisor_of_a_taken_back_placeholder_starts_nothing(home):
     """The taken-back placeholder is gone: a supervisor launched for it finds no file and runs no agent."""
     from kugetsu_tui.supervisor import supervise
 
-    _claimed(home, age=timedelta(seconds=1), pid=2 ** 22 + 7)  # a pid that is not running: the drainer died
+    _claimed(home, age=timedelta(seconds=1), pid=2**22 + 7)  # a pid that is not running: the drainer died
     item = item_data(home, "q_1")
-    placeholder = {"type": "forked", "issue_ref": "github.com/shoko/kugetsu#1", "state": "starting",
-                   "run_id": item["run_id"], "opencode_session_id": None}
+    placeholder = {
+        "type": "forked",
+        "issue_ref": "github.com/shoko/kugetsu#1",
+        "state": "starting",
+        "run_id": item["run_id"],
+        "opencode_session_id": None,
+    }
     demo_agent_config(home, fail=True)  # the retry after the take back fails: the slot stays free
     home.session_path(NAME).write_text(json.dumps(placeholder))
     outcomes = [r.outcome for r in drain_once(home)]
@@ -167,6 +192,7 @@ def test_a_late_supervisor_of_a_taken_back_placeholder_starts_nothing(home):
 
 
 # --- several drainers in one process (a console's thread worker next to the CLI) -------------------------
+
 
 @pytest.mark.timeout(120)
 def test_drains_from_several_threads_start_each_item_once_and_stop_at_the_cap(home):

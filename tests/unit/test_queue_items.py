@@ -180,9 +180,21 @@ def test_queue_ls_json_has_exactly_the_documented_shape(home):
     listing = queue_json(home)
     assert set(listing) == {"queued", "items"}
     (entry,) = listing["items"]
-    assert entry == {"id": "q_1743264000_1170", "position": None, "state": "notified",
-                     "issue_ref": "github.com/shoko/kugetsu#147", "message": "Add the queue",
-                     "pending_since": "2026-03-29T17:59:50+02:00", "attempts": 0, "error": None, "last_error": None,
-                     "session": None, "notified_at": "2026-03-29T18:00:02+02:00", "completed_at": None,
-                     "opencode_session_id": "ses_2b7f9c1e0a", "pid": 48211, "fork_pid": 48230,
-                     "path": str(home.queue_items_dir / "q_1743264000_1170.json")}
+    assert entry == {
+        "id": "q_1743264000_1170",
+        "position": None,
+        "state": "notified",
+        "issue_ref": "github.com/shoko/kugetsu#147",
+        "message": "Add the queue",
+        "pending_since": "2026-03-29T17:59:50+02:00",
+        "attempts": 0,
+        "error": None,
+        "last_error": None,
+        "session": None,
+        "notified_at": "2026-03-29T18:00:02+02:00",
+        "completed_at": None,
+        "opencode_session_id": "ses_2b7f9c1e0a",
+        "pid": 48211,
+        "fork_pid": 48230,
+        "path": str(home.queue_items_dir / "q_1743264000_1170.json"),
+    }

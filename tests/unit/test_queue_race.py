@@ -60,16 +60,24 @@ class Sampler(threading.Thread):
 
 
 def _destroy_until_every_item_ran(home, tmp_path, env, ids):
-    destroyer = subprocess.Popen([PY, "-c", DESTROYER, str(ITEMS)], env=cli_env(home, env), cwd=tmp_path,
-                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    destroyer = subprocess.Popen(
+        [PY, "-c", DESTROYER, str(ITEMS)],
+        env=cli_env(home, env),
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _, errors = destroyer.communicate(timeout=240)
     finally:
         if destroyer.poll() is None:
             destroyer.kill()
     assert destroyer.returncode == 0, errors
-    wait_for(lambda: all(item_data(home, i)["state"] == "completed" for i in ids), timeout=30,
-             message="every item completed")
+    wait_for(
+        lambda: all(item_data(home, i)["state"] == "completed" for i in ids), timeout=30, message="every item completed"
+    )
 
 
 @pytest.mark.timeout(300)
@@ -86,9 +94,15 @@ def test_drainers_start_every_item_once_in_order_and_never_exceed_the_cap(home, 
             first.wait_ready()
             second.wait_ready()
             if with_console:
-                console = subprocess.Popen([PY, "-c", CONSOLE], env=cli_env(home, env), cwd=tmp_path,
-                                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                           stderr=subprocess.PIPE, text=True)
+                console = subprocess.Popen(
+                    [PY, "-c", CONSOLE],
+                    env=cli_env(home, env),
+                    cwd=tmp_path,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
             _destroy_until_every_item_ran(home, tmp_path, env, ids)
             outputs = [first.output(), second.output()]
             assert [first.stop(), second.stop()] == [0, 0]

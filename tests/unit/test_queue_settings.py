@@ -19,9 +19,14 @@ def test_drain_false_turns_it_off_and_keeps_the_agent_settings_valid(home):
     assert load_agent_config(home).template("start")  # [agent] is read as before
 
 
-@pytest.mark.parametrize("table, message", [("[queue]\ndrain = \"yes\"\n", "drain must be true or false"),
-                                            ("[queue]\ndrian = true\n", "unknown key 'drian'"),
-                                            ("queue = 1\n", "must be a table")])
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ('[queue]\ndrain = "yes"\n', "drain must be true or false"),
+        ("[queue]\ndrian = true\n", "unknown key 'drian'"),
+        ("queue = 1\n", "must be a table"),
+    ],
+)
 def test_a_wrong_queue_setting_is_a_clear_error(home, table, message):
     home.config_toml.write_text(table)
     with pytest.raises(KugetsuError, match=message):

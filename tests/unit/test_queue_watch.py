@@ -34,8 +34,11 @@ def test_the_watcher_starts_an_item_when_a_destroy_frees_a_slot(home, tmp_path, 
 
     destroyed = run_cli(home, "destroy", "-y", "--force", NAME.format(1))
     assert destroyed.returncode == 0, destroyed.stderr
-    wait_for(lambda: "started q_2 github.com/shoko/kugetsu#2" in watcher.output(), timeout=30,
-             message="the watcher to report q_2 started")
+    wait_for(
+        lambda: "started q_2 github.com/shoko/kugetsu#2" in watcher.output(),
+        timeout=30,
+        message="the watcher to report q_2 started",
+    )
     assert item_data(home, "q_2")["state"] == "completed"
     assert dev_files(home) == [f"{NAME.format(2)}.json"]
     assert watcher.stop() == 0
@@ -77,9 +80,17 @@ def test_the_watcher_takes_back_a_claim_that_goes_stale_while_nothing_changes(ho
     stack.callback(hung.wait)
     stack.callback(hung.kill)
     almost_stale = datetime.now(UTC) - timedelta(seconds=CLAIM_GRACE_S - 4)
-    write_item(home, pending(2, "2026-03-29T18:00:00+02:00", state="starting", run_id="r" * 32,
-                             claimed_at=almost_stale.astimezone().isoformat(timespec="microseconds"),
-                             claimed_by={"pid": hung.pid, "started": wait_for(lambda: start_time(hung.pid))}))
+    write_item(
+        home,
+        pending(
+            2,
+            "2026-03-29T18:00:00+02:00",
+            state="starting",
+            run_id="r" * 32,
+            claimed_at=almost_stale.astimezone().isoformat(timespec="microseconds"),
+            claimed_by={"pid": hung.pid, "started": wait_for(lambda: start_time(hung.pid))},
+        ),
+    )
     watcher = stack.enter_context(Watcher(home, tmp_path, {}))
     watcher.wait_ready()
     wait_for(lambda: "started q_2" in watcher.output(), timeout=60, message="the stale claim taken back")

@@ -54,9 +54,10 @@ def _round(tmp_path, number):
     context = multiprocessing.get_context("fork")  # the imports are paid once, the starts are real processes
     barrier = context.Barrier(STARTERS)
     outs = [tmp_path / f"round-{number}-{i}.err" for i in range(STARTERS)]
-    procs = [context.Process(target=_gated_starter, args=(str(home.root), f"shoko/kugetsu#{100 + i}", barrier,
-                                                           str(outs[i])))
-             for i in range(STARTERS)]
+    procs = [
+        context.Process(target=_gated_starter, args=(str(home.root), f"shoko/kugetsu#{100 + i}", barrier, str(outs[i])))
+        for i in range(STARTERS)
+    ]
     for proc in procs:
         proc.start()
     for proc in procs:
@@ -98,12 +99,23 @@ def test_the_recount_under_the_lock_is_authoritative(tmp_path):
     demo_agent_config(home, seconds=0)
     starters = 12
     with sessions_lock(home):
-        procs = [subprocess.Popen([PY, "-m", "kugetsu_tui", "start", f"shoko/kugetsu#{i + 1}", "queued"],
-                                  env=cli_env(home, {"MAX_CONCURRENT_AGENTS": "2"}), cwd=tmp_path,
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for i in range(starters)]
-        wait_for(lambda: _lock_waiters(home.lock_path) >= starters, timeout=60,
-                 message="every starter queued on the sessions lock")
+        procs = [
+            subprocess.Popen(
+                [PY, "-m", "kugetsu_tui", "start", f"shoko/kugetsu#{i + 1}", "queued"],
+                env=cli_env(home, {"MAX_CONCURRENT_AGENTS": "2"}),
+                cwd=tmp_path,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for i in range(starters)
+        ]
+        wait_for(
+            lambda: _lock_waiters(home.lock_path) >= starters,
+            timeout=60,
+            message="every starter queued on the sessions lock",
+        )
         assert dev_files(home) == []
     codes = sorted(p.wait(timeout=60) for p in procs)
     assert codes == [0, 0] + [2] * (starters - 2)
@@ -133,8 +145,14 @@ def test_a_starter_killed_holding_the_lock_leaves_no_overshoot_and_the_lock_free
     demo_agent_config(home, seconds=0)
     for i in range(others):
         write_session(home, f"issue-{i}")
-    killed = subprocess.run([PY, "-c", KILLED_STARTER, "shoko/kugetsu#13"], env=cli_env(home), cwd=tmp_path,
-                            capture_output=True, text=True, timeout=30)
+    killed = subprocess.run(
+        [PY, "-c", KILLED_STARTER, "shoko/kugetsu#13"],
+        env=cli_env(home),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert killed.returncode == -9, killed.stderr
     placeholder = session_data(home, "github.com-shoko-kugetsu-13")
     assert placeholder["state"] == "starting" and placeholder.get("pid") is None

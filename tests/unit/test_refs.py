@@ -9,11 +9,14 @@ from kugetsu_tui.refs import IssueRef, parse_issue_ref
 from tests.helpers import assert_one_line_error, demo_store, run_cli, tree_listing
 
 
-@pytest.mark.parametrize("text", [
-    "github.com/shoko/kugetsu#49",
-    "shoko/kugetsu#49",
-    "https://github.com/shoko/kugetsu/issues/49",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "github.com/shoko/kugetsu#49",
+        "shoko/kugetsu#49",
+        "https://github.com/shoko/kugetsu/issues/49",
+    ],
+)
 def test_the_three_forms_give_kugetsus_canonical_text_and_session_name(text):
     ref = parse_issue_ref(text)
     assert ref == IssueRef("github.com", "shoko", "kugetsu", 49)
@@ -46,36 +49,36 @@ BAD_REFS = [
     " ",
     ".",
     "..",
-    "shoko/kugetsu",            # missing number
-    "shoko/kugetsu#",           # missing number
+    "shoko/kugetsu",  # missing number
+    "shoko/kugetsu#",  # missing number
     "shoko/kugetsu#abc",
     "shoko/kugetsu#-1",
     "shoko/kugetsu#1.5",
     "shoko/kugetsu#0",
-    "shoko/kugetsu#\u0663",      # an Arabic-Indic digit: not [0-9]
+    "shoko/kugetsu#\u0663",  # an Arabic-Indic digit: not [0-9]
     "#49",
     "kugetsu#49",
     "./kugetsu#1",
     "../kugetsu#1",
     "shoko/.#1",
     "shoko/..#1",
-    "../x/y#1",                  # path traversal through the host
+    "../x/y#1",  # path traversal through the host
     "x/../y#1",
     "github.com/../..#1",
     "..github.com/a/b#1",
-    "a/b#1;rm -rf",              # shell metacharacters
+    "a/b#1;rm -rf",  # shell metacharacters
     "a/b#1;rm -rf /",
     "a/b#1 && touch x",
     "a/b#1|cat",
     "a/b#1`id`",
     "$(id)/b#1",
     "a/b#1>x",
-    "sho ko/kugetsu#1",          # spaces
+    "sho ko/kugetsu#1",  # spaces
     "shoko/kug etsu#1",
     "shoko/kugetsu# 1",
     "shoko/kugetsu#1\nrm -rf /",
     "shoko/kugetsu#1\x00",
-    "\uff53hoko/kugetsu#1",      # a fullwidth letter
+    "\uff53hoko/kugetsu#1",  # a fullwidth letter
     "a/b/c/d#1",
     "https://github.com/shoko/kugetsu/pull/49",
     "https://github.com/shoko/kugetsu#49",

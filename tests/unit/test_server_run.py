@@ -65,8 +65,9 @@ def test_start_forks_and_prompts_through_the_server_and_records_the_outcome(home
 def test_a_start_the_server_refuses_is_rolled_back_with_its_words(home):
     with fake_opencode_server() as fake:
         serve(home, fake)
-        fake.routes[("POST", f"/session/{base_id(home)}/fork")] = Answer(404, {
-            "name": "NotFoundError", "data": {"message": f"Session not found: {base_id(home)}"}})
+        fake.routes[("POST", f"/session/{base_id(home)}/fork")] = Answer(
+            404, {"name": "NotFoundError", "data": {"message": f"Session not found: {base_id(home)}"}}
+        )
         result = run_cli(home, "start", REF, "fix the bug")
     assert_one_line_error(result, 1, "the agent failed", "Session not found")
     assert dev_files(home) == []
@@ -86,7 +87,8 @@ def test_continue_prompts_the_existing_session(home):
         finish(fake, "ses_forked")
         wait_state(home, NAME, "idle")
     assert [json.dumps(r.body) for r in fake.requests if r.method == "POST"] == [
-        json.dumps({"parts": [{"type": "text", "text": "second"}]})]
+        json.dumps({"parts": [{"type": "text", "text": "second"}]})
+    ]
     assert session_data(home, NAME)["opencode_session_id"] == "ses_forked"
 
 

@@ -21,10 +21,22 @@ from tests.unit.test_opencode_server import free_port
 NAME = "github.com-shoko-kugetsu-7"
 SID = "ses_seven"
 # What `opencode run --format json` printed for a write refused under "edit": "ask" (opencode-ai 1.18.33).
-DENIED_EVENT = {"type": "tool_use", "timestamp": 0, "sessionID": SID, "part": {
-    "type": "tool", "tool": "write", "callID": "call_1", "state": {
-        "status": "error", "input": {"filePath": "note.txt", "content": "x"},
-        "error": "The user rejected permission to use this specific tool call.", "time": {"start": 0, "end": 0}}}}
+DENIED_EVENT = {
+    "type": "tool_use",
+    "timestamp": 0,
+    "sessionID": SID,
+    "part": {
+        "type": "tool",
+        "tool": "write",
+        "callID": "call_1",
+        "state": {
+            "status": "error",
+            "input": {"filePath": "note.txt", "content": "x"},
+            "error": "The user rejected permission to use this specific tool call.",
+            "time": {"start": 0, "end": 0},
+        },
+    },
+}
 
 
 @pytest.fixture
@@ -32,15 +44,24 @@ def home(tmp_path) -> Home:
     return make_home(tmp_path)
 
 
-def session_with_log(home: Home, state: str, lines: list[dict[str, object]], log_age: float = 0.0,
-                     **fields: object):
+def session_with_log(home: Home, state: str, lines: list[dict[str, object]], log_age: float = 0.0, **fields: object):
     log = home.log_path(NAME)
     home.ensure()
     log.write_text("".join(json.dumps(line) + "\n" for line in lines))
     when = time.time() - log_age
     os.utime(log, (when, when))
-    write_session(home, NAME, {"type": "forked", "issue_ref": "github.com/shoko/kugetsu#7",
-                               "opencode_session_id": SID, "state": state, "log": str(log), **fields})
+    write_session(
+        home,
+        NAME,
+        {
+            "type": "forked",
+            "issue_ref": "github.com/shoko/kugetsu#7",
+            "opencode_session_id": SID,
+            "state": state,
+            "log": str(log),
+            **fields,
+        },
+    )
     return view(read_session(home.session_path(NAME)), alive=state == "running")
 
 
@@ -52,7 +73,9 @@ def test_a_running_agent_shows_the_time_of_its_last_event(home):
 def test_a_running_agent_silent_past_stall_after_is_stalled_with_what_to_check(home):
     shown = log_activity(home, session_with_log(home, "running", [{"type": "step_start"}], log_age=400), 300)
     assert shown.state == Activity.STALLED
-    assert "no event for 6m" in shown.detail and "directory" in shown.detail and str(home.log_path(NAME)) in shown.detail
+    assert (
+        "no event for 6m" in shown.detail and "directory" in shown.detail and str(home.log_path(NAME)) in shown.detail
+    )
 
 
 def test_a_refused_permission_is_denied_with_what_it_wanted(home):
@@ -64,8 +87,9 @@ def test_a_refused_permission_is_denied_with_what_it_wanted(home):
 
 def test_a_refusal_from_an_earlier_run_is_not_shown(home):
     earlier = {**DENIED_EVENT, "timestamp": int((time.time() - 3600) * 1000)}
-    shown = log_activity(home, session_with_log(home, "idle", [earlier],
-                                                first_event_at="2099-01-01T00:00:00+00:00"), 300)
+    shown = log_activity(
+        home, session_with_log(home, "idle", [earlier], first_event_at="2099-01-01T00:00:00+00:00"), 300
+    )
     assert shown.state == Activity.IDLE
 
 
@@ -93,8 +117,18 @@ def test_ls_json_with_the_server_down_says_unknown_and_exits_0(home):
 
 def serve_one_ask(fake, directory: str) -> None:
     fake.routes[("GET", "/session/status")] = Answer(body={SID: {"type": "busy"}, "ses_other": {"type": "busy"}})
-    fake.routes[("GET", "/permission")] = Answer(body=[{"id": "per_1", "sessionID": SID, "permission": "edit",
-                                                        "patterns": ["src/app.py"], "metadata": {}, "always": []}])
+    fake.routes[("GET", "/permission")] = Answer(
+        body=[
+            {
+                "id": "per_1",
+                "sessionID": SID,
+                "permission": "edit",
+                "patterns": ["src/app.py"],
+                "metadata": {},
+                "always": [],
+            }
+        ]
+    )
     fake.routes[("GET", "/question")] = Answer(body=[])
 
 
@@ -165,8 +199,9 @@ def test_a_real_agent_that_goes_silent_is_stalled_then_busy_again_when_it_speaks
     try:
         assert run_cli(home, "start", "shoko/kugetsu#7", "hi").returncode == 0
         wait_recorded(home, NAME, "running")
-        stalled = wait_for(lambda: ls_activity(home)[NAME]["state"] == "stalled" and ls_activity(home)[NAME],
-                           timeout=30, interval=0.2)
+        stalled = wait_for(
+            lambda: ls_activity(home)[NAME]["state"] == "stalled" and ls_activity(home)[NAME], timeout=30, interval=0.2
+        )
         assert "no event for" in str(stalled["detail"]) and stalled["since"]
         with open(home.log_path(NAME), "a") as log:
             log.write(json.dumps({"type": "text", "sessionID": "ses_silent", "part": {"text": "back"}}) + "\n")
@@ -175,17 +210,20 @@ def test_a_real_agent_that_goes_silent_is_stalled_then_busy_again_when_it_speaks
         kill_recorded_processes(home.root)
 
 
-@pytest.mark.parametrize("before, after, wanted", [
-    (Activity.BUSY, Activity.NEEDS_INPUT, True),
-    (Activity.NEEDS_INPUT, Activity.NEEDS_INPUT, False),  # once per change, not once per look
-    (Activity.BUSY, Activity.IDLE, True),  # idle after work
-    (None, Activity.IDLE, False),  # first look at an idle session: nothing happened
-    (Activity.UNKNOWN, Activity.IDLE, False),
-    (Activity.BUSY, Activity.STALLED, True),
-    (Activity.RETRY, Activity.ERROR, True),
-    (Activity.IDLE, Activity.BUSY, False),
-    (None, Activity.DENIED, True),
-])
+@pytest.mark.parametrize(
+    "before, after, wanted",
+    [
+        (Activity.BUSY, Activity.NEEDS_INPUT, True),
+        (Activity.NEEDS_INPUT, Activity.NEEDS_INPUT, False),  # once per change, not once per look
+        (Activity.BUSY, Activity.IDLE, True),  # idle after work
+        (None, Activity.IDLE, False),  # first look at an idle session: nothing happened
+        (Activity.UNKNOWN, Activity.IDLE, False),
+        (Activity.BUSY, Activity.STALLED, True),
+        (Activity.RETRY, Activity.ERROR, True),
+        (Activity.IDLE, Activity.BUSY, False),
+        (None, Activity.DENIED, True),
+    ],
+)
 def test_attention_is_wanted_once_per_change_into_an_attention_state(before, after, wanted):
     from kugetsu_tui.activities import wants_attention
 

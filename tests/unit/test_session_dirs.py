@@ -90,8 +90,9 @@ def test_continue_refuses_outside_the_sessions_directory(home, tmp_path):
 
 
 def test_an_export_that_names_no_directory_is_not_checked_and_not_cached(home):
-    export = scripted_agent("import json, sys; print(json.dumps({'info': {'id': sys.argv[1]}, 'messages': []}))",
-                            "{session_id}")
+    export = scripted_agent(
+        "import json, sys; print(json.dumps({'info': {'id': sys.argv[1]}, 'messages': []}))", "{session_id}"
+    )
     demo_agent_config(home, export=export)  # an export that names no info.directory
     start_session(home, REF, "hi")
     wait_state(home, NAME, "idle")

@@ -32,31 +32,38 @@ def bare(tmp_path) -> Home:
 
 # --- kind and what is a session -------------------------------------------------------------
 
-@pytest.mark.parametrize("filename, kind", [
-    ("base.json", "base"),
-    ("pm-agent.json", "pm"),
-    ("github.com-shoko-kugetsu-49.json", "dev"),
-    ("issue-1.json", "dev"),
-    ("weird.json", "dev"),
-    ("Base.json", "dev"),
-    ("pm_agent.json", "dev"),
-    ("base.json.json", "dev"),
-])
+
+@pytest.mark.parametrize(
+    "filename, kind",
+    [
+        ("base.json", "base"),
+        ("pm-agent.json", "pm"),
+        ("github.com-shoko-kugetsu-49.json", "dev"),
+        ("issue-1.json", "dev"),
+        ("weird.json", "dev"),
+        ("Base.json", "dev"),
+        ("pm_agent.json", "dev"),
+        ("base.json.json", "dev"),
+    ],
+)
 def test_kind_comes_from_the_file_name_alone(filename, kind):
     assert kind_for_filename(filename) == kind
 
 
-@pytest.mark.parametrize("filename, expected", [
-    ("x.json", True),
-    ("github.com-shoko-kugetsu-49.json", True),
-    (".x.json.tmp", False),
-    (".github.com-a-b-1.json.k2j3.tmp", False),
-    (".lock", False),
-    (".hidden.json", False),
-    ("x.json.bak", False),
-    ("x.jsonl", False),
-    ("README", False),
-])
+@pytest.mark.parametrize(
+    "filename, expected",
+    [
+        ("x.json", True),
+        ("github.com-shoko-kugetsu-49.json", True),
+        (".x.json.tmp", False),
+        (".github.com-a-b-1.json.k2j3.tmp", False),
+        (".lock", False),
+        (".hidden.json", False),
+        ("x.json.bak", False),
+        ("x.jsonl", False),
+        ("README", False),
+    ],
+)
 def test_session_files_are_visible_star_dot_json(filename, expected):
     assert is_session_filename(filename) is expected
 
@@ -95,14 +102,35 @@ def test_sessions_list_base_then_pm_then_dev_in_creation_order(bare):
 
 
 def test_fields_are_read_as_kugetsu_writes_them(bare):
-    path = write_session(bare, "github.com-shoko-kugetsu-14", {
-        "type": "forked", "issue_ref": "github.com/shoko/kugetsu#14", "opencode_session_id": "ses_xyz789",
-        "created_at": "2026-03-29T18:16:10+02:00", "state": "idle"})
+    path = write_session(
+        bare,
+        "github.com-shoko-kugetsu-14",
+        {
+            "type": "forked",
+            "issue_ref": "github.com/shoko/kugetsu#14",
+            "opencode_session_id": "ses_xyz789",
+            "created_at": "2026-03-29T18:16:10+02:00",
+            "state": "idle",
+        },
+    )
     session = read_session(path)
-    assert (session.name, session.kind, session.recorded_state, session.issue_ref, session.opencode_session_id,
-            session.created_at, session.error) == (
-        "github.com-shoko-kugetsu-14", "dev", "idle", "github.com/shoko/kugetsu#14", "ses_xyz789",
-        "2026-03-29T18:16:10+02:00", None)
+    assert (
+        session.name,
+        session.kind,
+        session.recorded_state,
+        session.issue_ref,
+        session.opencode_session_id,
+        session.created_at,
+        session.error,
+    ) == (
+        "github.com-shoko-kugetsu-14",
+        "dev",
+        "idle",
+        "github.com/shoko/kugetsu#14",
+        "ses_xyz789",
+        "2026-03-29T18:16:10+02:00",
+        None,
+    )
     assert session.pid is None
 
 
@@ -118,6 +146,7 @@ def test_missing_state_is_unknown_not_corrupt(bare):
 
 
 # --- hostile files --------------------------------------------------------------------------
+
 
 def _fifo(path):
     os.mkfifo(path)
@@ -174,8 +203,11 @@ def test_a_symlink_is_a_corrupt_session_and_is_never_followed(bare, tmp_path, ta
     elsewhere.mkdir()
     target = elsewhere / "real.json"
     if target_kind == "valid session":
-        target.write_text(json.dumps({"type": "forked", "issue_ref": "github.com/a/b#1",
-                                      "opencode_session_id": "ses_real", "state": "idle"}))
+        target.write_text(
+            json.dumps(
+                {"type": "forked", "issue_ref": "github.com/a/b#1", "opencode_session_id": "ses_real", "state": "idle"}
+            )
+        )
     elif target_kind == "FIFO":
         os.mkfifo(target)
     elif target_kind == "directory":
@@ -226,6 +258,7 @@ def test_read_session_raises_file_not_found_for_a_vanished_file(bare):
 
 
 # --- updates ---------------------------------------------------------------------------------
+
 
 def test_update_session_keeps_unknown_fields(bare):
     path = write_session(bare, "x", kugetsu_v3_field={"nested": [1, 2]}, labels=["a"], run_id="r1")

@@ -16,10 +16,18 @@ def test_every_state_has_a_meaning() -> None:
     assert set(MEANINGS) == set(State)
 
 
-@pytest.mark.parametrize(("recorded", "state"), [
-    ("idle", State.IDLE), ("timeout", State.TIMEOUT), ("left", State.LEFT), ("used", State.USED),
-    ("no-such-state", State.UNKNOWN), (None, State.UNKNOWN), (7, State.UNKNOWN),
-])
+@pytest.mark.parametrize(
+    ("recorded", "state"),
+    [
+        ("idle", State.IDLE),
+        ("timeout", State.TIMEOUT),
+        ("left", State.LEFT),
+        ("used", State.USED),
+        ("no-such-state", State.UNKNOWN),
+        (None, State.UNKNOWN),
+        (7, State.UNKNOWN),
+    ],
+)
 def test_recorded_values_map_onto_the_vocabulary(recorded: object, state: State) -> None:
     assert State.recorded(recorded) is state
 

@@ -24,35 +24,71 @@ def bare(tmp_path) -> Home:
 
 
 def prepare(home, run_id="run-1", **extra):
-    return write_session(home, NAME, {"type": "forked", "issue_ref": "github.com/shoko/kugetsu#7",
-                                      "opencode_session_id": None, "state": "starting", "run_id": run_id,
-                                      "unknown_field": [1, 2], **extra})
+    return write_session(
+        home,
+        NAME,
+        {
+            "type": "forked",
+            "issue_ref": "github.com/shoko/kugetsu#7",
+            "opencode_session_id": None,
+            "state": "starting",
+            "run_id": run_id,
+            "unknown_field": [1, 2],
+            **extra,
+        },
+    )
 
 
 def supervise(home, argv, run_id="run-1", cwd=None):
     """Start the supervisor exactly as the launcher does; return its Popen."""
-    return subprocess.Popen([PY, "-m", "kugetsu_tui.supervisor", "--home", str(home.root), "--name", NAME,
-                             "--run-id", run_id, "--cwd", str(cwd or home.root), "--", *argv],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "kugetsu_tui.supervisor",
+            "--home",
+            str(home.root),
+            "--name",
+            NAME,
+            "--run-id",
+            run_id,
+            "--cwd",
+            str(cwd or home.root),
+            "--",
+            *argv,
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
-@pytest.mark.parametrize("code, text", [
-    (0, "exited with status 0"), (3, "exited with status 3"), (-9, "killed by SIGKILL"), (-15, "killed by SIGTERM"),
-    (-200, "killed by signal 200"),
-])
+@pytest.mark.parametrize(
+    "code, text",
+    [
+        (0, "exited with status 0"),
+        (3, "exited with status 3"),
+        (-9, "killed by SIGKILL"),
+        (-15, "killed by SIGTERM"),
+        (-200, "killed by signal 200"),
+    ],
+)
 def test_describe_exit(code, text):
     assert describe_exit(code) == text
 
 
 # --- recording the outcome ---------------------------------------------------------------------------
 
+
 def test_it_records_running_the_first_session_id_and_idle_keeping_unknown_fields(bare):
     prepare(bare)
-    code = ("import json, os, sys; print('plain text first', flush=True); "
-            "print(json.dumps({'type': 'step_start', 'sessionID': 'ses_first', 'pid': os.getpid()}), flush=True); "
-            "print(json.dumps({'type': 'text', 'sessionID': 'ses_second'}), flush=True); "
-            "print('to stderr', file=sys.stderr, flush=True)")
+    code = (
+        "import json, os, sys; print('plain text first', flush=True); "
+        "print(json.dumps({'type': 'step_start', 'sessionID': 'ses_first', 'pid': os.getpid()}), flush=True); "
+        "print(json.dumps({'type': 'text', 'sessionID': 'ses_second'}), flush=True); "
+        "print('to stderr', file=sys.stderr, flush=True)"
+    )
     proc = supervise(bare, [PY, "-c", code])
     assert proc.wait(timeout=20) == 0, proc.stderr.read()
     data = session_data(bare, NAME)
@@ -70,8 +106,9 @@ def test_it_records_running_while_the_agent_lives(bare):
     prepare(bare)
     proc = supervise(bare, [PY, "-c", REPORT_THEN_EXIT, "30", "0", "ses_long"])
     try:
-        data = wait_for(lambda: (d := session_data(bare, NAME)) and d.get("opencode_session_id") and d,
-                        message="the session id")
+        data = wait_for(
+            lambda: (d := session_data(bare, NAME)) and d.get("opencode_session_id") and d, message="the session id"
+        )
         assert data["state"] == "running" and pid_alive(data["pid"])
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -154,15 +191,31 @@ def test_it_never_writes_through_a_file_that_became_corrupt(bare):
 
 
 def test_the_supervisor_needs_a_command():
-    result = subprocess.run([PY, "-m", "kugetsu_tui.supervisor", "--home", "/nonexistent", "--name", "x",
-                             "--run-id", "r", "--cwd", "/", "--"], capture_output=True, text=True, timeout=20)
+    result = subprocess.run(
+        [
+            PY,
+            "-m",
+            "kugetsu_tui.supervisor",
+            "--home",
+            "/nonexistent",
+            "--name",
+            "x",
+            "--run-id",
+            "r",
+            "--cwd",
+            "/",
+            "--",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
     assert result.returncode != 0 and "no agent command" in result.stderr
 
 
 def test_it_does_not_start_the_agent_for_a_session_that_is_gone(bare, tmp_path):
     marker = tmp_path / "agent-ran"
-    proc = supervise(bare, [PY, "-c", "import pathlib, sys; pathlib.Path(sys.argv[1]).write_text('ran')",
-                            str(marker)])
+    proc = supervise(bare, [PY, "-c", "import pathlib, sys; pathlib.Path(sys.argv[1]).write_text('ran')", str(marker)])
     proc.wait(timeout=20)
     assert not marker.exists()
 

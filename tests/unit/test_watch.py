@@ -98,12 +98,20 @@ def _event(mask: int, name: bytes = b"") -> bytes:
     return struct.pack("iIII", 1, mask, 0, len(padded)) + padded
 
 
-@pytest.mark.parametrize(("raw", "names", "overflow", "gone"), [
-    (_event(inotify.IN_CREATE, b"a.json") + _event(inotify.IN_DELETE, b"b.json"), {"a.json", "b.json"}, False, False),
-    (_event(inotify.IN_Q_OVERFLOW), set(), True, False),
-    (_event(inotify.IN_DELETE_SELF) + _event(inotify.IN_IGNORED), set(), False, True),
-    (_event(inotify.IN_MOVED_TO, "é.json".encode()), {"é.json"}, False, False),
-])
+@pytest.mark.parametrize(
+    ("raw", "names", "overflow", "gone"),
+    [
+        (
+            _event(inotify.IN_CREATE, b"a.json") + _event(inotify.IN_DELETE, b"b.json"),
+            {"a.json", "b.json"},
+            False,
+            False,
+        ),
+        (_event(inotify.IN_Q_OVERFLOW), set(), True, False),
+        (_event(inotify.IN_DELETE_SELF) + _event(inotify.IN_IGNORED), set(), False, True),
+        (_event(inotify.IN_MOVED_TO, "é.json".encode()), {"é.json"}, False, False),
+    ],
+)
 def test_kernel_events_are_parsed(raw: bytes, names: set[str], overflow: bool, gone: bool) -> None:
     reader, writer = os.pipe()
     os.set_blocking(reader, False)
@@ -134,6 +142,7 @@ async def test_gathering_a_burst_does_not_spin_the_loop(tmp_path: Path, monkeypa
         def counted(*inner):
             wakeups.append(fd)
             callback(*inner)
+
         return add_reader(fd, counted, *args)
 
     monkeypatch.setattr(loop, "add_reader", counting_add_reader)

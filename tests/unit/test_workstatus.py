@@ -26,33 +26,42 @@ from tests.unit.work_support import git, make_repo, set_forge, work_on_feat
 TOKEN = "SECRET-TOKEN-77aa01"
 F_MERGED, F_CLOSED = ForgeAnswer("merged", "PR #3 merged", "u"), ForgeAnswer("closed", "issue closed", "u")
 F_OPEN, F_UNKNOWN = ForgeAnswer("open", "PR #3 open", "u"), ForgeAnswer("unknown", "no answer", "u")
-G_MERGED, G_OPEN, G_UNKNOWN = GitAnswer("merged", "rebased into main"), GitAnswer("open", "2 commits not in main"), \
-    GitAnswer("unknown", "branch x not found")
+G_MERGED, G_OPEN, G_UNKNOWN = (
+    GitAnswer("merged", "rebased into main"),
+    GitAnswer("open", "2 commits not in main"),
+    GitAnswer("unknown", "branch x not found"),
+)
 
 
-@pytest.mark.parametrize(("forge", "git_answer", "expected"), [
-    (F_MERGED, G_OPEN, ("merged", "forge", "PR #3 merged")),
-    (F_CLOSED, G_OPEN, ("closed", "forge", "issue closed")),
-    (F_OPEN, G_MERGED, ("merged", "git", "rebased into main")),
-    (F_UNKNOWN, G_MERGED, ("merged", "git", "rebased into main")),
-    (F_OPEN, G_UNKNOWN, ("open", "forge", "PR #3 open")),
-    (F_UNKNOWN, G_OPEN, ("open", "git", "2 commits not in main")),
-    (None, G_OPEN, ("open", "git", "2 commits not in main")),
-    (F_UNKNOWN, G_UNKNOWN, ("unknown", None, "forge: no answer; git: branch x not found")),
-    (None, None, ("unknown", None, "no source to ask")),
-])
+@pytest.mark.parametrize(
+    ("forge", "git_answer", "expected"),
+    [
+        (F_MERGED, G_OPEN, ("merged", "forge", "PR #3 merged")),
+        (F_CLOSED, G_OPEN, ("closed", "forge", "issue closed")),
+        (F_OPEN, G_MERGED, ("merged", "git", "rebased into main")),
+        (F_UNKNOWN, G_MERGED, ("merged", "git", "rebased into main")),
+        (F_OPEN, G_UNKNOWN, ("open", "forge", "PR #3 open")),
+        (F_UNKNOWN, G_OPEN, ("open", "git", "2 commits not in main")),
+        (None, G_OPEN, ("open", "git", "2 commits not in main")),
+        (F_UNKNOWN, G_UNKNOWN, ("unknown", None, "forge: no answer; git: branch x not found")),
+        (None, None, ("unknown", None, "no source to ask")),
+    ],
+)
 def test_done_beats_open_beats_unknown(forge, git_answer, expected):
     status = combine(forge, git_answer, "2026-12-01T10:00:00+00:00")
     assert (status.state, status.source, status.detail) == expected
     assert status.done == (expected[0] in ("merged", "closed"))
 
 
-@pytest.mark.parametrize(("status", "label"), [
-    (WorkStatus("open", "forge", "PR #12 open", None, None), "PR #12 open"),
-    (WorkStatus("closed", "forge", "issue closed (completed)", None, None), "issue closed"),
-    (WorkStatus("merged", "git", "squash-merged into main", None, None), "merged"),
-    (WorkStatus("unknown", None, "forge: 500", None, None), "?"),
-])
+@pytest.mark.parametrize(
+    ("status", "label"),
+    [
+        (WorkStatus("open", "forge", "PR #12 open", None, None), "PR #12 open"),
+        (WorkStatus("closed", "forge", "issue closed (completed)", None, None), "issue closed"),
+        (WorkStatus("merged", "git", "squash-merged into main", None, None), "merged"),
+        (WorkStatus("unknown", None, "forge: 500", None, None), "?"),
+    ],
+)
 def test_labels_for_a_table_cell(status, label):
     assert status.label == label
 
@@ -71,12 +80,22 @@ def work_home(home, tmp_path, server):
     git(repo, "merge", "-q", "--squash", "feat")
     git(repo, "commit", "-q", "-m", "Feat (#1)")
     set_forge(home, {"github.com": {"api": server.url}})
-    write_session(home, "github.com-shoko-kugetsu-1", issue_ref="github.com/shoko/kugetsu#1", branch_name="feat",
-                  repo=str(repo))
-    write_session(home, "github.com-shoko-kugetsu-2", issue_ref="github.com/shoko/kugetsu#2",
-                  pr_url="https://github.com/shoko/kugetsu/pull/20", created_at="2026-03-29T19:00:00+02:00")
-    write_session(home, "github.com-shoko-kugetsu-3", issue_ref="github.com/shoko/kugetsu#3",
-                  created_at="2026-03-29T20:00:00+02:00")
+    write_session(
+        home, "github.com-shoko-kugetsu-1", issue_ref="github.com/shoko/kugetsu#1", branch_name="feat", repo=str(repo)
+    )
+    write_session(
+        home,
+        "github.com-shoko-kugetsu-2",
+        issue_ref="github.com/shoko/kugetsu#2",
+        pr_url="https://github.com/shoko/kugetsu/pull/20",
+        created_at="2026-03-29T19:00:00+02:00",
+    )
+    write_session(
+        home,
+        "github.com-shoko-kugetsu-3",
+        issue_ref="github.com/shoko/kugetsu#3",
+        created_at="2026-03-29T20:00:00+02:00",
+    )
     server.routes["/repos/shoko/kugetsu/issues/1"] = Answer(body=issue(1, "open"))
     server.routes["/repos/shoko/kugetsu/pulls/20"] = Answer(body=github_pr(20, "open"))
     server.routes["/repos/shoko/kugetsu/issues/3"] = Answer(500, b"oops")
@@ -88,9 +107,15 @@ def test_check_work_checks_every_dev_session_and_caches_the_results(work_home, s
     assert {name: (w.state, w.source, w.detail) for name, w in results.items()} == {
         "github.com-shoko-kugetsu-1": ("merged", "git", "squash-merged into main"),
         "github.com-shoko-kugetsu-2": ("open", "forge", "PR #20 open"),
-        "github.com-shoko-kugetsu-3": ("unknown", None, (f"forge: {server.url} failed with 500 on "
-                                       "/repos/shoko/kugetsu/issues/3; git: the session names no branch_name and "
-                                       "repo or worktree_path")),
+        "github.com-shoko-kugetsu-3": (
+            "unknown",
+            None,
+            (
+                f"forge: {server.url} failed with 500 on "
+                "/repos/shoko/kugetsu/issues/3; git: the session names no branch_name and "
+                "repo or worktree_path"
+            ),
+        ),
     }
     assert all(w.checked_at for w in results.values())
     cache = read_work(work_home)
@@ -108,8 +133,9 @@ def test_the_cache_belongs_to_the_session_it_was_checked_for(work_home):
 def test_ls_json_adds_work_from_the_cache_without_asking_anyone(work_home, server):
     before = run_cli(work_home, "ls", "--json")
     dev = [s for s in json.loads(before.stdout)["sessions"] if s["kind"] == "dev"]
-    assert [s["work"] for s in dev] == [{"state": "unknown", "source": None, "detail": "not checked yet",
-                                         "url": None, "checked_at": None}] * 3
+    assert [s["work"] for s in dev] == [
+        {"state": "unknown", "source": None, "detail": "not checked yet", "url": None, "checked_at": None}
+    ] * 3
     assert run_cli(work_home, "work").returncode == 0
     asked = len(server.requests)
     sessions = json.loads(run_cli(work_home, "ls", "--json").stdout)["sessions"]
@@ -117,16 +143,21 @@ def test_ls_json_adds_work_from_the_cache_without_asking_anyone(work_home, serve
     assert "work" not in sessions[0] and sessions[0]["kind"] == "base"
     by_name = {s["name"]: s["work"] for s in sessions[1:]}
     assert by_name["github.com-shoko-kugetsu-1"]["state"] == "merged"
-    assert by_name["github.com-shoko-kugetsu-2"] == {**by_name["github.com-shoko-kugetsu-2"], "state": "open",
-                                                     "source": "forge", "detail": "PR #20 open",
-                                                     "url": "https://github.com/shoko/kugetsu/pull/20"}
+    assert by_name["github.com-shoko-kugetsu-2"] == {
+        **by_name["github.com-shoko-kugetsu-2"],
+        "state": "open",
+        "source": "forge",
+        "detail": "PR #20 open",
+        "url": "https://github.com/shoko/kugetsu/pull/20",
+    }
     assert by_name["github.com-shoko-kugetsu-2"]["checked_at"]
 
 
 def test_ls_imports_neither_the_forge_nor_git_nor_urllib(work_home):
     result = run_cli(work_home, "ls", "--json", python_flags=["-X", "importtime"])
-    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
-                if line.startswith("import time:")}
+    imported = {
+        line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")
+    }
     assert "kugetsu_tui.workstatus" in imported  # the probe sees our modules
     assert not imported & {"kugetsu_tui.forge", "kugetsu_tui.gitmerge", "urllib.request", "http.client"}
 
@@ -140,8 +171,10 @@ def test_work_prints_each_session_and_json_says_the_same(work_home):
     assert "PR #20 open" in lines[2] and "https://github.com/shoko/kugetsu/pull/20" in lines[2]
     data = json.loads(run_cli(work_home, "work", "--json").stdout)
     assert [(s["name"], s["work"]["state"]) for s in data["sessions"]] == [
-        ("github.com-shoko-kugetsu-1", "merged"), ("github.com-shoko-kugetsu-2", "open"),
-        ("github.com-shoko-kugetsu-3", "unknown")]
+        ("github.com-shoko-kugetsu-1", "merged"),
+        ("github.com-shoko-kugetsu-2", "open"),
+        ("github.com-shoko-kugetsu-3", "unknown"),
+    ]
 
 
 def test_work_never_shows_or_stores_the_token(work_home, server, tmp_path):
@@ -165,10 +198,13 @@ def test_the_worktrees_base_setting_is_the_base(work_home, tmp_path):
     assert results["github.com-shoko-kugetsu-1"].detail == "2 commits not in release"
 
 
-@pytest.mark.parametrize(("toml", "needle"), [
-    ('[forge."github.com"]\ntoken = "SECRET-TOKEN-77aa01"\n', "unknown key 'token'"),
-    ("[worktrees]\nbase = 3\n", "[worktrees] base must be a branch name"),
-])
+@pytest.mark.parametrize(
+    ("toml", "needle"),
+    [
+        ('[forge."github.com"]\ntoken = "SECRET-TOKEN-77aa01"\n', "unknown key 'token'"),
+        ("[worktrees]\nbase = 3\n", "[worktrees] base must be a branch name"),
+    ],
+)
 def test_bad_settings_are_one_line_errors(work_home, toml, needle):
     work_home.config_toml.write_text(work_home.config_toml.read_text().split("[forge")[0] + toml)
     result = run_cli(work_home, "work")
@@ -196,6 +232,12 @@ def test_a_repo_that_is_not_an_absolute_path_gives_way_to_the_worktree(work_home
     name = "github.com-shoko-kugetsu-1"
     write_session(work_home, name, issue_ref="github.com/shoko/kugetsu#1", branch_name="feat", repo="shoko/kugetsu")
     assert check_work(work_home)[0][1].detail == "git: the session names no branch_name and repo or worktree_path"
-    write_session(work_home, name, issue_ref="github.com/shoko/kugetsu#1", branch_name="feat", repo="shoko/kugetsu",
-                  worktree_path=str(tmp_path / "repo"))
+    write_session(
+        work_home,
+        name,
+        issue_ref="github.com/shoko/kugetsu#1",
+        branch_name="feat",
+        repo="shoko/kugetsu",
+        worktree_path=str(tmp_path / "repo"),
+    )
     assert check_work(work_home)[0][1][:3] == ("merged", "git", "squash-merged into main")

@@ -45,10 +45,19 @@ def start_and_wait(home, number, message="work"):
 
 # --- start ----------------------------------------------------------------------------------------
 
+
 def test_two_parallel_starts_get_two_worktrees_on_two_branches_and_keep_their_files_apart(wt_home, repo, tmp_path):
-    procs = [subprocess.Popen([PY, "-m", "kugetsu_tui", "start", f"acme/widgets#{n}", f"write notes/{n}.txt: from {n}"],
-                              env=cli_env(wt_home), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for n in (1, 2)]
+    procs = [
+        subprocess.Popen(
+            [PY, "-m", "kugetsu_tui", "start", f"acme/widgets#{n}", f"write notes/{n}.txt: from {n}"],
+            env=cli_env(wt_home),
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in (1, 2)
+    ]
     for proc in procs:
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
@@ -115,6 +124,7 @@ def test_branch_template_placeholders_and_root(home, repo, tmp_path):
 
 # --- rollback -------------------------------------------------------------------------------------
 
+
 def test_a_failed_launch_leaves_no_worktree_no_branch_and_no_opencode_session(home, repo):
     configure(home, {REPO_KEY: str(repo)}, fail=True)
     before = store_ids(demo_store(home))
@@ -134,6 +144,7 @@ def test_a_failed_import_rolls_back_the_worktree(home, repo):
 
 
 # --- destroy and restore --------------------------------------------------------------------------
+
 
 def make_work(worktree):
     """A modified tracked file, a new untracked file and an unmerged commit, with bytes that are not text."""
@@ -209,10 +220,19 @@ def test_a_worktree_made_by_kugetsu_is_saved_and_removed_the_same_way(home, repo
     (worktree / "wip.txt").write_text("kugetsu's agent wrote this\n")
     from tests.helpers import write_session
 
-    write_session(home, "github.com-acme-widgets-3", {"type": "forked", "issue_ref": "github.com/acme/widgets#3",
-                                                      "opencode_session_id": None, "state": "idle",
-                                                      "worktree_path": str(worktree), "branch_name": "fix/issue-3",
-                                                      "pr_url": None})
+    write_session(
+        home,
+        "github.com-acme-widgets-3",
+        {
+            "type": "forked",
+            "issue_ref": "github.com/acme/widgets#3",
+            "opencode_session_id": None,
+            "state": "idle",
+            "worktree_path": str(worktree),
+            "branch_name": "fix/issue-3",
+            "pr_url": None,
+        },
+    )
     destroyed = destroy_session(home, "acme/widgets#3")
     assert not worktree.exists() and "fix/issue-3" not in branches(repo)
     assert (destroyed.entry.path / "worktree" / "untracked.tar").exists()
@@ -235,6 +255,7 @@ def test_restore_refuses_when_the_worktree_path_is_taken_and_keeps_the_entry(wt_
 
 # --- progress (for the console's details pane) ----------------------------------------------------
 
+
 def test_progress_counts_files_changed_and_commits_ahead(wt_home):
     data = start_and_wait(wt_home, 1)
     assert worktree_progress(data) == (0, 0, 0)
@@ -245,7 +266,8 @@ def test_progress_counts_files_changed_and_commits_ahead(wt_home):
 
 
 def test_a_kugetsu_session_whose_opencode_directory_is_not_its_worktree_continues_in_that_directory(
-        home, repo, tmp_path):
+    home, repo, tmp_path
+):
     """kugetsu's later layout: the session lives in the base's directory, the agent is told its worktree."""
     from tests.helpers import create_demo_session, write_session
 
@@ -256,9 +278,18 @@ def test_a_kugetsu_session_whose_opencode_directory_is_not_its_worktree_continue
     os.chdir(base_dir)
     sid = create_demo_session(demo_store(home), "acme/widgets#4")  # filed under base_dir, as kugetsu's fork
     os.chdir(tmp_path)
-    write_session(home, "github.com-acme-widgets-4", {"type": "forked", "issue_ref": "github.com/acme/widgets#4",
-                                                      "opencode_session_id": sid, "state": "idle",
-                                                      "worktree_path": str(worktree), "branch_name": "fix/issue-4"})
+    write_session(
+        home,
+        "github.com-acme-widgets-4",
+        {
+            "type": "forked",
+            "issue_ref": "github.com/acme/widgets#4",
+            "opencode_session_id": sid,
+            "state": "idle",
+            "worktree_path": str(worktree),
+            "branch_name": "fix/issue-4",
+        },
+    )
     continue_session(home, "acme/widgets#4", "write from-agent.txt: here")
     data = wait_state(home, "github.com-acme-widgets-4", "idle")
     assert data["cwd"] == str(base_dir) and (base_dir / "from-agent.txt").exists()

@@ -63,18 +63,22 @@ def test_a_branch_checked_out_in_another_worktree(home, repo, tmp_path):
     configure(home, {REPO_KEY: str(repo)})
     elsewhere = tmp_path / "by-hand"
     git(repo, "worktree", "add", "-q", "-b", "fix/issue-7", str(elsewhere))
-    assert_one_line_error(run_cli(home, "start", "acme/widgets#7", "work"), 1, "fix/issue-7",
-                          "already checked out", str(elsewhere))
+    assert_one_line_error(
+        run_cli(home, "start", "acme/widgets#7", "work"), 1, "fix/issue-7", "already checked out", str(elsewhere)
+    )
     assert dev_files(home) == [] and not (home.root / "worktrees" / NAME).exists()
 
 
-@pytest.mark.parametrize("template, needle", [
-    ("fix/..{number}", "git refuses"),
-    ("fix/issue {number}", "git refuses"),
-    ("fix/{nope}", "unknown placeholder {nope}"),
-    ("fix/{number", "unbalanced braces"),
-    ("", "empty"),
-])
+@pytest.mark.parametrize(
+    "template, needle",
+    [
+        ("fix/..{number}", "git refuses"),
+        ("fix/issue {number}", "git refuses"),
+        ("fix/{nope}", "unknown placeholder {nope}"),
+        ("fix/{number", "unbalanced braces"),
+        ("", "empty"),
+    ],
+)
 def test_an_invalid_branch_template(home, repo, template, needle):
     configure(home, {REPO_KEY: str(repo)}, {"branch": template})
     before = store_ids(demo_store(home))
@@ -89,19 +93,22 @@ def test_a_base_that_is_not_a_commit(home, repo):
     assert_nothing_made(home, repo)
 
 
-@pytest.mark.parametrize("toml, needle", [
-    ("[worktrees]\nenabled = \"yes\"\n", "enabled must be true or false"),
-    ("[worktrees]\nroot = \"relative/dir\"\n", "root must be an absolute path"),
-    ("[worktrees]\nroot = 3\n", "root must be a directory path string"),
-    ("[worktrees]\nbranch = 7\n", "branch must be a string"),
-    ("[worktrees]\nbase = \"--force\"\n", "base must be a branch or commit name"),
-    ("[worktrees]\nroots = \"/x\"\n", "unknown key 'roots'"),
-    ("worktrees = 1\n", "[worktrees] must be a table"),
-    ("[repos]\n\"acme/widgets\" = \"/x\"\n", "must look like \"github.com/owner/repo\""),
-    ("[repos]\n\"github.com/acme/widgets\" = \"relative\"\n", "the path must be absolute"),
-    ("[repos]\n\"github.com/acme/widgets\" = 3\n", "must be the path of a git checkout"),
-    ("repos = []\n", "[repos] must be a table"),
-])
+@pytest.mark.parametrize(
+    "toml, needle",
+    [
+        ('[worktrees]\nenabled = "yes"\n', "enabled must be true or false"),
+        ('[worktrees]\nroot = "relative/dir"\n', "root must be an absolute path"),
+        ("[worktrees]\nroot = 3\n", "root must be a directory path string"),
+        ("[worktrees]\nbranch = 7\n", "branch must be a string"),
+        ('[worktrees]\nbase = "--force"\n', "base must be a branch or commit name"),
+        ('[worktrees]\nroots = "/x"\n', "unknown key 'roots'"),
+        ("worktrees = 1\n", "[worktrees] must be a table"),
+        ('[repos]\n"acme/widgets" = "/x"\n', 'must look like "github.com/owner/repo"'),
+        ('[repos]\n"github.com/acme/widgets" = "relative"\n', "the path must be absolute"),
+        ('[repos]\n"github.com/acme/widgets" = 3\n', "must be the path of a git checkout"),
+        ("repos = []\n", "[repos] must be a table"),
+    ],
+)
 def test_bad_configuration_is_a_clear_error(home, toml, needle):
     home.config_toml.write_text(toml)
     with pytest.raises(KugetsuError) as raised:

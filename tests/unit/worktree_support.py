@@ -46,5 +46,8 @@ def branches(repo: Path) -> set[str]:
 
 
 def worktree_paths(repo: Path) -> list[str]:
-    return [line[len("worktree "):] for line in git(repo, "worktree", "list", "--porcelain").splitlines()
-            if line.startswith("worktree ")]
+    return [
+        line[len("worktree ") :]
+        for line in git(repo, "worktree", "list", "--porcelain").splitlines()
+        if line.startswith("worktree ")
+    ]
