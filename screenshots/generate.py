@@ -2,7 +2,7 @@
 
     .venv/bin/python screenshots/generate.py
 
-Each SVG is the app as a user sees it after the keys listed beside it, in a 100x26 terminal.
+Each SVG is the app as a user sees it after the keys listed beside it, in a 120x32 terminal.
 """
 
 from __future__ import annotations
@@ -17,12 +17,15 @@ from kugetsu_tui.console.app import KugetsuConsole
 from kugetsu_tui.demo import create_demo_home, stop_all_agents
 
 OUT = Path(__file__).resolve().parent
-SIZE = (100, 26)
+SIZE = (120, 32)
 SHOTS = [
     ("overview.svg", ()),
     ("start-dialog.svg", ("s", *"acme/widgets#21", "tab", *"Add retries to the uploader")),
     ("destroy-confirmation.svg", ("down", "down", "d")),
-    ("details.svg", ("down", "down", "down", "down", "enter")),
+    ("details.svg", ("down", "down", "down", "enter")),
+    ("preview.svg", ("down", "down", "down", "p")),
+    ("clean-up.svg", ("D",)),
+    ("help.svg", ("question_mark",)),
 ]
 
 
@@ -35,7 +38,7 @@ async def shoot(home_root: Path, name: str, keys: tuple[str, ...]) -> None:
                 await pilot.pause(0.05)
             await pilot.pause(1.2)  # one process sample, so CPU and memory show
             await pilot.press(*keys)
-            await pilot.pause(0.6)
+            await pilot.pause(2.5)  # D checks the work first
             app.save_screenshot(filename=name, path=str(OUT))
     finally:
         stop_all_agents(app.home)

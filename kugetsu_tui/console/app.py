@@ -315,7 +315,8 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
             self.notify(what, title=f"{name} wants you", severity="warning", markup=False)
             if self._bell:
                 self.bell()
-        self.title = f"kugetsu-tui ({self.model.attention} need you)" if self.model.attention else TITLE
+        wanting = self.model.attention
+        self.title = f"{TITLE} ({wanting} need{'s' if wanting == 1 else ''} you)" if wanting else TITLE
         self.main_screen.sessions_changed()
 
     # --- errors nobody expected ----------------------------------------------------------------------

@@ -56,7 +56,7 @@ async def test_a_silent_agent_is_stalled_then_busy_again_and_stalling_asks_for_t
         assert app.title == "kugetsu-tui (2 need you)"  # this one, and the failed #15
         os.utime(log)  # the agent speaks again
         await wait_until(pilot, lambda: activity_cell(app).startswith("busy: last event"), what="busy again")
-        assert app.title == "kugetsu-tui (1 need you)"
+        assert app.title == "kugetsu-tui (1 needs you)"
         os.utime(log, (old, old))
         await wait_until(pilot, lambda: messages.notified("stalled"), what="the attention notification")
         assert rang == [True]  # [console] bell = true

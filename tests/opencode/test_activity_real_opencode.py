@@ -157,7 +157,7 @@ async def test_the_console_shows_the_pending_ask_and_a_allows_it(served_home):
 
     async with app.run_test(size=(200, 30)) as pilot:
         await wait_until(pilot, lambda: activity().startswith("needs_input"), 90, "the ask in the Activity column")
-        assert "edit" in activity() and "wants you" not in app.title  # the title counts: "(1 need you)"
+        assert "edit" in activity() and "needs you" in app.title  # the one session waits for the operator
         table = app.query_one(SessionTable)
         table.move_cursor(table.row_index(NAME))
         await pilot.press("a")
