@@ -98,6 +98,7 @@ class ConsoleModel:
         self.marked: set[str] = set()
         self.undo_stack: list[list[str]] = []  # archive entries, one list per destroy (a batch restores at once)
         self._work_cache: Mapping[str, Mapping[str, Any]] = {}
+        self._done: set[str] = set()  # dev sessions whose work is done, kept as rows change (the footer reads it)
         self.activity: dict[str, ActivityInfo] = {}  # what each agent is doing, by session name
         self.server_trouble = ""  # why the opencode server cannot be followed ("" when it can, or is not used)
         self._with_pid: set[str] = set()  # the sessions the process sampler has to look at
@@ -112,6 +113,7 @@ class ConsoleModel:
             if old is not None:
                 self._with_pid.discard(name)
                 self.marked.discard(name)
+                self._done.discard(name)
                 self.activity.pop(name, None)
                 self.active -= old.session.kind == KIND_DEV
                 self._pending.add(name)
@@ -120,6 +122,10 @@ class ConsoleModel:
             if name not in self.views:
                 self.active += item.session.kind == KIND_DEV
             self.views[name] = item
+            if self.work(item).done:
+                self._done.add(name)
+            else:
+                self._done.discard(name)
             if item.session.pid:
                 self._with_pid.add(name)
             else:
@@ -169,8 +175,14 @@ class ConsoleModel:
     def set_work(self, cache: Mapping[str, Mapping[str, Any]]) -> None:
         """A fresh work-status cache: redraw the dev rows whose status changed."""
         old, self._work_cache = self._work_cache, cache
+        self._done = set()
         for name, item in self.views.items():
-            if item.session.kind == KIND_DEV and work_for(old, item.session) != work_for(cache, item.session):
+            if item.session.kind != KIND_DEV:
+                continue
+            status = work_for(cache, item.session)
+            if status.done:
+                self._done.add(name)
+            if work_for(old, item.session) != status:
                 self._pending.add(name)
 
     def work(self, item: SessionView) -> WorkStatus:
@@ -180,8 +192,9 @@ class ConsoleModel:
 
     @property
     def done(self) -> int:
-        """Dev sessions whose PR or issue is finished: slots that a clean-up would free."""
-        return sum(1 for v in self.views.values() if self.work(v).done)
+        """Dev sessions whose PR or issue is finished: slots that a clean-up would free (kept incrementally:
+        the footer reads it on every change, and a count over 10,000 sessions would cost each change)."""
+        return len(self._done)
 
     # --- activity ---------------------------------------------------------------------------------
 
