@@ -46,27 +46,12 @@ def demo_agent_argv(store: Path, seconds: float, fail: bool = False) -> list[str
 
 
 def demo_templates(store: Path, seconds: float = AGENT_SECONDS, fail: bool = False) -> dict[str, list[str]]:
-    """[agent] templates that drive the simulated agent exactly as opencode's CLI is driven."""
+    """[agent] templates that drive the simulated agent exactly as opencode's CLI is driven: the default
+    templates with the simulated agent in place of the `opencode` program."""
+    from kugetsu_tui.opencode.commands import DEFAULT_TEMPLATES
+
     agent = demo_agent_argv(store, seconds, fail)
-    return {
-        "start": [
-            *agent,
-            "run",
-            "--session",
-            "{base_session_id}",
-            "--fork",
-            "--title",
-            "{issue_ref}",
-            "--format",
-            "json",
-            "--",
-            "{message}",
-        ],
-        "continue": [*agent, "run", "--session", "{session_id}", "--format", "json", "--", "{message}"],
-        "export": [*agent, "export", "{session_id}"],
-        "delete": [*agent, "session", "delete", "{session_id}"],
-        "import": [*agent, "import", "{export_file}"],
-    }
+    return {step: [*agent, *argv[1:]] for step, argv in DEFAULT_TEMPLATES.items()}
 
 
 def _new_store_session(store: Path, title: str) -> str:
