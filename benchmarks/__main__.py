@@ -46,9 +46,15 @@ def make_home(root: Path, dev_count: int, limit: int, live_pids: Sequence[int] =
     store = root / "demo-opencode"
     import tomli_w
 
-    (root / "config.toml").write_text(
-        tomli_w.dumps({"max_concurrent_agents": limit, "agent": demo_templates(store, 0)})
-    )
+    # Worktrees off and the forge off: the benchmark measures the cap and the console, and must never make
+    # worktrees or branches in the checkout it runs from, nor ask the network.
+    config = {
+        "max_concurrent_agents": limit,
+        "agent": demo_templates(store, 0),
+        "worktrees": {"enabled": False},
+        "forge": {"github.com": {"api": ""}},
+    }
+    (root / "config.toml").write_text(tomli_w.dumps(config))
     base = subprocess.run(
         [
             sys.executable,
