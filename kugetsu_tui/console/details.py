@@ -60,7 +60,7 @@ def describe(home: Home, name: str) -> Text:
     try:
         session = read_session(home.session_path(name))
     except FileNotFoundError:
-        return Text(f"{name}: the session file is gone (destroyed?)", style="bold red")
+        return Text(f"{printable(name)}: the session file is gone (destroyed?)", style="bold red")
     current = view(session)
     text = Text()
     text.append(f"{printable(session.name)}", style="bold")
