@@ -138,7 +138,11 @@ async def _native(
 
 
 async def _polling(sessions_dir: Path, identity: tuple[int, int], stop: asyncio.Event) -> AsyncIterator[Batch]:
-    """watchfiles' polling watcher (its public `awatch`), for when inotify is unavailable."""
+    """watchfiles' polling watcher (its public `awatch`), for when inotify is unavailable.
+
+    Its first answer (a change or an empty timeout, within POLL_TIMEOUT_MS) brings a second rescan,
+    so nothing changed while the watcher was starting is missed.
+    """
     from watchfiles import awatch
 
     yield Batch(frozenset(), rescan=True)
@@ -155,9 +159,15 @@ async def _polling(sessions_dir: Path, identity: tuple[int, int], stop: asyncio.
         recursive=False,
         ignore_permission_denied=True,
     )
+    settled = False
     async for changes in changes_stream:
         if _identity(sessions_dir) != identity:
             return  # gone or replaced: the caller re-attaches
         names = _sessions_only({os.path.basename(p) for _, p in changes if os.path.dirname(p) == directory})
-        if names:
+        if not settled:
+            # watchfiles takes its first snapshot only once iterated, after the rescan above was read:
+            # a change in between would be lost, so read everything again once the watcher has answered.
+            settled = True
+            yield Batch(names, rescan=True)
+        elif names:
             yield Batch(names)

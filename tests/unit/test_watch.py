@@ -86,6 +86,25 @@ async def test_falls_back_to_polling_when_inotify_cannot_start(tmp_path: Path, m
     await rec.close()
 
 
+async def test_polling_sees_a_change_made_while_the_watcher_starts(tmp_path: Path, monkeypatch) -> None:
+    """The consumer reads everything on the first rescan, before watchfiles takes its first snapshot:
+    a file written in that gap must still reach it (the polling fallback's CI flake)."""
+
+    def refuse(path: str):
+        raise OSError(28, "inotify watch limit reached")
+
+    monkeypatch.setattr(watch, "DirectoryWatch", refuse)
+    stop = asyncio.Event()
+    batches = session_batches(tmp_path, stop)
+    first = await batches.__anext__()
+    assert first.rescan
+    (tmp_path / "github.com-a-b-7.json").write_text("{}")  # written after the consumer's full read
+    later = await asyncio.wait_for(batches.__anext__(), timeout=watch.POLL_TIMEOUT_MS / 1000 + 3)
+    assert later.rescan or "github.com-a-b-7.json" in later.names
+    stop.set()
+    await batches.aclose()
+
+
 async def test_stop_ends_the_stream_promptly(tmp_path: Path) -> None:
     rec = Recorder(tmp_path)
     await rec.until(lambda: rec.batches)
