@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from pathlib import Path
 from typing import Literal, NamedTuple
 
@@ -67,7 +67,7 @@ async def session_batches(
     stop: asyncio.Event,
     on_mode: Callable[[str], None] = lambda mode: None,
     force_polling: bool = False,
-) -> AsyncIterator[Batch]:
+) -> AsyncGenerator[Batch, None]:
     """Yield batches until `stop` is set. `on_mode` hears 'inotify', 'polling (…)' or 'waiting for …'."""
     polling = force_polling
     while not stop.is_set():
