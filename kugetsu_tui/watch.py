@@ -26,7 +26,8 @@ BURST_S = 0.004  # after the first event, gather the rest of a burst for this lo
 POLL_MS = 250  # polling fallback period
 POLL_STEP_MS = 50  # polling fallback: watchfiles' wake-up step
 POLL_TIMEOUT_MS = 2000  # polling fallback: look at the directory's identity at least this often
-MISSING_POLL_S = 0.25  # how often to look for a missing sessions directory
+MISSING_POLL_S = 0.25  # how often to look for a missing directory where inotify cannot tell
+MISSING_RECHECK_S = 5.0  # a missing directory is looked for at least this often, inotify or not
 MODE_NATIVE = "inotify"
 MODE_POLLING = "polling (native watcher unavailable)"
 WAITING = "waiting for"
@@ -75,8 +76,7 @@ async def session_batches(
         if identity is None:
             on_mode(waiting_mode(sessions_dir))
             yield Batch(frozenset(), rescan=True)
-            while _identity(sessions_dir) is None and not stop.is_set():
-                await asyncio.sleep(MISSING_POLL_S)
+            await _until_present(sessions_dir, stop, polling)
             continue
         if not polling:
             try:
@@ -97,6 +97,53 @@ async def session_batches(
             on_mode(MODE_POLLING)
             async for batch in _polling(sessions_dir, identity, stop):
                 yield batch
+
+
+def _nearest_existing(path: Path) -> Path:
+    """The closest ancestor of `path` that is a directory (the root at worst)."""
+    for ancestor in path.parents:
+        if ancestor.is_dir():
+            return ancestor
+    return Path(path.anchor or "/")
+
+
+async def _readable_or_stop(fd: int, stop: asyncio.Event, timeout: float) -> None:
+    """Sleep until `fd` is readable, `stop` is set or `timeout` passes: no wake-ups in between."""
+    loop = asyncio.get_running_loop()
+    readable = asyncio.Event()
+    loop.add_reader(fd, readable.set)
+    waits = [asyncio.ensure_future(readable.wait()), asyncio.ensure_future(stop.wait())]
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        loop.remove_reader(fd)
+        for waiting in waits:
+            waiting.cancel()
+
+
+async def _until_present(directory: Path, stop: asyncio.Event, polling: bool) -> None:
+    """Wait for a missing directory (a home without a queue yet, a sessions directory being replaced).
+
+    inotify on its nearest existing ancestor wakes us when something there changes, so an idle
+    console does no work while it waits; where inotify cannot start, the directory is polled.
+    """
+    while _identity(directory) is None and not stop.is_set():
+        try:
+            if polling:
+                raise OSError("inotify is not in use")
+            watch = DirectoryWatch(str(_nearest_existing(directory)))
+        except OSError:
+            try:
+                await asyncio.wait_for(stop.wait(), MISSING_POLL_S)
+            except TimeoutError:
+                pass
+            continue
+        try:
+            if _identity(directory) is None:  # it may have appeared before the watch was in place
+                await _readable_or_stop(watch.fd, stop, MISSING_RECHECK_S)
+                watch.read()
+        finally:
+            watch.close()
 
 
 async def _native(

@@ -73,6 +73,29 @@ async def test_a_deleted_and_recreated_directory_is_reattached(tmp_path: Path) -
     await rec.close()
 
 
+async def test_a_missing_directory_is_waited_for_without_polling(tmp_path: Path, monkeypatch) -> None:
+    """A home without a queue yet: the wait sleeps on inotify of the nearest ancestor, no wake-ups."""
+    items = tmp_path / "queue" / "items"  # two levels missing
+    looks = []
+    real_identity = watch._identity
+
+    def counted(path: Path):
+        looks.append(path)
+        return real_identity(path)
+
+    monkeypatch.setattr(watch, "_identity", counted)
+    rec = Recorder(items)
+    await rec.until(lambda: rec.modes and rec.modes[-1].startswith("waiting for"))
+    before = len(looks)
+    await asyncio.sleep(1.0)
+    assert len(looks) - before <= 1  # polling looked four times a second
+    items.mkdir(parents=True)
+    await rec.until(lambda: rec.modes[-1] == "inotify", timeout=2)  # woken by the creation, not by a timer
+    (items / "q_1.json").write_text("{}")
+    await rec.until(lambda: "q_1.json" in rec.names())
+    await rec.close()
+
+
 async def test_falls_back_to_polling_when_inotify_cannot_start(tmp_path: Path, monkeypatch) -> None:
     def refuse(path: str):
         raise OSError(28, "inotify watch limit reached")
