@@ -20,11 +20,9 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
-from kugetsu_tui.config import Limit, console_bell, resolve_limit
+from kugetsu_tui.config import DEFAULT_STALL_AFTER, Limit, console_bell, resolve_limit
 from kugetsu_tui.console.main_screen import MainScreen
 from kugetsu_tui.console.messages import (
-    ActivitiesRead,
-    ProcessesSampled,
     QueueDrained,
     QueueRead,
     ServerFollowed,
@@ -37,7 +35,6 @@ from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
 from kugetsu_tui.display import printable
 from kugetsu_tui.errors import KugetsuError
 from kugetsu_tui.home import FILE_MODE, Home
-from kugetsu_tui.overview import SessionView
 from kugetsu_tui.process import ProcessSampler
 from kugetsu_tui.sessions import count_active
 from kugetsu_tui.watch import is_waiting, session_batches
@@ -45,9 +42,12 @@ from kugetsu_tui.watch import is_waiting, session_batches
 if TYPE_CHECKING:
     from kugetsu_tui.opencode.server_activity import ActivityTracker
 
-STATS_INTERVAL = 1.0
-ACTIVITY_INTERVAL = 2.0  # how often the agents' own output is looked at (one stat per session on screen)
+STATS_INTERVAL = 1.0  # the agents on screen are sampled this often
+ACTIVITY_EVERY = 2  # ticks between looks at what the agents on screen are doing (a stat of each log)
+SAMPLE_ALL_EVERY = 5  # ticks between looks at everything: agents off screen, and the (coarse) ages
 WATCHER_GROUP = "session-watcher"
+SAMPLER = "process sampler"  # named in the report of an error nobody expected
+ACTIVITY_READER = "activity reader"
 QUEUE_WATCHER_GROUP = "queue-watcher"
 RESTART_DELAYS = (0.5, 1.0, 2.0, 5.0)  # seconds before the n-th restart of a failed watcher
 ERROR_LOG = "console.log"
@@ -79,6 +79,8 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         self.sub_title = printable(home.root)
         self.model = ConsoleModel(Limit(None, "not read yet", "not read yet"))
         self._sampler = ProcessSampler()
+        self._ticks = 0
+        self._stall_after = DEFAULT_STALL_AFTER  # read on mount, and again when config.toml changes
         self._config_stamp: tuple[float | None, ...] = ()
         self._stop_watching = asyncio.Event()
         self._watcher_restarts = 0
@@ -101,12 +103,12 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         # The figure first (a directory listing; the main screen draws it as it mounts), the rows as
         # soon as the watcher has read them.
         self.model.active = count_active(self.home)
-        self.model.limit = resolve_limit(self.home)
-        self.watch_sessions()
-        self.watch_queue()
+        self._reread_config()
+        # The watchers read every file (in a thread, but holding the GIL for much of it): started after
+        # the first frame, they no longer delay the figure (start-up at 10,000 sessions).
+        self.call_after_refresh(self.watch_sessions)
+        self.call_after_refresh(self.watch_queue)
         self.set_interval(STATS_INTERVAL, self.tick)
-        if self.follow_activity:
-            self.set_interval(ACTIVITY_INTERVAL, self.look_at_activity)
         try:
             self._bell = console_bell(self.home)
         except KugetsuError as exc:
@@ -116,6 +118,16 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
             self.call_after_refresh(self.start_work_checks)
         else:
             self.call_after_refresh(self.main_screen.run_check_work, check=False)
+
+    def _reread_config(self) -> None:
+        """The limit and the stall time, from the files as they are now."""
+        self._config_stamp = config_stamp(self.home)
+        limit = resolve_limit(self.home)
+        if limit != self.model.limit:
+            self.model.limit = limit
+            if self.screen_stack:
+                self.main_screen.show_capacity()
+        self._stall_after = _stall_after(self.home)
 
     def start_work_checks(self) -> None:
         """A check of every dev session's work in the background now, and again every `interval`."""
@@ -209,32 +221,31 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
     # --- once a second: the limit and the agents' processes ----------------------------------------
 
     def tick(self) -> None:
-        """Re-read the limit if its files changed, and sample the live agents in a thread."""
-        stamp = config_stamp(self.home)
-        if stamp != self._config_stamp:
-            self._config_stamp = stamp
-            limit = resolve_limit(self.home)
-            if limit != self.model.limit:
-                self.model.limit = limit
-                self.main_screen.show_capacity()
-        if self.sample_processes and self.model.watched_processes():
-            self.sample()
-        else:
-            self.main_screen.refresh_live_cells()
-
-    @work(thread=True, exclusive=True, group="process-stats", exit_on_error=False)
-    def sample(self) -> None:
-        """CPU and memory of the agents that should be running, and which of them still are."""
-        watched = self.model.watched_processes()
-        stats = self._sampler.sample(watched) if watched else {}
-        self.post_message(ProcessesSampled({name: name in stats for name in watched}, stats))
-
-    def on_processes_sampled(self, message: ProcessesSampled) -> None:
-        if not self.is_running:
-            return
-        self.model.apply_samples(message.alive, message.stats)
-        self.main_screen.sessions_changed()
-        self.main_screen.refresh_live_cells()
+        """Once a second: the limit if its files changed, then the rows on screen: their agents'
+        CPU and memory, and every other tick what their agents are doing. Everything off screen
+        (and the coarse ages) only every SAMPLE_ALL_EVERY ticks: that is what keeps an idle console
+        near Textual's own cost. On the loop, not in a worker: a sample reads /proc in well under a
+        millisecond, less than a thread worker's own messages cost."""
+        if config_stamp(self.home) != self._config_stamp:
+            self._reread_config()
+        self._ticks += 1
+        everything = self._ticks % SAMPLE_ALL_EVERY == 0
+        on_screen = set(self.main_screen.table.visible_keys())
+        watched = self.model.watched_processes() if self.sample_processes else {}
+        due = None if everything else on_screen & watched.keys()
+        if due is None or due:
+            try:
+                stats = self._sampler.sample(watched, due)
+            except Exception as error:  # noqa: BLE001 - the console never dies of it: reported, it goes on
+                self.post_message(UnexpectedError(SAMPLER, error))
+                return
+            sampled = watched.keys() if due is None else due
+            self.model.apply_samples({name: name in stats for name in sampled}, stats)
+            self.main_screen.sessions_changed()
+        if everything or due:
+            self.main_screen.refresh_live_cells(None if everything else due)
+        if self.follow_activity and (everything or self._ticks % ACTIVITY_EVERY == 0):
+            self.look_at_activity(None if everything else on_screen)
 
     # --- what the agents are doing: the opencode server, or their own output -------------------------
 
@@ -284,33 +295,29 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
             self.main_screen.show_capacity()
         self.look_at_activity()
 
-    def look_at_activity(self) -> None:
-        """The activity of the sessions on screen and of every live agent, read in a thread."""
-        names = set(self.main_screen.table.visible_keys()) | set(self.model.watched_processes())
-        views = [v for n in names if (v := self.model.views.get(n)) is not None]
-        if views:
-            self.read_activity(views)
-
-    @work(thread=True, group="activity", exclusive=True, exit_on_error=False)
-    def read_activity(self, views: list[SessionView]) -> None:
-        from kugetsu_tui.config import load_agent_config
+    def look_at_activity(self, names: set[str] | None = None) -> None:
+        """What the agents of `names` (all the live ones and those on screen when None) are doing: a
+        stat of each one's log, and what the server said."""
         from kugetsu_tui.log_activity import log_activity
         from kugetsu_tui.session_activity import combine
 
-        stall_after = load_agent_config(self.home).stall_after
+        if names is None:
+            names = set(self.main_screen.table.visible_keys()) | set(self.model.watched_processes())
         tracker, connected = self.tracker, not self.model.server_trouble
         fresh = {}
-        for item in views:
-            local = log_activity(self.home, item, stall_after)
-            sid = item.session.opencode_session_id
-            told = tracker.activity(sid) if tracker is not None and connected and sid else None
-            fresh[item.session.name] = combine(item, told, local)
-        self.post_message(ActivitiesRead(fresh))
-
-    def on_activities_read(self, message: ActivitiesRead) -> None:
-        if not self.is_running:
+        try:
+            for name in names:
+                item = self.model.views.get(name)
+                if item is None:
+                    continue
+                local = log_activity(self.home, item, self._stall_after)
+                sid = item.session.opencode_session_id
+                told = tracker.activity(sid) if tracker is not None and connected and sid else None
+                fresh[name] = combine(item, told, local)
+        except Exception as error:  # noqa: BLE001 - as in `tick`
+            self.post_message(UnexpectedError(ACTIVITY_READER, error))
             return
-        for name, info in self.model.set_activities(message.activities):
+        for name, info in self.model.set_activities(fresh):
             what = f"{info.state}: {info.detail}" if info.detail else str(info.state)
             self.notify(what, title=f"{name} wants you", severity="warning", markup=False)
             if self._bell:
@@ -363,6 +370,16 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         yield SystemCommand(
             "Lower the limit", "max_concurrent_agents - 1 in config.toml", lambda: main.action_limit(-1)
         )
+
+
+def _stall_after(home: Home) -> float:
+    """`[agent] stall_after`, or its default while config.toml is broken (start and continue say why)."""
+    from kugetsu_tui.config import load_agent_config
+
+    try:
+        return load_agent_config(home).stall_after
+    except KugetsuError:
+        return DEFAULT_STALL_AFTER
 
 
 def _open_private(path: str, flags: int) -> int:

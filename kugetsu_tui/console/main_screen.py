@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -34,7 +35,7 @@ from kugetsu_tui.console.messages import (
 )
 from kugetsu_tui.console.model import Capacity, ConsoleModel, QueueRow, Row
 from kugetsu_tui.console.preview import SessionPreview
-from kugetsu_tui.console.rows import row_cells, sort_key
+from kugetsu_tui.console.rows import LIVE_COLUMNS, live_texts, row_cells, sort_key
 from kugetsu_tui.console.session_table import SessionTable
 from kugetsu_tui.console.virtual_table import VirtualTable
 from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
@@ -119,8 +120,9 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         self.table.focus()
         self.show_capacity()
 
-    @property
+    @cached_property
     def table(self) -> SessionTable:
+        """The one session table (looked up once: a DOM query every second was a tenth of the idle cost)."""
         return self.query_one(SessionTable)
 
     @property
@@ -149,10 +151,23 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         now = self.clock()
         self.table.apply([(key, row_cells(row, self.model, now), sort_key(row)) for key, row in shown], hidden)
 
-    def refresh_live_cells(self) -> None:
-        """Ages and process figures of the rows on screen (only their changed cells are redrawn)."""
-        rows = [(key, row) for key in self.table.visible_keys() if (row := self.model.row(key)) is not None]
-        self._draw(rows, [])
+    def refresh_live_cells(self, keys: set[str] | None = None) -> None:
+        """Ages and process figures of the rows on screen (those of `keys`, when given): only rows
+        whose texts changed are rebuilt."""
+        now = self.clock()
+        rows = []
+        for key in self.table.visible_keys():
+            if keys is not None and key not in keys:
+                continue
+            row, drawn = self.model.row(key), self.table.cells(key)
+            if row is not None and drawn is not None:
+                live = live_texts(row, self.model, now)
+                if any(
+                    drawn[column].plain != text for column, text in zip(LIVE_COLUMNS, live, strict=False)
+                ):  # a queued row: age only
+                    rows.append((key, row))
+        if rows:
+            self._draw(rows, [])
 
     # --- which keys are available ---------------------------------------------------------------
 
@@ -690,8 +705,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     def action_toggle_preview(self) -> None:
         """The selected session's state, work and live output beside the table (read only while shown)."""
         preview = self.query_one(SessionPreview)
-        preview.toggle_class("shown")
-        if preview.has_class("shown"):
+        if preview.toggle():
             name = self.table.selected_name
             preview.session_name = name if name in self.model.views else None
 

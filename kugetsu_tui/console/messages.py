@@ -11,11 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
-from kugetsu_tui.console.model import Stats
 from kugetsu_tui.overview import SessionView
 
 if TYPE_CHECKING:  # loaded when first used, not at start-up
-    from kugetsu_tui.activities import ActivityInfo
     from kugetsu_tui.prune import PrunePlan
     from kugetsu_tui.queue.claims import DrainResult
     from kugetsu_tui.queue.items import QueueItem
@@ -37,15 +35,6 @@ class WatcherModeChanged(Message):
     def __init__(self, mode: str) -> None:
         super().__init__()
         self.mode = mode
-
-
-class ProcessesSampled(Message):
-    """Which agents are alive, with the CPU and memory of their process trees."""
-
-    def __init__(self, alive: dict[str, bool], stats: dict[str, Stats]) -> None:
-        super().__init__()
-        self.alive = alive
-        self.stats = stats
 
 
 class ActionDone(Message):
@@ -136,14 +125,6 @@ class CleanupPlanned(Message):
     def __init__(self, plan: PrunePlan) -> None:
         super().__init__()
         self.plan = plan
-
-
-class ActivitiesRead(Message):
-    """What the agents are doing, by session name (from the server, or their own output)."""
-
-    def __init__(self, activities: dict[str, ActivityInfo]) -> None:
-        super().__init__()
-        self.activities = activities
 
 
 class ServerFollowed(Message):

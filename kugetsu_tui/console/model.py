@@ -262,8 +262,9 @@ class ConsoleModel:
         return watched
 
     def apply_samples(self, alive: dict[str, bool], stats: dict[str, Stats]) -> None:
-        """Take a process sample: rows whose agent came or went are re-derived and redrawn."""
-        self.stats = stats
+        """Take a sample of the agents in `alive`: rows whose agent came or went are re-derived and redrawn."""
+        kept = {name: figures for name, figures in self.stats.items() if name not in alive and name in self.views}
+        self.stats = kept | stats
         changed = [view(v.session, alive[n]) for n, v in self.views.items() if n in alive and v.alive != alive[n]]
         if changed:
             self.merge(changed, [])

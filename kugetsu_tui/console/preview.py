@@ -104,7 +104,17 @@ class SessionPreview(ReportsWorkerErrors, Vertical):
         yield Log(highlight=False, max_lines=LOG_LINES)
 
     def on_mount(self) -> None:
-        self.set_interval(REFRESH_INTERVAL, self.refresh_if_shown)
+        self._timer = self.set_interval(REFRESH_INTERVAL, self.refresh_if_shown, pause=not self.has_class("shown"))
+
+    def toggle(self) -> bool:
+        """Show or hide the preview; its timer runs only while it is shown. Whether it is shown now."""
+        self.toggle_class("shown")
+        shown = self.has_class("shown")
+        if shown:
+            self._timer.resume()
+        else:
+            self._timer.pause()
+        return shown
 
     def watch_session_name(self, name: str | None) -> None:
         self._generation += 1

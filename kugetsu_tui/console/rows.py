@@ -35,6 +35,7 @@ COLUMNS = (
     ("oc", "opencode id", 32),
 )
 WIDTHS = {key: width for key, _, width in COLUMNS}
+LIVE_COLUMNS = ("age", "changed", "cpu", "mem")  # the cells that change with the clock or a process sample
 STATE_STYLES = {
     State.RUNNING: "bold green",
     State.STARTING: "yellow",
@@ -79,6 +80,31 @@ def row_cells(row: Row, model: ConsoleModel, now: float) -> dict[str, Text]:
     )
 
 
+def live_texts(row: Row, model: ConsoleModel, now: float) -> tuple[str, ...]:
+    """The texts of a row that change with time alone (ages) or with a process sample (CPU, memory).
+
+    A once-a-second refresh compares these and rebuilds only the rows whose texts changed.
+    """
+    if isinstance(row, QueueRow):
+        return (_queue_age(row, now),)
+    return _session_live(row, model.stats.get(row.session.name), now)
+
+
+def _session_live(view: SessionView, stats: Stats | None, now: float) -> tuple[str, str, str, str]:
+    """Age, changed, CPU and memory: the texts of LIVE_COLUMNS."""
+    s = view.session
+    return (
+        age(now - s.created_timestamp(), coarse=True),
+        age(now - s.mtime, coarse=True) if s.mtime else "",
+        f"{stats[0]:.0f}" if stats else "",
+        megabytes(stats[1]) if stats else "",
+    )
+
+
+def _queue_age(row: QueueRow, now: float) -> str:
+    return age(now - row.item.queued_timestamp(), coarse=True)
+
+
 def activity_text(info: ActivityInfo | None) -> Text:
     if info is None or info.state == Activity.IDLE:
         return Text("")
@@ -114,10 +140,10 @@ def session_cells(
         # A failed session's reason is in its state already.
         "activity": activity_text(None if view.shown_state in (State.FAILED, State.TIMEOUT) else activity),
         "branch": Text(clip(printable(branch), WIDTHS["branch"]) if isinstance(branch, str) else "", style="dim"),
-        "age": Text(age(now - s.created_timestamp(), coarse=True), justify="right"),
-        "changed": Text(age(now - s.mtime, coarse=True) if s.mtime else "", justify="right"),
-        "cpu": Text(f"{stats[0]:.0f}" if stats else "", justify="right"),
-        "mem": Text(megabytes(stats[1]) if stats else "", justify="right"),
+        **{
+            key: Text(text, justify="right")
+            for key, text in zip(LIVE_COLUMNS, _session_live(view, stats, now), strict=True)
+        },
         "pid": Text(str(s.pid or ""), style="dim" if stale else ""),
         "oc": Text(printable(s.opencode_session_id), style="dim"),
     }
@@ -146,7 +172,7 @@ def queue_cells(row: QueueRow, now: float) -> dict[str, Text]:
         "work": Text(attempts, style="dim"),
         "activity": Text(""),
         "branch": Text(""),
-        "age": Text(age(now - item.queued_timestamp(), coarse=True), justify="right"),
+        "age": Text(_queue_age(row, now), justify="right"),
         "changed": Text(""),
         "cpu": Text(""),
         "mem": Text(""),

@@ -478,6 +478,34 @@ async def test_p_shows_the_selected_sessions_preview_beside_the_table_and_follow
         assert not preview.has_class("shown")
 
 
+async def test_a_hidden_preview_wakes_nothing(static_home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The preview's twice-a-second refresh runs only while it is shown (the idle budget)."""
+    from kugetsu_tui.console.preview import REFRESH_INTERVAL, SessionPreview
+
+    ticks: list[bool] = []
+    real = SessionPreview.refresh_if_shown
+
+    def counted(self: SessionPreview) -> bool:
+        ticks.append(True)
+        return real(self)
+
+    monkeypatch.setattr(SessionPreview, "refresh_if_shown", counted)
+    app = KugetsuConsole(static_home, sample_processes=False, check_work=False, follow_activity=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        await pilot.pause()
+        before = len(ticks)  # a new selection asks once, whether shown or not
+        await pilot.pause(3 * REFRESH_INTERVAL)
+        assert len(ticks) == before
+        await pilot.press("p")
+        await wait_until(pilot, lambda: len(ticks) >= before + 3, what="the shown preview's refreshes")
+        await pilot.press("p")
+        await pilot.pause()
+        hidden_at = len(ticks)
+        await pilot.pause(3 * REFRESH_INTERVAL)
+        assert len(ticks) == hidden_at
+
+
 async def test_question_mark_opens_our_help_with_every_key_and_state(static_home: Home) -> None:
     from kugetsu_tui.console.help_screen import HelpScreen, key_rows, state_rows
 

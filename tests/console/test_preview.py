@@ -25,6 +25,9 @@ class PreviewApp(App[None]):
     def compose(self) -> ComposeResult:
         yield SessionPreview(self.home, id="preview")
 
+    def on_mount(self) -> None:
+        self.preview.toggle()  # shown, as the main screen's `p` does
+
     @property
     def preview(self) -> SessionPreview:
         return self.query_one(SessionPreview)

@@ -74,7 +74,7 @@ async def test_an_error_in_the_process_sampler_is_reported_and_the_console_goes_
     )
     app = KugetsuConsole(demo_home)
 
-    def broken(watched: object) -> object:
+    def broken(watched: object, due: object) -> object:
         raise ZeroDivisionError("sampler bug")
 
     monkeypatch.setattr(app._sampler, "sample", broken)
