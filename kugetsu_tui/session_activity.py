@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from kugetsu_tui.activities import Activity, ActivityInfo
 from kugetsu_tui.config import AgentConfig
 from kugetsu_tui.home import Home
-from kugetsu_tui.log_activity import log_activity
+from kugetsu_tui.log_activity import log_activity, present_logs
 from kugetsu_tui.overview import SessionView
 from kugetsu_tui.session_dirs import cached_directory
 from kugetsu_tui.states import State
@@ -46,7 +46,8 @@ def activities(
 ) -> dict[str, ActivityInfo]:
     """Each session's activity by session name."""
     now = time.time()
-    local = {v.session.name: log_activity(home, v, config.stall_after, now) for v in views}
+    present = present_logs(home)
+    local = {v.session.name: log_activity(home, v, config.stall_after, now, present) for v in views}
     if config.server is None:
         return local
     from kugetsu_tui.opencode.server import OpencodeServer, ServerUnavailable
