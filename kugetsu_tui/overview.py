@@ -49,13 +49,13 @@ def view(session: Session, alive: bool | None = None) -> SessionView:
     """`alive` is checked from /proc unless the caller has just sampled it."""
     if alive is None:
         alive = not session.corrupt and is_alive(session.pid, session.data.get("pid_started"))
-    shown = _shown_state(session, alive)
-    return SessionView(session, alive, shown, _error(session, shown))
+    recorded = session.recorded_state
+    shown = _shown_state(session, recorded, alive)
+    return SessionView(session, alive, shown, _error(session, recorded, shown))
 
 
-def _shown_state(s: Session, alive: bool) -> State:
+def _shown_state(s: Session, recorded: State, alive: bool) -> State:
     """The recorded state, corrected when the process it names is gone without a word."""
-    recorded = s.recorded_state
     if s.corrupt or alive:
         return recorded
     if (
@@ -73,10 +73,9 @@ def _shown_state(s: Session, alive: bool) -> State:
     return recorded
 
 
-def _error(s: Session, shown: State) -> str | None:
+def _error(s: Session, recorded: State, shown: State) -> str | None:
     if s.error:
         return s.error
-    recorded = s.recorded_state
     if shown == State.FAILED and recorded == State.RUNNING:
         return "agent process vanished without recording an exit status"
     if shown == State.FAILED and recorded == State.STARTING:

@@ -26,12 +26,11 @@ class State(StrEnum):
     @classmethod
     def recorded(cls, value: object) -> State:
         """The state a file records; a missing or unrecognised value is UNKNOWN, never an error."""
-        if isinstance(value, str):
-            try:
-                return cls(value)
-            except ValueError:
-                pass
-        return cls.UNKNOWN
+        # A dict lookup: State(value) goes through the enum machinery, ~20 ms of `ls` at 10,000 sessions.
+        return _BY_VALUE.get(value, cls.UNKNOWN) if isinstance(value, str) else cls.UNKNOWN
+
+
+_BY_VALUE: dict[str, State] = {state.value: state for state in State}
 
 
 #: What each state means, in the words the help screen and the details use.
