@@ -1,9 +1,10 @@
 """The console app: the home, the model, the main screen, and the workers that keep them current.
 
-The workers watch the sessions directory and sample the agents' processes; they post messages
-that the app folds into the model (`model.py`) before the main screen draws it. Any worker that
-dies of an unexpected error is reported (a notification and `logs/console.log` in the home) and,
-for the watcher, restarted: the console never exits on an error it did not expect.
+The workers watch the sessions directory and the queue; they post messages that the app folds
+into the model (`model.py`) before the main screen draws it. A once-a-second tick on the loop
+samples the agents' processes and reads their activity (cheaper than a worker). Any worker or
+tick that fails of an unexpected error is reported (a notification and `logs/console.log` in the
+home) and, for the watchers, restarted: the console never exits on an error it did not expect.
 """
 
 from __future__ import annotations

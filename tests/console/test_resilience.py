@@ -86,6 +86,25 @@ async def test_an_error_in_the_process_sampler_is_reported_and_the_console_goes_
         assert app.is_running
 
 
+async def test_an_error_in_the_activity_reader_is_reported_and_the_console_goes_on(
+    static_home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kugetsu_tui.log_activity
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise ZeroDivisionError("activity bug")
+
+    monkeypatch.setattr(kugetsu_tui.log_activity, "log_activity", broken)
+    app = KugetsuConsole(static_home, sample_processes=False, check_work=False)
+    messages = Messages()
+    async with app.run_test(size=(120, 30), message_hook=messages) as pilot:
+        await wait_until(pilot, lambda: messages.notified("ZeroDivisionError: activity bug"))
+        assert "activity bug" in (static_home.logs_dir / ERROR_LOG).read_text()
+        write_session(static_home, "github.com-acme-widgets-31", {"type": "forked", "state": "idle"})
+        await wait_until(pilot, lambda: "github.com-acme-widgets-31" in app.model.views)
+        assert app.is_running
+
+
 async def test_an_error_in_an_action_worker_is_reported_and_the_console_goes_on(
     demo_home: Home, monkeypatch: pytest.MonkeyPatch
 ) -> None:
