@@ -21,7 +21,6 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
-from kugetsu_tui.archive import destroy_steps, special_kind
 from kugetsu_tui.config import LIMIT_ENV, resolve_limit, save_limit
 from kugetsu_tui.console.capacity import CapacityBar
 from kugetsu_tui.console.messages import (
@@ -318,6 +317,10 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         item = self.selected()
         if item is None:
             return
+        from kugetsu_tui.archive import (
+            destroy_steps,
+            special_kind,
+        )  # archive, actions, worktrees: not before the first frame
         from kugetsu_tui.console.dialogs import ConfirmDialog
 
         s = item.session
