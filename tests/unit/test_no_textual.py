@@ -111,3 +111,13 @@ def test_running_the_cli_imports_no_textual(home: Home, args: tuple[str, ...]) -
     imported = imported_modules(result.stderr)
     assert "kugetsu_tui" in imported
     assert not imported & {"textual", "rich"}
+
+
+def test_the_console_imports_no_action_machinery_before_its_first_frame() -> None:
+    """Destroy, start and the worktrees are imported when used: before the first frame they cost start-up."""
+    probe = "import sys, kugetsu_tui.console.app; print(' '.join(sorted(sys.modules)))"
+    result = subprocess.run([PY, "-c", probe], capture_output=True, text=True, timeout=60, env=cli_env(None))
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.split())
+    assert "kugetsu_tui.console.main_screen" in loaded
+    assert not loaded & {"kugetsu_tui.archive", "kugetsu_tui.actions", "kugetsu_tui.worktrees", "psutil"}
