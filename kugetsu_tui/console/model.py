@@ -265,7 +265,9 @@ class ConsoleModel:
         """Take a sample of the agents in `alive`: rows whose agent came or went are re-derived and redrawn."""
         kept = {name: figures for name, figures in self.stats.items() if name not in alive and name in self.views}
         self.stats = kept | stats
-        changed = [view(v.session, alive[n]) for n, v in self.views.items() if n in alive and v.alive != alive[n]]
+        changed = [
+            view(v.session, up) for n, up in alive.items() if (v := self.views.get(n)) is not None and v.alive != up
+        ]
         if changed:
             self.merge(changed, [])
 
