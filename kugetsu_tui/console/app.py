@@ -81,6 +81,7 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         self.model = ConsoleModel(Limit(None, "not read yet", "not read yet"))
         self._sampler = ProcessSampler()
         self._ticks = 0
+        self._failing: dict[str, str] = {}  # what each part of the tick last failed of, while it fails
         self._stall_after = DEFAULT_STALL_AFTER  # read on mount, and again when config.toml changes
         self._config_stamp: tuple[float | None, ...] = ()
         self._stop_watching = asyncio.Event()
@@ -238,8 +239,9 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
             try:
                 stats = self._sampler.sample(watched, due)
             except Exception as error:  # noqa: BLE001 - the console never dies of it: reported, it goes on
-                self.post_message(UnexpectedError(SAMPLER, error))
+                self._report_once(SAMPLER, error)
                 return
+            self._failing.pop(SAMPLER, None)
             sampled = watched.keys() if due is None else due
             self.model.apply_samples({name: name in stats for name in sampled}, stats)
             self.main_screen.sessions_changed()
@@ -316,8 +318,9 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
                 told = tracker.activity(sid) if tracker is not None and connected and sid else None
                 fresh[name] = combine(item, told, local)
         except Exception as error:  # noqa: BLE001 - as in `tick`
-            self.post_message(UnexpectedError(ACTIVITY_READER, error))
+            self._report_once(ACTIVITY_READER, error)
             return
+        self._failing.pop(ACTIVITY_READER, None)
         for name, info in self.model.set_activities(fresh):
             what = f"{info.state}: {info.detail}" if info.detail else str(info.state)
             self.notify(what, title=f"{name} wants you", severity="warning", markup=False)
@@ -328,6 +331,13 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         self.main_screen.sessions_changed()
 
     # --- errors nobody expected ----------------------------------------------------------------------
+
+    def _report_once(self, where: str, error: Exception) -> None:
+        """Report an error of the tick, but not again each second while it stays the same."""
+        seen = f"{type(error).__name__}: {error}"
+        if self._failing.get(where) != seen:
+            self._failing[where] = seen
+            self.post_message(UnexpectedError(where, error))
 
     def on_unexpected_error(self, message: UnexpectedError) -> None:
         error = message.error

@@ -102,6 +102,10 @@ async def test_an_error_in_the_activity_reader_is_reported_and_the_console_goes_
         assert "activity bug" in (static_home.logs_dir / ERROR_LOG).read_text()
         write_session(static_home, "github.com-acme-widgets-31", {"type": "forked", "state": "idle"})
         await wait_until(pilot, lambda: "github.com-acme-widgets-31" in app.model.views)
+        looks = app._ticks
+        await wait_until(pilot, lambda: app._ticks >= looks + 3, what="more failing looks")
+        log = (static_home.logs_dir / ERROR_LOG).read_text()
+        assert log.count("unexpected error in activity reader") == 1  # the same error is not reported each 2 s
         assert app.is_running
 
 
