@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -58,7 +58,12 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     MainScreen #body { height: 1fr; }
     MainScreen #preview { display: none; width: 45%; border-left: tall $primary-muted; }
     MainScreen #preview.shown { display: block; }
+    MainScreen.-narrow #body { layout: vertical; }
+    MainScreen.-narrow #preview { width: 1fr; height: 45%; border-left: none; border-top: tall $primary-muted; }
     """
+    #: Below this width the preview goes under the table: beside it (45 %), the table could not show kind,
+    #: issue, state, work and age, the columns that must stay.
+    NARROW = 150
     BINDINGS = [
         Binding("s", "start", "Start"),
         Binding("s", "queue_start", "Queue"),  # at capacity: the refusal, and an offer to queue the work
@@ -118,6 +123,9 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     def on_mount(self) -> None:
         self.table.focus()
         self.show_capacity()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < self.NARROW, "-narrow")
 
     @cached_property
     def table(self) -> SessionTable:

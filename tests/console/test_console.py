@@ -478,6 +478,25 @@ async def test_p_shows_the_selected_sessions_preview_beside_the_table_and_follow
         assert not preview.has_class("shown")
 
 
+@pytest.mark.parametrize(("size", "below"), [((80, 24), True), ((120, 32), True), ((160, 40), False)])
+async def test_the_preview_goes_below_the_table_when_beside_it_the_key_columns_would_not_fit(
+    static_home: Home, size: tuple[int, int], below: bool
+) -> None:
+    from kugetsu_tui.console.preview import SessionPreview
+
+    app = KugetsuConsole(static_home, sample_processes=False, check_work=False, follow_activity=False)
+    async with app.run_test(size=size) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        await pilot.press("p")
+        await pilot.pause()
+        table, preview = app.query_one(SessionTable), app.query_one(SessionPreview)
+        if below:
+            assert preview.region.y >= table.region.bottom and preview.region.width == table.region.width
+        else:
+            assert preview.region.x >= table.region.right and preview.region.y == table.region.y
+        assert {"kind", "ref", "state", "work", "age"} <= {column.key for column in table.shown_columns}
+
+
 async def test_a_hidden_preview_wakes_nothing(static_home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
     """The preview's twice-a-second refresh runs only while it is shown (the idle budget)."""
     from kugetsu_tui.console.preview import REFRESH_INTERVAL, SessionPreview
