@@ -24,7 +24,8 @@ from kugetsu_tui.states import MEANINGS
 
 def key_rows(screen: Screen[Any]) -> list[tuple[str, str]]:
     """(keys, what they do) for every key of `screen`: those active now, and the screen's own that are
-    hidden at the moment (undo with nothing to undo, say); keys of one action together, in binding order."""
+    hidden at the moment (undo with nothing to undo, say); keys of one action together, in binding order,
+    the screen's own before the rest."""
     app = screen.app
     grouped: dict[tuple[int, str], tuple[list[str], str]] = {}
 
@@ -40,7 +41,10 @@ def key_rows(screen: Screen[Any]) -> list[tuple[str, str]]:
     for binding in type(screen).BINDINGS:
         if isinstance(binding, Binding) and binding.description:
             add(screen, binding)
-    return [(", ".join(keys), what) for keys, what in grouped.values()]
+    # The screen's own keys first; the table's and Textual's generic ones (scroll, tab, palette) after them.
+    own = {(id(screen), binding.action) for binding in type(screen).BINDINGS if isinstance(binding, Binding)}
+    ours_first = sorted(grouped.items(), key=lambda item: item[0] not in own)
+    return [(", ".join(keys), what) for _, (keys, what) in ours_first]
 
 
 def state_rows() -> list[tuple[Text, str]]:
