@@ -430,3 +430,24 @@ sys.exit(int(sys.argv[2]))
 def scripted_agent(code: str, *args: str) -> list[str]:
     """An argv template running a small Python script as the agent: `[python, -c, code, *args]`."""
     return [PY, "-c", code, *args]
+
+
+def ls_session_keys(kind: str) -> set[str]:
+    """The keys of one session in `ls --json`: the same for the unit and the real-opencode tests."""
+    keys = {
+        "name",
+        "kind",
+        "issue_ref",
+        "opencode_session_id",
+        "state",
+        "pid",
+        "alive",
+        "created_at",
+        "path",
+        "error",
+        "worktree_path",
+        "branch_name",
+        "repo",
+        "activity",
+    }
+    return keys | {"work"} if kind == "dev" else keys

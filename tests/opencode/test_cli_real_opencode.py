@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import ls_session_keys
+
 from .harness import REPO_ROOT, OpenCode, Result, init_git_project, run_command, write_kugetsu_home
 
 pytestmark = pytest.mark.opencode
@@ -34,21 +36,6 @@ AGENT_WAIT = 60.0
 FAILED_GRACE = 3.0
 CLI_TIMEOUT = 120.0
 LS_KEYS = {"active", "limit", "queued", "sessions"}
-SESSION_KEYS = {
-    "name",
-    "kind",
-    "issue_ref",
-    "opencode_session_id",
-    "state",
-    "pid",
-    "alive",
-    "created_at",
-    "path",
-    "error",
-    "worktree_path",
-    "branch_name",
-    "repo",
-}
 
 
 @dataclass
@@ -167,7 +154,7 @@ def check_ls_shape(data: Any) -> None:
     assert set(data) - LS_KEYS <= {"limit_error", "queued"}, data
     assert isinstance(data["active"], int) and isinstance(data["sessions"], list)
     for session in data["sessions"]:
-        assert set(session) == SESSION_KEYS | {"activity"} | ({"work"} if session["kind"] == "dev" else set()), session
+        assert set(session) == ls_session_keys(session["kind"]), session
 
 
 @pytest.fixture(scope="module")

@@ -15,27 +15,12 @@ from tests.helpers import (
     assert_one_line_error,
     cli_env,
     demo_agent_config,
+    ls_session_keys,
     make_home,
     run_cli,
     wait_state,
     write_session,
 )
-
-SESSION_KEYS = {
-    "name",
-    "kind",
-    "issue_ref",
-    "opencode_session_id",
-    "state",
-    "pid",
-    "alive",
-    "created_at",
-    "path",
-    "error",
-    "worktree_path",
-    "branch_name",
-    "repo",
-}
 
 
 def ls_json(home, **kwargs):
@@ -60,7 +45,7 @@ def test_ls_json_has_exactly_the_documented_shape(tmp_path):
     assert set(listing) == {"active", "limit", "sessions", "queued"}
     assert listing["active"] == 3 and listing["limit"] == 3
     for entry in listing["sessions"]:
-        assert set(entry) == SESSION_KEYS | {"activity"} | ({"work"} if entry["kind"] == "dev" else set())
+        assert set(entry) == ls_session_keys(entry["kind"])
         assert set(entry["activity"]) == {"state", "detail", "since"}
     by_name = {e["name"]: e for e in listing["sessions"]}
     assert by_name["github.com-shoko-kugetsu-49"].pop("activity")["state"] == "busy"
