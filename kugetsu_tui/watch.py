@@ -17,7 +17,7 @@ import os
 import stat
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 from kugetsu_tui.inotify import DirectoryWatch
 from kugetsu_tui.sessions import is_session_filename
@@ -107,8 +107,9 @@ def _nearest_existing(path: Path) -> Path:
     return Path(path.anchor or "/")
 
 
-async def _readable_or_stop(fd: int, stop: asyncio.Event, timeout: float) -> None:
-    """Sleep until `fd` is readable, `stop` is set or `timeout` passes: no wake-ups in between."""
+async def _readable_or_stop(fd: int, stop: asyncio.Event, timeout: float | None = None) -> None:
+    """Sleep until `fd` is readable, `stop` is set or `timeout` passes: no wake-ups in between. The
+    descriptor is in the loop only while this waits."""
     loop = asyncio.get_running_loop()
     readable = asyncio.Event()
     loop.add_reader(fd, readable.set)
@@ -128,11 +129,8 @@ async def _until_present(directory: Path, stop: asyncio.Event, polling: bool) ->
     console does no work while it waits; where inotify cannot start, the directory is polled.
     """
     while _identity(directory) is None and not stop.is_set():
-        try:
-            if polling:
-                raise OSError("inotify is not in use")
-            watch = DirectoryWatch(str(_nearest_existing(directory)))
-        except OSError:
+        watch = None if polling else _watch_or_none(_nearest_existing(directory))
+        if watch is None:
             try:
                 await asyncio.wait_for(stop.wait(), MISSING_POLL_S)
             except TimeoutError:
@@ -146,42 +144,34 @@ async def _until_present(directory: Path, stop: asyncio.Event, polling: bool) ->
             watch.close()
 
 
+def _watch_or_none(directory: Path) -> DirectoryWatch | None:
+    try:
+        return DirectoryWatch(str(directory))
+    except OSError:
+        return None
+
+
 async def _native(
     watch: DirectoryWatch, sessions_dir: Path, identity: tuple[int, int], stop: asyncio.Event
 ) -> AsyncIterator[Batch]:
     """Batches from inotify until the directory goes away (then return to re-attach) or `stop`."""
-    loop = asyncio.get_running_loop()
-    ready = asyncio.Event()
-    loop.add_reader(watch.fd, ready.set)
-    stopping = asyncio.ensure_future(stop.wait())
-    waiting: asyncio.Future[Literal[True]] | None = None
-    try:
-        while not stop.is_set():
-            waiting = asyncio.ensure_future(ready.wait())
-            await asyncio.wait((waiting, stopping), return_when=asyncio.FIRST_COMPLETED)
-            waiting.cancel()
-            if stop.is_set():
-                return
-            # The descriptor stays readable until it is drained: left in the loop, it would wake the loop
-            # without end while the burst is gathered (about 4 ms of a core spinning per change).
-            loop.remove_reader(watch.fd)
-            await asyncio.sleep(BURST_S)
-            ready.clear()
-            events = watch.read()
-            loop.add_reader(watch.fd, ready.set)
-            if events.gone or _identity(sessions_dir) != identity:
-                return
-            if events.overflow:
-                yield Batch(frozenset(), rescan=True)
-                continue
-            names = _sessions_only(events.names)
-            if names:
-                yield Batch(names)
-    finally:
-        loop.remove_reader(watch.fd)
-        stopping.cancel()
-        if waiting is not None:
-            waiting.cancel()
+    while not stop.is_set():
+        # The descriptor stays readable until it is drained: left in the loop, it would wake the loop
+        # without end while the burst is gathered (about 4 ms of a core spinning per change), so the
+        # wait takes it out of the loop as soon as it is readable.
+        await _readable_or_stop(watch.fd, stop)
+        if stop.is_set():
+            return
+        await asyncio.sleep(BURST_S)
+        events = watch.read()
+        if events.gone or _identity(sessions_dir) != identity:
+            return
+        if events.overflow:
+            yield Batch(frozenset(), rescan=True)
+            continue
+        names = _sessions_only(events.names)
+        if names:
+            yield Batch(names)
 
 
 async def _polling(sessions_dir: Path, identity: tuple[int, int], stop: asyncio.Event) -> AsyncIterator[Batch]:
