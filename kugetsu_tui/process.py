@@ -48,7 +48,7 @@ def _stat_fields(pid: int) -> list[bytes] | None:
 
 def start_time(pid: int) -> float | None:
     fields = _stat_fields(pid)
-    return _start_time(fields) if fields else None
+    return _started_at(fields) if fields else None
 
 
 def _running_fields(pid: object) -> list[bytes] | None:
@@ -59,7 +59,8 @@ def _running_fields(pid: object) -> list[bytes] | None:
     return fields if fields is not None and fields[0] not in (b"Z", b"X") else None
 
 
-def _start_time(fields: list[bytes]) -> float:
+def _started_at(fields: list[bytes]) -> float:
+    """Start time in epoch seconds, from `_stat_fields`."""
     return int(fields[19]) / _CLOCK_TICKS + _boot()
 
 
@@ -73,7 +74,7 @@ def _recorded_fields(pid: object, started: object) -> list[bytes] | None:
     if isinstance(started, bool) or not isinstance(started, (int, float)):
         return None
     fields = _running_fields(pid)
-    return fields if fields is not None and abs(_start_time(fields) - started) <= START_TIME_TOLERANCE else None
+    return fields if fields is not None and abs(_started_at(fields) - started) <= START_TIME_TOLERANCE else None
 
 
 def is_alive(pid: object, started: object) -> bool:
@@ -160,9 +161,10 @@ class ProcessSampler:
                 if fields is None:
                     continue  # ended between the listing and the read
                 key = (member, int(fields[19]))
-                seen[key] = cpu, _ = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS, now
+                cpu = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # user + system time
                 if key in previous and now > previous[key][1]:
                     busy += 100 * (cpu - previous[key][0]) / (now - previous[key][1])
+                seen[key] = (cpu, now)
                 rss += int(fields[21]) * _PAGE_SIZE
             self._last[name] = seen
             result[name] = (busy, rss)
