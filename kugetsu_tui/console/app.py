@@ -127,8 +127,7 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         limit = resolve_limit(self.home)
         if limit != self.model.limit:
             self.model.limit = limit
-            if self.screen_stack:
-                self.main_screen.show_capacity()
+            self.main_screen.show_capacity()
         self._stall_after = _stall_after(self.home)
 
     def start_work_checks(self) -> None:
