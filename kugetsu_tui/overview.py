@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 from kugetsu_tui.config import Limit, resolve_limit
 from kugetsu_tui.home import Home
 from kugetsu_tui.process import is_alive
-from kugetsu_tui.sessions import KIND_DEV, Session, list_sessions
+from kugetsu_tui.sessions import KIND_DEV, Session, list_sessions, read_session
 from kugetsu_tui.states import MEANINGS, State
 
 
@@ -52,6 +52,14 @@ def view(session: Session, alive: bool | None = None) -> SessionView:
     recorded = session.recorded_state
     shown = _shown_state(session, recorded, alive)
     return SessionView(session, alive, shown, _error(session, recorded, shown))
+
+
+def read_view(home: Home, name: str) -> SessionView | None:
+    """One session as shown now, read from its file; None when the file is gone."""
+    try:
+        return view(read_session(home.session_path(name)))
+    except FileNotFoundError:
+        return None
 
 
 def _shown_state(s: Session, recorded: State, alive: bool) -> State:

@@ -19,13 +19,14 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Log, Static
 
+from kugetsu_tui.console.preview import gone_text
 from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
 from kugetsu_tui.display import printable
 from kugetsu_tui.home import Home
 from kugetsu_tui.log_tail import LogTail
 from kugetsu_tui.opencode.events import log_line_words
-from kugetsu_tui.overview import view
-from kugetsu_tui.sessions import KIND_DEV, Session, read_session
+from kugetsu_tui.overview import read_view
+from kugetsu_tui.sessions import KIND_DEV, Session
 
 FOLLOW_INTERVAL = 0.5
 #: fields our supervisor and admission write for their own checks: shown apart from the session's own
@@ -57,11 +58,10 @@ def _within(home: Home, path: Path) -> str:
 
 def describe(home: Home, name: str) -> Text:
     """All fields of the session file, literally, or why it cannot be read."""
-    try:
-        session = read_session(home.session_path(name))
-    except FileNotFoundError:
-        return Text(f"{printable(name)}: the session file is gone (destroyed?)", style="bold red")
-    current = view(session)
+    current = read_view(home, name)
+    if current is None:
+        return gone_text(name)
+    session = current.session
     text = Text()
     text.append(f"{printable(session.name)}", style="bold")
     text.append(f"   {session.kind}, {current.shown_state}{' (agent alive)' if current.alive else ''}\n")

@@ -23,8 +23,7 @@ from kugetsu_tui.display import printable
 from kugetsu_tui.home import Home
 from kugetsu_tui.log_tail import LogTail
 from kugetsu_tui.opencode.events import log_line_words
-from kugetsu_tui.overview import view
-from kugetsu_tui.sessions import read_session
+from kugetsu_tui.overview import read_view
 from kugetsu_tui.workstatus import NOT_CHECKED, read_work, work_for
 
 REFRESH_INTERVAL = 0.5
@@ -36,13 +35,17 @@ def _home_relative(path: str) -> str:
     return "~" + path[len(home) :] if home != "~" and (path == home or path.startswith(home + os.sep)) else path
 
 
+def gone_text(name: str) -> Text:
+    """What the preview and the details pane say of a session whose file has vanished."""
+    return Text(f"{printable(name)}: the session file is gone (destroyed?)", style="bold red")
+
+
 def summary(home: Home, name: str) -> Text:
     """State and full reason, worktree and branch, work status: what tells an operator where a session stands."""
-    try:
-        session = read_session(home.session_path(name))
-    except FileNotFoundError:
-        return Text(f"{printable(name)}: the session file is gone (destroyed?)", style="bold red")
-    current = view(session)
+    current = read_view(home, name)
+    if current is None:
+        return gone_text(name)
+    session = current.session
     text = Text()
     text.append(printable(session.issue_ref or session.name), style="bold")
     text.append("  ")
