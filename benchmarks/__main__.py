@@ -24,7 +24,7 @@ from pathlib import Path
 import psutil
 
 from benchmarks.pty_app import PtyApp
-from kugetsu_tui.demo import demo_templates
+from kugetsu_tui.demo.home import demo_templates
 
 ROOT = Path(__file__).resolve().parent.parent
 BIG_LIMIT = 100_000
@@ -59,7 +59,7 @@ def make_home(root: Path, dev_count: int, limit: int, live_pids: Sequence[int] =
         [
             sys.executable,
             "-m",
-            "kugetsu_tui.demo_agent",
+            "kugetsu_tui.demo.agent",
             "--store",
             str(store),
             "--seconds",

@@ -1,4 +1,4 @@
-"""Idle cost of watching the sessions directory: our ctypes inotify (`kugetsu_tui.watch`) vs asyncinotify.
+"""Idle cost of watching the sessions directory: our ctypes inotify (`kugetsu_tui.sessions.watch`) vs asyncinotify.
 
     python -m benchmarks.watcher_idle [SECONDS]    # needs asyncinotify importable (it is not a dependency)
 
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 async def ours(directory: Path) -> None:
-    from kugetsu_tui.watch import session_batches
+    from kugetsu_tui.sessions.watch import session_batches
 
     stop = asyncio.Event()
     async for batch in session_batches(directory, stop):

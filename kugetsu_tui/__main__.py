@@ -2,6 +2,6 @@
 
 import sys
 
-from kugetsu_tui.cli import main
+from kugetsu_tui.cli.main import main
 
 sys.exit(main())

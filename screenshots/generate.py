@@ -12,9 +12,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from kugetsu_tui.config import save_limit
 from kugetsu_tui.console.app import KugetsuConsole
-from kugetsu_tui.demo import create_demo_home, stop_all_agents
+from kugetsu_tui.demo.home import create_demo_home, stop_all_agents
+from kugetsu_tui.sessions.limit import save_limit
 
 OUT = Path(__file__).resolve().parent
 SIZE = (120, 32)

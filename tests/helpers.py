@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 
 import psutil
 
-from kugetsu_tui.demo import demo_templates
-from kugetsu_tui.home import Home
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.demo.home import demo_templates
 
 PY = sys.executable
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +45,7 @@ def demo_store(home: Home) -> Path:
 
 def create_demo_session(store: Path, title: str = "base", message: str = "init") -> str:
     """Create a session in the demo store the way the demo agent does (`run`), return its id."""
-    from kugetsu_tui import demo_agent
+    from kugetsu_tui.demo import agent as demo_agent
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):

@@ -21,7 +21,10 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
-from kugetsu_tui.config import DEFAULT_STALL_AFTER, Limit, console_bell, resolve_limit
+from kugetsu_tui.base.errors import KugetsuError
+from kugetsu_tui.base.home import FILE_MODE, Home
+from kugetsu_tui.base.process import ProcessSampler
+from kugetsu_tui.base.text import printable
 from kugetsu_tui.console.main_screen import MainScreen
 from kugetsu_tui.console.messages import (
     QueueDrained,
@@ -32,13 +35,12 @@ from kugetsu_tui.console.messages import (
     WatcherModeChanged,
 )
 from kugetsu_tui.console.model import ConsoleModel, config_stamp, read_changes
+from kugetsu_tui.console.settings import console_bell
 from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
-from kugetsu_tui.display import printable
-from kugetsu_tui.errors import KugetsuError
-from kugetsu_tui.home import FILE_MODE, Home
-from kugetsu_tui.process import ProcessSampler
-from kugetsu_tui.sessions import count_active
-from kugetsu_tui.watch import is_waiting, session_batches
+from kugetsu_tui.opencode.settings import DEFAULT_STALL_AFTER
+from kugetsu_tui.sessions.files import count_active
+from kugetsu_tui.sessions.limit import Limit, resolve_limit
+from kugetsu_tui.sessions.watch import is_waiting, session_batches
 
 if TYPE_CHECKING:
     from kugetsu_tui.opencode.server_activity import ActivityTracker
@@ -132,7 +134,7 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
 
     def start_work_checks(self) -> None:
         """A check of every dev session's work in the background now, and again every `interval`."""
-        from kugetsu_tui.workstatus import load_work_settings
+        from kugetsu_tui.work.status import load_work_settings
 
         try:
             interval = load_work_settings(self.home)[0].interval
@@ -204,7 +206,7 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
 
     def on_queue_drained(self, message: QueueDrained) -> None:
         from kugetsu_tui.queue.claims import BLOCKED, STARTED
-        from kugetsu_tui.queue.commands import describe
+        from kugetsu_tui.queue.drain import describe
 
         for result in message.results:
             if result.outcome == STARTED:
@@ -252,7 +254,7 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
     # --- what the agents are doing: the opencode server, or their own output -------------------------
 
     def _start_following_the_server(self) -> None:
-        from kugetsu_tui.config import load_agent_config
+        from kugetsu_tui.opencode.settings import load_agent_config
 
         try:
             config = load_agent_config(self.home)
@@ -268,10 +270,10 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
     @work(thread=True, group="server-follower", exit_on_error=False)
     def follow_server(self, url: str) -> None:
         """Follow /global/event, reconnecting with backoff; the tracker then knows each session's activity."""
-        from kugetsu_tui.config import load_agent_config
+        from kugetsu_tui.opencode.activity import server_directories
         from kugetsu_tui.opencode.server import OpencodeServer
         from kugetsu_tui.opencode.server_activity import follow
-        from kugetsu_tui.session_activity import server_directories
+        from kugetsu_tui.opencode.settings import load_agent_config
 
         assert self.tracker is not None
         config = load_agent_config(self.home)
@@ -300,8 +302,8 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
     def look_at_activity(self, names: set[str] | None = None) -> None:
         """What the agents of `names` (all the live ones and those on screen when None) are doing: a
         stat of each one's log, and what the server said."""
-        from kugetsu_tui.log_activity import log_activity
-        from kugetsu_tui.session_activity import combine
+        from kugetsu_tui.opencode.activity import combine
+        from kugetsu_tui.opencode.log_activity import log_activity
 
         if names is None:
             names = set(self.main_screen.table.visible_keys()) | set(self.model.watched_processes())
@@ -384,7 +386,7 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
 
 def _stall_after(home: Home) -> float:
     """`[agent] stall_after`, or its default while config.toml is broken (start and continue say why)."""
-    from kugetsu_tui.config import load_agent_config
+    from kugetsu_tui.opencode.settings import load_agent_config
 
     try:
         return load_agent_config(home).stall_after

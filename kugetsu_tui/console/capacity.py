@@ -6,10 +6,10 @@ from rich.text import Text
 from textual.reactive import var
 from textual.widgets import Static
 
-from kugetsu_tui.config import Limit
+from kugetsu_tui.base.text import printable
 from kugetsu_tui.console.model import Capacity
-from kugetsu_tui.display import printable
-from kugetsu_tui.watch import MODE_NATIVE
+from kugetsu_tui.sessions.limit import Limit
+from kugetsu_tui.sessions.watch import MODE_NATIVE
 
 
 def headroom(active: int, limit: Limit) -> str:

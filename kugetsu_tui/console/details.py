@@ -19,14 +19,14 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Log, Static
 
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.base.text import printable
 from kugetsu_tui.console.preview import gone_text
 from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
-from kugetsu_tui.display import printable
-from kugetsu_tui.home import Home
-from kugetsu_tui.log_tail import LogTail
 from kugetsu_tui.opencode.events import log_line_words
-from kugetsu_tui.overview import read_view
-from kugetsu_tui.sessions import KIND_DEV, Session
+from kugetsu_tui.opencode.log_tail import LogTail
+from kugetsu_tui.sessions.files import KIND_DEV, Session
+from kugetsu_tui.sessions.overview import read_view
 
 FOLLOW_INTERVAL = 0.5
 #: fields our supervisor and admission write for their own checks: shown apart from the session's own
@@ -122,7 +122,7 @@ def _worktree_line(session: Session) -> Text:
 
 def _work_line(home: Home, session: Session) -> Text:
     """The session's work status as last checked (the cache: no network here)."""
-    from kugetsu_tui.workstatus import read_work, work_for
+    from kugetsu_tui.work.status import read_work, work_for
 
     if session.kind != KIND_DEV:
         return Text()

@@ -13,8 +13,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from kugetsu_tui.errors import KugetsuError
-from kugetsu_tui.refs import EXPECTED_FORMS, parse_issue_ref
+from kugetsu_tui.base.errors import KugetsuError
+from kugetsu_tui.base.refs import EXPECTED_FORMS, parse_issue_ref
 
 DialogResult = TypeVar("DialogResult")
 

@@ -15,11 +15,11 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from kugetsu_tui.config import LIMIT_ENV, LIMIT_KEY, Limit
+from kugetsu_tui.base.text import printable
 from kugetsu_tui.console.rows import STATE_STYLES
-from kugetsu_tui.display import printable
-from kugetsu_tui.sessions import BASE_FILE, PM_FILE
-from kugetsu_tui.states import MEANINGS
+from kugetsu_tui.sessions.files import BASE_FILE, PM_FILE
+from kugetsu_tui.sessions.limit import LIMIT_ENV, LIMIT_KEY, Limit
+from kugetsu_tui.sessions.states import MEANINGS
 
 
 def key_rows(screen: Screen[Any]) -> list[tuple[str, str]]:

@@ -21,7 +21,9 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
-from kugetsu_tui.config import LIMIT_ENV, resolve_limit, save_limit
+from kugetsu_tui.base.errors import KugetsuError
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.base.text import printable
 from kugetsu_tui.console.capacity import CapacityBar
 from kugetsu_tui.console.messages import (
     ActionDone,
@@ -38,11 +40,9 @@ from kugetsu_tui.console.rows import LIVE_COLUMNS, live_texts, row_cells, sort_k
 from kugetsu_tui.console.session_table import SessionTable
 from kugetsu_tui.console.virtual_table import VirtualTable
 from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
-from kugetsu_tui.display import printable
-from kugetsu_tui.errors import KugetsuError
-from kugetsu_tui.home import Home
-from kugetsu_tui.overview import SessionView
-from kugetsu_tui.sessions import KIND_BASE, KIND_DEV, KIND_PM, Session
+from kugetsu_tui.sessions.files import KIND_BASE, KIND_DEV, KIND_PM, Session
+from kugetsu_tui.sessions.limit import LIMIT_ENV, resolve_limit, save_limit
+from kugetsu_tui.sessions.overview import SessionView
 
 if TYPE_CHECKING:
     from kugetsu_tui.opencode.server import Permission, Question
@@ -265,7 +265,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
 
     @work(thread=True, group="actions", exit_on_error=False)
     def run_start(self, ref: str, message: str) -> None:
-        from kugetsu_tui.actions import start_session
+        from kugetsu_tui.lifecycle.start import start_session
 
         try:
             done = start_session(self.home, ref, message)
@@ -300,7 +300,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
 
     @work(thread=True, group="actions", exit_on_error=False)
     def run_continue(self, name: str, message: str) -> None:
-        from kugetsu_tui.actions import continue_session
+        from kugetsu_tui.lifecycle.start import continue_session
 
         try:
             done = continue_session(self.home, name, message or None)
@@ -325,11 +325,11 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         item = self.selected()
         if item is None:
             return
-        from kugetsu_tui.archive import (
+        from kugetsu_tui.console.dialogs import ConfirmDialog
+        from kugetsu_tui.lifecycle.archive import (
             destroy_steps,
             special_kind,
         )  # archive, actions, worktrees: not before the first frame
-        from kugetsu_tui.console.dialogs import ConfirmDialog
 
         s = item.session
         steps = destroy_steps(s, item.alive, self.model.active, self.model.limit.value)
@@ -384,7 +384,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     @work(thread=True, group="actions", exit_on_error=False)
     def run_destroy(self, targets: list[tuple[str, str]], action: str = "destroy") -> None:
         """Destroy each session in turn; stop at the first failure (what was destroyed stays undoable)."""
-        from kugetsu_tui.archive import destroy_session
+        from kugetsu_tui.lifecycle.archive import destroy_session
 
         entries: list[str] = []
         warnings: list[str] = []
@@ -432,7 +432,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     @work(thread=True, group="actions", exit_on_error=False)
     def run_undo(self, entry_ids: list[str]) -> None:
         """Restore a destroyed batch; entries that cannot come back (the cap, say) stay undoable."""
-        from kugetsu_tui.archive import restore_session
+        from kugetsu_tui.lifecycle.archive import restore_session
 
         restored: list[str] = []
         for index, entry_id in enumerate(entry_ids):
@@ -463,8 +463,8 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
 
     @work(thread=True, group="work-check", exit_on_error=False)
     def run_plan_cleanup(self) -> None:
-        from kugetsu_tui.prune import plan_prune
-        from kugetsu_tui.workstatus import read_work
+        from kugetsu_tui.lifecycle.prune import plan_prune
+        from kugetsu_tui.work.status import read_work
 
         try:
             plan = plan_prune(self.home)
@@ -572,7 +572,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
 
         With `check=False`, only the cache as last checked (by us or by `kugetsu-tui work`) is shown.
         """
-        from kugetsu_tui.workstatus import check_work, read_work
+        from kugetsu_tui.work.status import check_work, read_work
 
         if not check:
             self.post_message(WorkRead(read_work(self.home), checked=False))
@@ -595,7 +595,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
 
     def action_open_url(self) -> None:
         """Open the selected session's PR (or issue) in a browser; the URL is shown too, for SSH."""
-        from kugetsu_tui.workstatus import browse_url
+        from kugetsu_tui.work.status import browse_url
 
         item = self.selected()
         if item is None:

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
-from kugetsu_tui.overview import SessionView
+from kugetsu_tui.sessions.overview import SessionView
 
 if TYPE_CHECKING:  # loaded when first used, not at start-up
-    from kugetsu_tui.prune import PrunePlan
+    from kugetsu_tui.lifecycle.prune import PrunePlan
     from kugetsu_tui.queue.claims import DrainResult
     from kugetsu_tui.queue.items import QueueItem
 

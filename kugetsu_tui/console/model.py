@@ -11,14 +11,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from kugetsu_tui.activities import ATTENTION, ActivityInfo, wants_attention
-from kugetsu_tui.admission import refusal
-from kugetsu_tui.config import Limit
-from kugetsu_tui.home import Home
-from kugetsu_tui.overview import SessionView, view
+from kugetsu_tui.base.home import Home
 from kugetsu_tui.queue.items import COMPLETED, WAITING, QueueItem, pending_in_order
-from kugetsu_tui.sessions import KIND_DEV, read_session, session_paths
-from kugetsu_tui.workstatus import NOT_CHECKED, WorkStatus, work_for
+from kugetsu_tui.sessions.activities import ATTENTION, ActivityInfo, wants_attention
+from kugetsu_tui.sessions.admission import refusal
+from kugetsu_tui.sessions.files import KIND_DEV, read_session, session_paths
+from kugetsu_tui.sessions.limit import Limit
+from kugetsu_tui.sessions.overview import SessionView, view
+from kugetsu_tui.work.status import NOT_CHECKED, WorkStatus, work_for
 
 #: process stats of one agent tree: (CPU %, resident memory in bytes)
 Stats = tuple[float, int]

@@ -17,14 +17,14 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Log, Static
 
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.base.text import printable
 from kugetsu_tui.console.rows import STATE_STYLES
 from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
-from kugetsu_tui.display import printable
-from kugetsu_tui.home import Home
-from kugetsu_tui.log_tail import LogTail
 from kugetsu_tui.opencode.events import log_line_words
-from kugetsu_tui.overview import read_view
-from kugetsu_tui.workstatus import NOT_CHECKED, read_work, work_for
+from kugetsu_tui.opencode.log_tail import LogTail
+from kugetsu_tui.sessions.overview import read_view
+from kugetsu_tui.work.status import NOT_CHECKED, read_work, work_for
 
 REFRESH_INTERVAL = 0.5
 LOG_LINES = 500

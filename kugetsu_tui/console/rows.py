@@ -10,13 +10,13 @@ from typing import Any
 
 from rich.text import Text
 
-from kugetsu_tui.activities import Activity, ActivityInfo
+from kugetsu_tui.base.text import age, megabytes, printable
 from kugetsu_tui.console.model import ConsoleModel, QueueRow, Row, Stats
-from kugetsu_tui.display import age, megabytes, printable
-from kugetsu_tui.overview import SessionView
 from kugetsu_tui.queue.items import BROKEN, ERROR, PENDING
-from kugetsu_tui.states import State
-from kugetsu_tui.workstatus import WorkStatus
+from kugetsu_tui.sessions.activities import Activity, ActivityInfo
+from kugetsu_tui.sessions.overview import SessionView
+from kugetsu_tui.sessions.states import State
+from kugetsu_tui.work.status import WorkStatus
 
 # (key, label, width). Most telling first: on a narrow terminal the right-hand columns scroll.
 COLUMNS = (

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from kugetsu_tui.base.home import Home
 from kugetsu_tui.console.app import KugetsuConsole
-from kugetsu_tui.home import Home
 
 
 def run_console(home_override: str | None = None, demo: bool = False) -> int:
     if not demo:
         KugetsuConsole(Home.locate(home_override)).run()
         return 0
-    from kugetsu_tui.demo import temporary_demo_home
+    from kugetsu_tui.demo.home import temporary_demo_home
 
     app: KugetsuConsole | None = None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kugetsu_tui.display import printable
+from kugetsu_tui.base.text import printable
 
 
 def parse_event(line: bytes | str) -> dict[str, Any] | None:

@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kugetsu_tui.atomic import write_bytes
-from kugetsu_tui.config import AgentConfig, render
-from kugetsu_tui.errors import KugetsuError
-from kugetsu_tui.launch import run_step
+from kugetsu_tui.base.atomic import write_bytes
+from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.opencode.events import last_words
+from kugetsu_tui.opencode.settings import AgentConfig, render
+from kugetsu_tui.opencode.steps import run_step
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _RANDOM_LENGTH = 14

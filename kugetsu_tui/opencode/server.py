@@ -28,7 +28,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
-from kugetsu_tui.errors import KugetsuError
+from kugetsu_tui.base.errors import KugetsuError
 
 DIRECTORY_HEADER = "x-opencode-directory"
 DEFAULT_TIMEOUT = 2.0

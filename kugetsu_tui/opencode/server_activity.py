@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-from kugetsu_tui.activities import Activity, ActivityInfo
 from kugetsu_tui.opencode.server import OpencodeServer, Permission, Question, ServerEvent, ServerUnavailable
+from kugetsu_tui.sessions.activities import Activity, ActivityInfo
 
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 15.0

@@ -13,14 +13,14 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from kugetsu_tui import index
-from kugetsu_tui.actions import Launched
-from kugetsu_tui.atomic import write_json
-from kugetsu_tui.config import AgentConfig
-from kugetsu_tui.errors import KugetsuError
-from kugetsu_tui.home import Home
-from kugetsu_tui.locking import sessions_lock
-from kugetsu_tui.process import is_alive, start_time
+from kugetsu_tui.base.atomic import write_json
+from kugetsu_tui.base.errors import KugetsuError
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.base.locking import sessions_lock
+from kugetsu_tui.base.process import is_alive, start_time
+from kugetsu_tui.base.refs import parse_issue_ref
+from kugetsu_tui.lifecycle.start import Launched
+from kugetsu_tui.opencode.settings import AgentConfig
 from kugetsu_tui.queue.items import (
     COMPLETED,
     ERROR,
@@ -33,8 +33,8 @@ from kugetsu_tui.queue.items import (
     parse_time,
     read_item,
 )
-from kugetsu_tui.refs import parse_issue_ref
-from kugetsu_tui.sessions import Session, read_session
+from kugetsu_tui.sessions import index
+from kugetsu_tui.sessions.files import Session, read_session
 
 CLAIM_GRACE_S = 30.0  # beyond start_wait: a claim this old is taken back even if its drainer still runs
 CLAIM_FIELDS = ("run_id", "claimed_at", "claimed_by")

@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from kugetsu_tui.actions import start_session
-from kugetsu_tui.config import AgentConfig, load_agent_config, resolve_limit
-from kugetsu_tui.errors import AtCapacityError, KugetsuError
-from kugetsu_tui.home import Home
+from kugetsu_tui.base.errors import AtCapacityError, KugetsuError
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.base.refs import parse_issue_ref
+from kugetsu_tui.lifecycle.start import start_session
+from kugetsu_tui.opencode.settings import AgentConfig, load_agent_config
 from kugetsu_tui.queue.claims import (
     BLOCKED,
     ClaimLost,
@@ -26,8 +27,8 @@ from kugetsu_tui.queue.claims import (
     write_claim,
 )
 from kugetsu_tui.queue.items import QueueItem, list_items, pending_in_order
-from kugetsu_tui.refs import parse_issue_ref
-from kugetsu_tui.sessions import count_active
+from kugetsu_tui.sessions.files import count_active
+from kugetsu_tui.sessions.limit import resolve_limit
 
 
 def next_item(home: Home, tried: set[str]) -> QueueItem | None:
@@ -106,3 +107,11 @@ def _start_item(home: Home, item: QueueItem, config: AgentConfig, tried: set[str
         return DrainResult(item.id, item.issue_ref, BLOCKED, str(exc))
     tried.add(item.id)
     return settle_started(home, item, claims[0], launched)
+
+
+def describe(result: DrainResult) -> str:
+    from kugetsu_tui.base.text import printable
+
+    if result.item_id is None:
+        return f"{result.outcome}: {printable(result.detail)}"
+    return f"{result.outcome} {printable(result.item_id)} {printable(result.issue_ref)}: {printable(result.detail)}"

@@ -13,13 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kugetsu_tui.config import DEFAULT_START_WAIT, load_agent_config
-from kugetsu_tui.errors import KugetsuError
-from kugetsu_tui.home import Home
+from kugetsu_tui.base.errors import KugetsuError
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.opencode.settings import DEFAULT_START_WAIT, load_agent_config
 from kugetsu_tui.queue.claims import BLOCKED, CLAIM_GRACE_S, DrainResult, claim_timeout, seconds_until_stale
 from kugetsu_tui.queue.drain import drain_once
 from kugetsu_tui.queue.items import ensure_queue_dirs, list_items
-from kugetsu_tui.watch import session_batches
+from kugetsu_tui.sessions.watch import session_batches
 
 MIN_TIMER_S = 0.5  # a stale-claim timer never fires more often than this
 

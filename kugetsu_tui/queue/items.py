@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from kugetsu_tui.errors import KugetsuError
-from kugetsu_tui.home import Home
-from kugetsu_tui.sessions import is_session_filename, read_session
+from kugetsu_tui.base.errors import KugetsuError
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.sessions.files import is_session_filename, read_session
 
 PENDING, STARTING, NOTIFIED, COMPLETED, ERROR = "pending", "starting", "notified", "completed", "error"
 BROKEN = "broken"

@@ -11,11 +11,12 @@ import stat
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from kugetsu_tui.actions import Launched, start_session
-from kugetsu_tui.atomic import write_json
-from kugetsu_tui.errors import AtCapacityError, KugetsuError
-from kugetsu_tui.home import Home
-from kugetsu_tui.locking import sessions_lock
+from kugetsu_tui.base.atomic import write_json
+from kugetsu_tui.base.errors import AtCapacityError, KugetsuError
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.base.locking import sessions_lock
+from kugetsu_tui.base.refs import IssueRef, parse_issue_ref
+from kugetsu_tui.lifecycle.start import Launched, start_session
 from kugetsu_tui.queue.items import (
     PENDING,
     STARTING,
@@ -29,7 +30,6 @@ from kugetsu_tui.queue.items import (
     pending_in_order,
     read_item,
 )
-from kugetsu_tui.refs import IssueRef, parse_issue_ref
 
 
 class Queued(NamedTuple):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from kugetsu_tui.config import load_toml
-from kugetsu_tui.errors import KugetsuError
-from kugetsu_tui.home import Home
+from kugetsu_tui.base.config_file import load_toml
+from kugetsu_tui.base.errors import KugetsuError
+from kugetsu_tui.base.home import Home
 
 
 def console_drains(home: Home) -> bool:

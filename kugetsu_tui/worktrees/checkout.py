@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 from typing import NamedTuple
 
-from kugetsu_tui.refs import IssueRef
-from kugetsu_tui.worktrees.git import GitError, git_ok, git_text, run_git
+from kugetsu_tui.base.git import GitError, git_ok, git_text, run_git
+from kugetsu_tui.base.refs import IssueRef
 from kugetsu_tui.worktrees.repository import resolve_repository
 from kugetsu_tui.worktrees.settings import WorktreeSettings, render_branch
 

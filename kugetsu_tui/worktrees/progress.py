@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from kugetsu_tui.worktrees.git import GitError, git_ok, run_git
+from kugetsu_tui.base.git import GitError, git_ok, run_git
 from kugetsu_tui.worktrees.saved_work import WorktreeRecord
 
 

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
-from kugetsu_tui.refs import IssueRef
-from kugetsu_tui.worktrees.git import GitError, git_ok, git_program, git_text
+from kugetsu_tui.base.git import GitError, git_ok, git_program, git_text
+from kugetsu_tui.base.refs import IssueRef
 from kugetsu_tui.worktrees.settings import WorktreeSettings
 
 # https://host/owner/repo(.git), ssh://git@host[:port]/owner/repo(.git), git@host:owner/repo(.git)

@@ -19,9 +19,9 @@ import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from kugetsu_tui.atomic import write_bytes, write_json
+from kugetsu_tui.base.atomic import write_bytes, write_json
+from kugetsu_tui.base.git import GitError, git_ok, git_text, run_git
 from kugetsu_tui.worktrees.checkout import checked_out_at, commits_ahead, default_base, repo_of_worktree, same_path
-from kugetsu_tui.worktrees.git import GitError, git_ok, git_text, run_git
 
 META, BUNDLE, PATCH, UNTRACKED = "meta.json", "commits.bundle", "uncommitted.patch", "untracked.tar"
 

@@ -17,9 +17,9 @@ import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from kugetsu_tui.config import load_toml
-from kugetsu_tui.errors import KugetsuError
-from kugetsu_tui.home import Home
+from kugetsu_tui.base.config_file import load_toml
+from kugetsu_tui.base.errors import KugetsuError
+from kugetsu_tui.base.home import Home
 
 DEFAULT_BRANCH = "fix/issue-{number}"
 BRANCH_PLACEHOLDERS = frozenset({"number", "owner", "repo", "host", "name"})

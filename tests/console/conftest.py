@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kugetsu_tui.demo import create_demo_home
-from kugetsu_tui.home import Home
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.demo.home import create_demo_home
 from tests.helpers import FIXED_NOW, set_limit, write_session
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import time
 
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.base.process import start_time
 from kugetsu_tui.console.app import KugetsuConsole
 from kugetsu_tui.console.session_table import SessionTable
-from kugetsu_tui.home import Home
-from kugetsu_tui.process import start_time
 from tests.helpers import Messages, wait_until, write_session
 
 NAME = "github.com-acme-widgets-30"

@@ -12,8 +12,7 @@ import pytest
 from textual.binding import Binding
 from textual.widgets import Input, Static
 
-from kugetsu_tui.archive import list_archive
-from kugetsu_tui.config import resolve_limit
+from kugetsu_tui.base.home import Home
 from kugetsu_tui.console.app import KugetsuConsole
 from kugetsu_tui.console.capacity import CapacityBar
 from kugetsu_tui.console.details import DetailsScreen
@@ -21,7 +20,8 @@ from kugetsu_tui.console.dialogs import ConfirmDialog, MessageDialog, StartDialo
 from kugetsu_tui.console.main_screen import MainScreen
 from kugetsu_tui.console.messages import ActionDone, ActionRefused
 from kugetsu_tui.console.session_table import SessionTable
-from kugetsu_tui.home import Home
+from kugetsu_tui.lifecycle.archive import list_archive
+from kugetsu_tui.sessions.limit import resolve_limit
 from tests.helpers import FIXED_NOW, Messages, set_limit, wait_until, write_session
 
 
@@ -380,7 +380,7 @@ async def test_missing_sessions_directory_is_waited_for(tmp_path: Path) -> None:
 
 
 async def test_polling_fallback_is_announced(static_home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kugetsu_tui import watch
+    from kugetsu_tui.sessions import watch
 
     def no_inotify(path):
         raise OSError(28, "inotify watch limit reached")

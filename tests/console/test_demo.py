@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.base.process import is_alive
 from kugetsu_tui.console import run as console_run
 from kugetsu_tui.console.app import KugetsuConsole
-from kugetsu_tui.home import Home
-from kugetsu_tui.overview import overview
-from kugetsu_tui.process import is_alive
+from kugetsu_tui.sessions.overview import overview
 
 
 def test_demo_home_has_every_state_and_is_removed_with_its_agents_on_exit(monkeypatch) -> None:
@@ -37,9 +37,9 @@ def test_demo_home_has_every_state_and_is_removed_with_its_agents_on_exit(monkey
 
 
 def test_demo_agent_templates_round_trip_a_session(tmp_path: Path) -> None:
-    from kugetsu_tui.actions import start_session
-    from kugetsu_tui.archive import destroy_session, restore_session
-    from kugetsu_tui.demo import create_demo_home
+    from kugetsu_tui.demo.home import create_demo_home
+    from kugetsu_tui.lifecycle.archive import destroy_session, restore_session
+    from kugetsu_tui.lifecycle.start import start_session
 
     home: Home = create_demo_home(tmp_path / "home", live_agent=False)
     launched = start_session(home, "acme/widgets#77", "try it")

@@ -11,12 +11,12 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Static
 
-from kugetsu_tui.config import resolve_limit
+from kugetsu_tui.base.home import Home
 from kugetsu_tui.console.app import KugetsuConsole
 from kugetsu_tui.console.help_screen import HelpScreen, state_rows
 from kugetsu_tui.console.rows import STATE_STYLES
-from kugetsu_tui.home import Home
-from kugetsu_tui.states import MEANINGS, State
+from kugetsu_tui.sessions.limit import resolve_limit
+from kugetsu_tui.sessions.states import MEANINGS, State
 from tests.helpers import FIXED_NOW, wait_until
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from textual.app import App, ComposeResult
 from textual.widgets import Log, Static
 
+from kugetsu_tui.base.home import Home
 from kugetsu_tui.console.preview import SessionPreview
-from kugetsu_tui.home import Home
-from kugetsu_tui.sessions import read_session
-from kugetsu_tui.workstatus import WorkStatus, save_work
+from kugetsu_tui.sessions.files import read_session
+from kugetsu_tui.work.status import WorkStatus, save_work
 from tests.helpers import wait_until, write_session
 
 REASON = "agent exited with status 1: " + "the model refused the request because " * 3 + "[bold]end[/bold]"

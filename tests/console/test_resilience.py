@@ -7,13 +7,13 @@ import threading
 import pytest
 from textual.widgets import Log
 
+from kugetsu_tui.base.home import Home
 from kugetsu_tui.console import app as console_app
 from kugetsu_tui.console import details as console_details
 from kugetsu_tui.console import model as console_model
 from kugetsu_tui.console.app import ERROR_LOG, KugetsuConsole
 from kugetsu_tui.console.details import DetailsScreen
 from kugetsu_tui.console.messages import UnexpectedError
-from kugetsu_tui.home import Home
 from tests.helpers import Messages, wait_until, write_session
 
 
@@ -89,12 +89,12 @@ async def test_an_error_in_the_process_sampler_is_reported_and_the_console_goes_
 async def test_an_error_in_the_activity_reader_is_reported_and_the_console_goes_on(
     static_home: Home, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import kugetsu_tui.log_activity
+    import kugetsu_tui.opencode.log_activity
 
     def broken(*args: object, **kwargs: object) -> object:
         raise ZeroDivisionError("activity bug")
 
-    monkeypatch.setattr(kugetsu_tui.log_activity, "log_activity", broken)
+    monkeypatch.setattr(kugetsu_tui.opencode.log_activity, "log_activity", broken)
     app = KugetsuConsole(static_home, sample_processes=False, check_work=False)
     messages = Messages()
     async with app.run_test(size=(120, 30), message_hook=messages) as pilot:
@@ -112,12 +112,12 @@ async def test_an_error_in_the_activity_reader_is_reported_and_the_console_goes_
 async def test_an_error_in_an_action_worker_is_reported_and_the_console_goes_on(
     demo_home: Home, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import kugetsu_tui.actions
+    import kugetsu_tui.lifecycle.start
 
     def broken(*args: object, **kwargs: object) -> object:
         raise KeyError("start bug")
 
-    monkeypatch.setattr(kugetsu_tui.actions, "start_session", broken)
+    monkeypatch.setattr(kugetsu_tui.lifecycle.start, "start_session", broken)
     app = KugetsuConsole(demo_home, sample_processes=False)
     messages = Messages()
     async with app.run_test(size=(120, 30), message_hook=messages) as pilot:

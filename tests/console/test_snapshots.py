@@ -6,8 +6,8 @@ console's look does.
 
 from __future__ import annotations
 
+from kugetsu_tui.base.home import Home
 from kugetsu_tui.console.app import KugetsuConsole
-from kugetsu_tui.home import Home
 from tests.helpers import FIXED_NOW, set_limit, wait_until
 
 SIZE = (100, 24)

@@ -6,12 +6,12 @@ import webbrowser
 
 import pytest
 
-from kugetsu_tui.archive import list_archive
+from kugetsu_tui.base.home import Home
 from kugetsu_tui.console.app import KugetsuConsole
 from kugetsu_tui.console.dialogs import ConfirmDialog, StartDialog
 from kugetsu_tui.console.messages import ActionDone
 from kugetsu_tui.console.session_table import SessionTable
-from kugetsu_tui.home import Home
+from kugetsu_tui.lifecycle.archive import list_archive
 from kugetsu_tui.queue.items import list_items
 from kugetsu_tui.queue.manage import enqueue
 from tests.helpers import Messages, set_limit, wait_until

@@ -141,9 +141,9 @@ def test_start_and_continue_through_the_server_wait_for_the_operators_answer(ser
 
 async def test_the_console_shows_the_pending_ask_and_a_allows_it(served_home):
     """needs_input in the Activity column from the real server's events, answered with `a` from the keyboard."""
+    from kugetsu_tui.base.home import Home as KugetsuHome
     from kugetsu_tui.console.app import KugetsuConsole
     from kugetsu_tui.console.session_table import SessionTable
-    from kugetsu_tui.home import Home as KugetsuHome
     from tests.helpers import wait_until
 
     home, project, serve = served_home

@@ -310,8 +310,8 @@ def test_ls_never_shows_a_finishing_agent_as_failed(flow: Flow) -> None:
     `ls` must not call the session failed ("agent process vanished without recording an exit
     status"). Watched from the inside (the core behind `ls --json`) every few milliseconds, since
     the window is ~0.1 s: the agent's pid is gone before the supervisor reads EOF and writes idle."""
-    from kugetsu_tui.home import Home
-    from kugetsu_tui.overview import overview
+    from kugetsu_tui.base.home import Home
+    from kugetsu_tui.sessions.overview import overview
 
     _need(flow, NAME2)
     home = Home(flow.home)

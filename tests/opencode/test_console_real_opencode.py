@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from kugetsu_tui.archive import list_archive
-from kugetsu_tui.config import save_limit
+from kugetsu_tui.base.home import Home
 from kugetsu_tui.console.app import KugetsuConsole
 from kugetsu_tui.console.dialogs import ConfirmDialog, MessageDialog, StartDialog
 from kugetsu_tui.console.session_table import SessionTable
-from kugetsu_tui.home import Home
+from kugetsu_tui.lifecycle.archive import list_archive
+from kugetsu_tui.sessions.limit import save_limit
 from tests.helpers import Messages, wait_until
 
 from .harness import OpenCode, write_kugetsu_home

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from kugetsu_tui.activities import Activity
 from kugetsu_tui.opencode.server import OpencodeServer, PermissionReply, ServerEvent
 from kugetsu_tui.opencode.server_activity import ActivityTracker, follow, snapshot
+from kugetsu_tui.sessions.activities import Activity
 from tests.helpers import wait_for
 
 from .harness import OpenCode, ServeProcess, free_port, init_git_project, session_id_of

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any, Self
 
-from kugetsu_tui.home import Home
+from kugetsu_tui.base.home import Home
 from tests.helpers import PY, cli_env, read_json, run_cli, wait_for
 
 #: a pending item as kugetsu's `queue add` writes it (kugetsu #140)

@@ -11,9 +11,9 @@ from datetime import datetime
 import psutil
 import pytest
 
-from kugetsu_tui import actions
-from kugetsu_tui.actions import continue_session, start_session
-from kugetsu_tui.errors import AtCapacityError, KugetsuError
+from kugetsu_tui.base.errors import AtCapacityError, KugetsuError
+from kugetsu_tui.lifecycle import start as actions
+from kugetsu_tui.lifecycle.start import continue_session, start_session
 from tests.helpers import (
     PY,
     REPORT_THEN_EXIT,
@@ -65,7 +65,7 @@ def test_start_writes_the_session_runs_the_agent_and_records_its_outcome(home):
 
     assert data["state"] == "running"
     assert data["pid"] == launched.pid and pid_alive(data["pid"])
-    assert "kugetsu_tui.demo_agent" in " ".join(psutil.Process(data["pid"]).cmdline())
+    assert "kugetsu_tui.demo.agent" in " ".join(psutil.Process(data["pid"]).cmdline())
     assert data["log"] == str(home.logs_dir / f"{NAME}.log") == launched.log
     assert read_index(home)["issues"] == {REF: f"{NAME}.json"}
 
@@ -443,7 +443,7 @@ def test_the_launch_scripts_use_the_running_interpreter(home):
     data = session_data(home, NAME)
     cmdline = psutil.Process(data["supervisor_pid"]).cmdline()
     assert os.path.realpath(cmdline[0]) == os.path.realpath(PY)
-    assert cmdline[1:3] == ["-m", "kugetsu_tui.supervisor"]
+    assert cmdline[1:3] == ["-m", "kugetsu_tui.lifecycle.supervisor"]
     wait_for(lambda: store_ids(demo_store(home)) >= {data["opencode_session_id"]}, message="store entry")
 
 

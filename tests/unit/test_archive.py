@@ -11,10 +11,10 @@ import subprocess
 import psutil
 import pytest
 
-from kugetsu_tui import actions
-from kugetsu_tui.actions import continue_session, start_session
-from kugetsu_tui.archive import destroy_session, list_archive, restore_session
-from kugetsu_tui.errors import AtCapacityError, KugetsuError
+from kugetsu_tui.base.errors import AtCapacityError, KugetsuError
+from kugetsu_tui.lifecycle import start as actions
+from kugetsu_tui.lifecycle.archive import destroy_session, list_archive, restore_session
+from kugetsu_tui.lifecycle.start import continue_session, start_session
 from tests.helpers import (
     assert_one_line_error,
     demo_agent_config,

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from kugetsu_tui.actions import start_session
+from kugetsu_tui.lifecycle.start import start_session
 from tests.helpers import (
     PY,
     SEED_DEV_NAMES,

@@ -7,16 +7,12 @@ import tomllib
 
 import pytest
 
-from kugetsu_tui.config import (
-    load_agent_config,
-    load_toml,
-    render,
-    resolve_limit,
-    save_limit,
-)
-from kugetsu_tui.errors import KugetsuError
-from kugetsu_tui.home import Home
+from kugetsu_tui.base.config_file import load_toml
+from kugetsu_tui.base.errors import KugetsuError
+from kugetsu_tui.base.home import Home
 from kugetsu_tui.opencode.commands import DEFAULT_TEMPLATES
+from kugetsu_tui.opencode.settings import load_agent_config, render
+from kugetsu_tui.sessions.limit import resolve_limit, save_limit
 from tests.helpers import (
     assert_one_line_error,
     demo_agent_config,
@@ -187,7 +183,7 @@ def test_a_huge_limit_is_a_clear_error_not_a_traceback(home):
 
 @pytest.mark.parametrize("where", ["env", "config.toml", "legacy"])
 def test_an_invalid_limit_refuses_start_but_ls_continue_and_destroy_work(home, where):
-    from kugetsu_tui.actions import start_session
+    from kugetsu_tui.lifecycle.start import start_session
 
     session = start_session(home, "shoko/kugetsu#5", "first")
     wait_state(home, session.name, "idle")

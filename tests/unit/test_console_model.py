@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from kugetsu_tui.config import Limit
+from kugetsu_tui.base.home import Home
 from kugetsu_tui.console.model import ConsoleModel, QueueRow, read_changes
-from kugetsu_tui.home import Home
-from kugetsu_tui.overview import SessionView, view
 from kugetsu_tui.queue.items import list_items
 from kugetsu_tui.queue.manage import enqueue
-from kugetsu_tui.sessions import read_session
+from kugetsu_tui.sessions.files import read_session
+from kugetsu_tui.sessions.limit import Limit
+from kugetsu_tui.sessions.overview import SessionView, view
 from tests.helpers import write_session
 
 

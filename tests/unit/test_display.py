@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kugetsu_tui.display import age, printable
+from kugetsu_tui.base.text import age, printable
 
 
 def test_control_characters_are_shown_not_sent() -> None:

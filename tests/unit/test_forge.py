@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from kugetsu_tui.errors import KugetsuError
-from kugetsu_tui.forge import ForgeClient, forge_work, parse_forge_settings
-from kugetsu_tui.refs import parse_issue_ref
+from kugetsu_tui.base.errors import KugetsuError
+from kugetsu_tui.base.refs import parse_issue_ref
+from kugetsu_tui.work.forge import ForgeClient, forge_work, parse_forge_settings
 from tests.unit.forge_server import Answer, forge_server, gitea_pr, github_pr, issue
 
 TOKEN = "SECRET-TOKEN-5f3a9c"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kugetsu_tui.gitmerge import MERGED, OPEN, UNKNOWN, branch_merged, default_base
+from kugetsu_tui.work.git_merge import MERGED, OPEN, UNKNOWN, branch_merged, default_base
 from tests.helpers import tree_listing
 from tests.unit.work_support import commit, git, make_repo, work_on_feat
 

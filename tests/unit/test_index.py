@@ -7,9 +7,9 @@ import stat
 
 import pytest
 
-from kugetsu_tui import index
-from kugetsu_tui.home import Home
-from kugetsu_tui.sessions import read_session
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.sessions import index
+from kugetsu_tui.sessions.files import read_session
 from tests.helpers import read_index, write_session
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kugetsu_tui.home import Home
-from kugetsu_tui.sessions import read_session
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.sessions.files import read_session
 from tests.helpers import run_cli, write_session
 
 

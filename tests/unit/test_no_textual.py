@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 import kugetsu_tui
-from kugetsu_tui.home import Home
+from kugetsu_tui.base.home import Home
 from tests.helpers import PY, cli_env, run_cli, write_session
 
 #: modules of the console that must stay plain Python
@@ -44,11 +44,11 @@ def test_the_module_walk_finds_every_core_module() -> None:
     """Guards the walk itself: modules a hand-written list once missed are in it."""
     modules = core_modules()
     for name in (
-        "kugetsu_tui.watch",
-        "kugetsu_tui.inotify",
-        "kugetsu_tui.demo",
+        "kugetsu_tui.sessions.watch",
+        "kugetsu_tui.base.inotify",
+        "kugetsu_tui.demo.home",
         "kugetsu_tui.opencode.events",
-        "kugetsu_tui.states",
+        "kugetsu_tui.sessions.states",
         "kugetsu_tui.console.model",
     ):
         assert name in modules
@@ -120,4 +120,9 @@ def test_the_console_imports_no_action_machinery_before_its_first_frame() -> Non
     assert result.returncode == 0, result.stderr
     loaded = set(result.stdout.split())
     assert "kugetsu_tui.console.main_screen" in loaded
-    assert not loaded & {"kugetsu_tui.archive", "kugetsu_tui.actions", "kugetsu_tui.worktrees", "psutil"}
+    assert not loaded & {
+        "kugetsu_tui.lifecycle.archive",
+        "kugetsu_tui.lifecycle.start",
+        "kugetsu_tui.worktrees",
+        "psutil",
+    }

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from kugetsu_tui.errors import KugetsuError
+from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.opencode.fork import export_directory, new_id, new_session_id, relocated
 
 NOW = 1795371107970  # the timestamp of a real fork event (opencode-ai 1.18.33)

@@ -7,8 +7,7 @@ import threading
 
 import pytest
 
-from kugetsu_tui.activities import Activity
-from kugetsu_tui.errors import KugetsuError
+from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.opencode.server import (
     DIRECTORY_HEADER,
     NotFound,
@@ -19,6 +18,7 @@ from kugetsu_tui.opencode.server import (
     parse_global_event,
 )
 from kugetsu_tui.opencode.server_activity import ActivityTracker, follow, snapshot
+from kugetsu_tui.sessions.activities import Activity
 from tests.helpers import wait_for
 from tests.unit.opencode_server_fake import Answer, fake_opencode_server
 

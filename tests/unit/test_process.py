@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
-from kugetsu_tui import process
-from kugetsu_tui.process import ProcessSampler, is_alive, start_time
+from kugetsu_tui.base import process
+from kugetsu_tui.base.process import ProcessSampler, is_alive, start_time
 
 BUSY = "while True: pass"
 # A parent that allocates ~60 MB, starts a busy child, and waits.

@@ -8,10 +8,10 @@ import subprocess
 
 import pytest
 
-from kugetsu_tui.actions import start_session
-from kugetsu_tui.archive import list_archive
-from kugetsu_tui.prune import plan_prune, prune
-from kugetsu_tui.sessions import update_session
+from kugetsu_tui.lifecycle.archive import list_archive
+from kugetsu_tui.lifecycle.prune import plan_prune, prune
+from kugetsu_tui.lifecycle.start import start_session
+from kugetsu_tui.sessions.files import update_session
 from tests.helpers import (
     PY,
     assert_one_line_error,

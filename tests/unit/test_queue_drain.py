@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kugetsu_tui.process import start_time
+from kugetsu_tui.base.process import start_time
 from kugetsu_tui.queue.drain import drain_once
 from tests.helpers import (
     PY,
@@ -76,8 +76,9 @@ def test_one_pass_tries_each_item_once_so_a_failing_head_does_not_hold_up_the_re
 # the placeholder), after writing the placeholder (still under the lock), or after launching the agent.
 KILLED_DRAINER = """
 import os, signal, sys
-from kugetsu_tui import actions, index
-from kugetsu_tui.home import Home
+from kugetsu_tui.lifecycle import start as actions
+from kugetsu_tui.sessions import index
+from kugetsu_tui.base.home import Home
 from kugetsu_tui.queue import drain
 
 def die():
@@ -171,7 +172,7 @@ def test_a_claim_older_than_the_start_timeout_is_taken_back_even_if_its_drainer_
 
 def test_a_late_supervisor_of_a_taken_back_placeholder_starts_nothing(home):
     """The taken-back placeholder is gone: a supervisor launched for it finds no file and runs no agent."""
-    from kugetsu_tui.supervisor import supervise
+    from kugetsu_tui.lifecycle.supervisor import supervise
 
     _claimed(home, age=timedelta(seconds=1), pid=2**22 + 7)  # a pid that is not running: the drainer died
     item = item_data(home, "q_1")

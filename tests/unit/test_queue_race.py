@@ -25,9 +25,9 @@ CAP = 2
 # Destroys each dev session once its agent is done, until `count` are destroyed: the slots free one by one.
 DESTROYER = """
 import sys, time
-from kugetsu_tui.archive import destroy_session
-from kugetsu_tui.home import Home
-from kugetsu_tui.sessions import KIND_DEV, list_sessions
+from kugetsu_tui.lifecycle.archive import destroy_session
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.sessions.files import KIND_DEV, list_sessions
 home, count, destroyed = Home.locate(), int(sys.argv[1]), 0
 while destroyed < count:
     for session in list_sessions(home):
@@ -41,7 +41,7 @@ while destroyed < count:
 # The console, headless in its own process: it drains the queue whenever a slot frees, like the watchers.
 CONSOLE = """
 from kugetsu_tui.console.app import KugetsuConsole
-from kugetsu_tui.home import Home
+from kugetsu_tui.base.home import Home
 KugetsuConsole(Home.locate(), sample_processes=False, check_work=False).run(headless=True)
 """
 

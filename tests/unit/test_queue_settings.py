@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kugetsu_tui.config import load_agent_config
-from kugetsu_tui.errors import KugetsuError
+from kugetsu_tui.base.errors import KugetsuError
+from kugetsu_tui.opencode.settings import load_agent_config
 from kugetsu_tui.queue.settings import console_drains
 
 

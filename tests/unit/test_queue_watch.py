@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kugetsu_tui.process import start_time
+from kugetsu_tui.base.process import start_time
 from kugetsu_tui.queue.claims import CLAIM_GRACE_S
 from tests.helpers import PY, demo_agent_config, dev_files, run_cli, wait_for, wait_state, write_session
 from tests.unit.queue_fixtures import Watcher, item_data, pending, write_item

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from kugetsu_tui.locking import sessions_lock
+from kugetsu_tui.base.locking import sessions_lock
 from tests.helpers import (
     PY,
     assert_one_line_error,
@@ -35,7 +35,7 @@ def _gated_starter(home_root, ref, barrier, out_path):
     import io
     import sys
 
-    from kugetsu_tui import cli
+    from kugetsu_tui.cli import main as cli
 
     os.environ["KUGETSU_HOME"] = home_root
     os.environ["MAX_CONCURRENT_AGENTS"] = str(LIMIT)
@@ -126,9 +126,9 @@ def test_the_recount_under_the_lock_is_authoritative(tmp_path):
 # index entry are written, before the lock is released and long before any agent is launched.
 KILLED_STARTER = """
 import os, signal, sys
-from kugetsu_tui import index
-from kugetsu_tui.actions import start_session
-from kugetsu_tui.home import Home
+from kugetsu_tui.sessions import index
+from kugetsu_tui.lifecycle.start import start_session
+from kugetsu_tui.base.home import Home
 real_add = index.add_entry
 def add_then_die(home, session):
     real_add(home, session)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kugetsu_tui.errors import KugetsuError
-from kugetsu_tui.refs import IssueRef, parse_issue_ref
+from kugetsu_tui.base.errors import KugetsuError
+from kugetsu_tui.base.refs import IssueRef, parse_issue_ref
 from tests.helpers import assert_one_line_error, demo_store, run_cli, tree_listing
 
 

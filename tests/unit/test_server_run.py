@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kugetsu_tui.home import Home
+from kugetsu_tui.base.home import Home
 from tests.helpers import (
     assert_one_line_error,
     base_id,

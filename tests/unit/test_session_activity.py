@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from kugetsu_tui.activities import Activity
-from kugetsu_tui.home import Home
-from kugetsu_tui.log_activity import log_activity
-from kugetsu_tui.overview import view
-from kugetsu_tui.sessions import read_session
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.opencode.log_activity import log_activity
+from kugetsu_tui.sessions.activities import Activity
+from kugetsu_tui.sessions.files import read_session
+from kugetsu_tui.sessions.overview import view
 from tests.helpers import assert_one_line_error, make_home, run_cli, write_session
 from tests.unit.opencode_server_fake import Answer, fake_opencode_server
 from tests.unit.test_opencode_server import free_port
@@ -225,7 +225,7 @@ def test_a_real_agent_that_goes_silent_is_stalled_then_busy_again_when_it_speaks
     ],
 )
 def test_attention_is_wanted_once_per_change_into_an_attention_state(before, after, wanted):
-    from kugetsu_tui.activities import wants_attention
+    from kugetsu_tui.sessions.activities import wants_attention
 
     assert wants_attention(before, after) is wanted
 

@@ -8,10 +8,10 @@ import os
 
 import pytest
 
-from kugetsu_tui.actions import continue_session, start_session
-from kugetsu_tui.errors import KugetsuError
-from kugetsu_tui.home import Home
-from kugetsu_tui.session_dirs import CACHE_NAME, cached_directory
+from kugetsu_tui.base.errors import KugetsuError
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.lifecycle.start import continue_session, start_session
+from kugetsu_tui.opencode.directories import CACHE_NAME, cached_directory
 from tests.helpers import (
     assert_one_line_error,
     base_id,

@@ -9,9 +9,9 @@ import threading
 
 import pytest
 
-from kugetsu_tui import atomic
-from kugetsu_tui.home import Home
-from kugetsu_tui.sessions import (
+from kugetsu_tui.base import atomic
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.sessions.files import (
     MAX_SESSION_BYTES,
     count_active,
     is_session_filename,

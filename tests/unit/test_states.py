@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from kugetsu_tui.archive import destroy_steps
-from kugetsu_tui.home import Home
-from kugetsu_tui.overview import view
-from kugetsu_tui.sessions import read_session
-from kugetsu_tui.states import MEANINGS, State
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.lifecycle.archive import destroy_steps
+from kugetsu_tui.sessions.files import read_session
+from kugetsu_tui.sessions.overview import view
+from kugetsu_tui.sessions.states import MEANINGS, State
 from tests.helpers import write_session
 
 

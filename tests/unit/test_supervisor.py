@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from kugetsu_tui.home import Home
-from kugetsu_tui.supervisor import describe_exit
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.lifecycle.supervisor import describe_exit
 from tests.helpers import PY, REPORT_THEN_EXIT, pid_alive, session_data, wait_for, write_session
 
 NAME = "github.com-shoko-kugetsu-7"
@@ -45,7 +45,7 @@ def supervise(home, argv, run_id="run-1", cwd=None):
         [
             PY,
             "-m",
-            "kugetsu_tui.supervisor",
+            "kugetsu_tui.lifecycle.supervisor",
             "--home",
             str(home.root),
             "--name",
@@ -195,7 +195,7 @@ def test_the_supervisor_needs_a_command():
         [
             PY,
             "-m",
-            "kugetsu_tui.supervisor",
+            "kugetsu_tui.lifecycle.supervisor",
             "--home",
             "/nonexistent",
             "--name",

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from kugetsu_tui import inotify, watch
-from kugetsu_tui.watch import Batch, session_batches
+from kugetsu_tui.base import inotify
+from kugetsu_tui.sessions import watch
+from kugetsu_tui.sessions.watch import Batch, session_batches
 
 
 class Recorder:

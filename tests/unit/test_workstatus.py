@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from kugetsu_tui.forge import ForgeAnswer
-from kugetsu_tui.gitmerge import GitAnswer
-from kugetsu_tui.sessions import read_session
-from kugetsu_tui.workstatus import (
+from kugetsu_tui.sessions.files import read_session
+from kugetsu_tui.work.forge import ForgeAnswer
+from kugetsu_tui.work.git_merge import GitAnswer
+from kugetsu_tui.work.status import (
     NOT_CHECKED,
     WORK_FILE,
     WorkStatus,
@@ -158,8 +158,8 @@ def test_ls_imports_neither_the_forge_nor_git_nor_urllib(work_home):
     imported = {
         line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")
     }
-    assert "kugetsu_tui.workstatus" in imported  # the probe sees our modules
-    assert not imported & {"kugetsu_tui.forge", "kugetsu_tui.gitmerge", "urllib.request", "http.client"}
+    assert "kugetsu_tui.work.status" in imported  # the probe sees our modules
+    assert not imported & {"kugetsu_tui.work.forge", "kugetsu_tui.work.git_merge", "urllib.request", "http.client"}
 
 
 def test_work_prints_each_session_and_json_says_the_same(work_home):

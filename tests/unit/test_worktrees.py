@@ -8,9 +8,9 @@ import subprocess
 
 import pytest
 
-from kugetsu_tui.actions import continue_session, start_session
-from kugetsu_tui.archive import destroy_session, list_archive, restore_session
-from kugetsu_tui.errors import KugetsuError
+from kugetsu_tui.base.errors import KugetsuError
+from kugetsu_tui.lifecycle.archive import destroy_session, list_archive, restore_session
+from kugetsu_tui.lifecycle.start import continue_session, start_session
 from kugetsu_tui.worktrees.progress import worktree_progress
 from tests.helpers import (
     PY,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kugetsu_tui.errors import KugetsuError
+from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.worktrees.settings import load_worktree_settings
 from tests.helpers import assert_one_line_error, demo_store, dev_files, read_index, run_cli, store_ids
 from tests.unit.worktree_support import REPO_KEY, branches, configure, git, make_repo, worktree_paths

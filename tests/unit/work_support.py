@@ -10,7 +10,7 @@ from typing import Any
 
 import tomli_w
 
-from kugetsu_tui.home import Home
+from kugetsu_tui.base.home import Home
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",

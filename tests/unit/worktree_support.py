@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from kugetsu_tui.home import Home
+from kugetsu_tui.base.home import Home
 from tests.helpers import demo_agent_config
 
 REPO_KEY = "github.com/acme/widgets"

@@ -1,0 +1,71 @@
+"""The scriptable CLI's entry point: `kugetsu-tui COMMAND …`, or the console when no command is given.
+
+Each command group adds its own subcommands (sessions, work, queue, permissions: one module each), and
+each command imports what it needs only when it runs. Every failure is one line on stderr with an exit
+code (base/errors.py ExitCode: 0 ok, 1 error, 2 at capacity, kugetsu's "retry later"); the console,
+and Textual with it, is imported only when it is opened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import NoReturn
+
+from kugetsu_tui.base.errors import ExitCode, KugetsuError
+from kugetsu_tui.cli import permissions, queue, sessions, work
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on bad usage, but 2 means 'at capacity' here: bad usage is 1."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(ExitCode.ERROR, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="kugetsu-tui",
+        description="Operator console and CLI for kugetsu agent sessions. With no command, opens the console.",
+        epilog="exit codes: 0 ok, 1 error, 2 at capacity (retry later)",
+    )
+    parser.add_argument("--home", help="kugetsu home (default: $KUGETSU_HOME or ~/.kugetsu)")
+    parser.add_argument(
+        "--demo", action="store_true", help="open the console on a temporary demo home with a simulated agent"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for group in (sessions, work, queue, permissions):
+        group.add_parsers(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from kugetsu_tui.base.home import Home
+
+        if args.command is None:
+            return _open_console(args)
+        home = Home.locate(args.home)
+        return int(args.run(home, args))
+    except KugetsuError as exc:
+        print(f"kugetsu-tui: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        # The reader went away (`ls | head`): not an error worth a message.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.OK
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"kugetsu-tui: {exc.strerror or exc}{where}", file=sys.stderr)
+        return ExitCode.ERROR
+    except KeyboardInterrupt:
+        print("kugetsu-tui: interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+
+
+def _open_console(args: argparse.Namespace) -> int:
+    from kugetsu_tui.console.run import run_console
+
+    return run_console(home_override=args.home, demo=args.demo)

@@ -1,0 +1,208 @@
+"""The queue's CLI: `queue add|ls|rm|front|drain [--watch]` and `start --queue`.
+
+Only argparse is imported here at start-up; the queue's modules (and asyncio, for --watch) load when a
+command runs. Exit codes as everywhere (base/errors.py): 0 ok, 1 error (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from kugetsu_tui.base.errors import ExitCode
+from kugetsu_tui.base.home import Home
+
+if TYPE_CHECKING:
+    from kugetsu_tui.queue.claims import DrainResult
+    from kugetsu_tui.queue.items import QueueItem
+
+KUGETSU_FIELDS = ("opencode_session_id", "pid", "fork_pid")
+
+
+def add_parsers(sub: Any) -> None:
+    """`queue …` subcommands, on the main parser's subparsers (and its parser class: usage errors exit 1)."""
+    queue = sub.add_parser("queue", help="work waiting for a slot (kugetsu's queue/items/)")
+    commands = queue.add_subparsers(
+        dest="queue_command", metavar="QUEUE_COMMAND", required=True, parser_class=type(queue)
+    )
+    add = commands.add_parser("add", help="queue a start for when a slot frees")
+    add.set_defaults(run=_add)
+    add.add_argument("ref", help="HOST/OWNER/REPO#N, OWNER/REPO#N or https://HOST/OWNER/REPO/issues/N")
+    add.add_argument("message", help="the first message for the agent")
+    ls = commands.add_parser("ls", help="list the queue (pending in order, then the others)")
+    ls.set_defaults(run=_ls)
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    ls.add_argument("--all", action="store_true", help="include completed items")
+    rm = commands.add_parser("rm", help="remove an item")
+    rm.set_defaults(run=_rm)
+    rm.add_argument("id", help="item id (see queue ls)")
+    front = commands.add_parser("front", help="move a pending item to the front")
+    front.set_defaults(run=_front)
+    front.add_argument("id", help="item id (see queue ls)")
+    drain = commands.add_parser("drain", help="start pending items while slots are free")
+    drain.set_defaults(run=_drain)
+    drain.add_argument("--watch", action="store_true", help="keep draining whenever a slot frees, until stopped")
+
+
+def cmd_start_or_queue(home: Home, args: argparse.Namespace) -> int:
+    """`start --queue`: start now if a slot is free, else queue (exit 0 either way)."""
+    from kugetsu_tui.queue.manage import Queued, start_or_queue
+
+    outcome = start_or_queue(home, args.ref, args.message)
+    if isinstance(outcome, Queued):
+        _print_queued(outcome.item, outcome.position, "at capacity: ")
+        return ExitCode.OK
+    sid = outcome.opencode_session_id or "pending"
+    print(
+        f"started {outcome.issue_ref} as {outcome.name} (opencode session {sid}, state {outcome.state}, "
+        f"log {outcome.log})"
+    )
+    return ExitCode.OK
+
+
+def _print_queued(item: QueueItem, position: int, prefix: str = "") -> None:
+    print(
+        f"{prefix}queued {item.issue_ref} as {item.id} (position {position}); it starts when a slot frees "
+        "and a drainer runs (kugetsu-tui queue drain)"
+    )
+
+
+def _add(home: Home, args: argparse.Namespace) -> int:
+    from kugetsu_tui.queue.manage import enqueue
+
+    queued = enqueue(home, args.ref, args.message)
+    _print_queued(queued.item, queued.position)
+    return ExitCode.OK
+
+
+def _rm(home: Home, args: argparse.Namespace) -> int:
+    from kugetsu_tui.base.text import printable
+    from kugetsu_tui.queue.manage import remove_item
+
+    item = remove_item(home, args.id)
+    print(f"removed {printable(item.id)} ({printable(item.issue_ref or item.state)})")
+    return ExitCode.OK
+
+
+def _front(home: Home, args: argparse.Namespace) -> int:
+    from kugetsu_tui.base.text import printable
+    from kugetsu_tui.queue.manage import move_to_front
+
+    item = move_to_front(home, args.id)
+    print(f"{printable(item.id)} ({printable(item.issue_ref)}) is next in the queue")
+    return ExitCode.OK
+
+
+def item_json(item: QueueItem, position: int | None) -> dict[str, Any]:
+    data = item.data
+    return {
+        "id": item.id,
+        "position": position,
+        "state": item.state,
+        "issue_ref": item.issue_ref,
+        "message": data.get("message") if not item.broken else None,
+        "pending_since": data.get("pending_since"),
+        "attempts": item.attempts,
+        "error": item.error or data.get("error"),
+        "last_error": data.get("last_error"),
+        "session": data.get("session"),
+        "notified_at": data.get("notified_at"),
+        "completed_at": data.get("completed_at"),
+        **{key: data.get(key) for key in KUGETSU_FIELDS},
+        "path": str(item.path),
+    }
+
+
+def _note(item: QueueItem) -> str:
+    if item.failure:
+        return item.failure
+    claimer = item.data.get("claimed_by")
+    if item.state == "starting" and isinstance(claimer, dict):
+        return f"claimed by pid {claimer.get('pid')} at {item.data.get('claimed_at')}"
+    parts = [f"session {item.data['session']}"] if item.data.get("session") else []
+    parts += [f"{key.replace('_', ' ')} {item.data[key]}" for key in KUGETSU_FIELDS if item.data.get(key)]
+    return ", ".join(parts)
+
+
+def _ls(home: Home, args: argparse.Namespace) -> int:
+    from kugetsu_tui.base.text import printable, since, table_lines
+    from kugetsu_tui.queue.items import COMPLETED, WAITING, list_items, pending_in_order
+
+    items = [i for i in list_items(home) if args.all or i.state != COMPLETED]
+    positions = {item.id: number for number, item in enumerate(pending_in_order(items), start=1)}
+    queued = sum(1 for i in items if i.state in WAITING)
+    if args.json:
+        json.dump({"queued": queued, "items": [item_json(i, positions.get(i.id)) for i in items]}, sys.stdout, indent=2)
+        print()
+        return ExitCode.OK
+    if not items:
+        print("the queue is empty")
+        return ExitCode.OK
+    rows = [("POS", "ID", "STATE", "ISSUE", "AGE", "ATTEMPTS", "NOTE")]
+    for item in items:
+        rows.append(
+            (
+                str(positions.get(item.id, "")),
+                printable(item.id),
+                printable(item.state),
+                printable(item.issue_ref),
+                since(item.queued_timestamp()),
+                str(item.attempts or ""),
+                printable(_note(item)),
+            )
+        )
+    print("\n".join(table_lines(rows)))
+    print(f"{queued} queued")
+    return ExitCode.OK
+
+
+def _drain(home: Home, args: argparse.Namespace) -> int:
+    if args.watch:
+        return _watch(home)
+    from kugetsu_tui.queue.claims import BLOCKED, STARTED
+    from kugetsu_tui.queue.drain import describe, drain_once
+    from kugetsu_tui.queue.items import waiting_count
+
+    results = drain_once(home)
+    for result in results:
+        print(describe(result))
+    blocked = [r for r in results if r.outcome == BLOCKED]
+    if blocked:
+        from kugetsu_tui.base.errors import KugetsuError
+
+        raise KugetsuError(f"queue drain blocked: {blocked[-1].detail}")
+    print(f"{sum(1 for r in results if r.outcome == STARTED)} started, {waiting_count(home)} still queued")
+    return ExitCode.OK
+
+
+def _watch(home: Home) -> int:
+    """Run until SIGTERM or SIGINT, then finish the start in progress and exit 0."""
+    import asyncio
+    import signal
+
+    from kugetsu_tui.queue.drain import describe
+    from kugetsu_tui.queue.follow import drain_until_stopped
+
+    def report(result: DrainResult) -> None:
+        print(f"{time.strftime('%H:%M:%S')} {describe(result)}", flush=True)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await drain_until_stopped(
+            home,
+            stop,
+            report,
+            on_ready=lambda: print(
+                f"draining {home.queue_items_dir} whenever a slot frees (stop with Ctrl+C or SIGTERM)", flush=True
+            ),
+        )
+
+    asyncio.run(run())
+    print("stopped", flush=True)
+    return ExitCode.OK

@@ -1,0 +1,232 @@
+"""The session commands: `ls`, `start`, `continue`, `destroy`, `restore` and `limit`.
+
+Each command imports what it needs when it runs, so `ls` and a refused start load only their own path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+from kugetsu_tui.base.errors import ExitCode, KugetsuError
+
+if TYPE_CHECKING:
+    import argparse
+
+    from kugetsu_tui.base.home import Home
+    from kugetsu_tui.sessions.overview import Overview
+
+
+def add_parsers(sub: Any) -> None:
+    """The session commands, on the main parser's subparsers."""
+    ls = sub.add_parser("ls", help="list sessions and the active/limit count")
+    ls.set_defaults(run=cmd_ls)
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+
+    start = sub.add_parser("start", help="start a dev session for an issue (capped)")
+    start.set_defaults(run=cmd_start)
+    start.add_argument("ref", help="HOST/OWNER/REPO#N, OWNER/REPO#N or https://HOST/OWNER/REPO/issues/N")
+    start.add_argument("message", help="the first message for the agent")
+    start.add_argument("--queue", action="store_true", help="at capacity, queue it instead of refusing (exit 0)")
+
+    cont = sub.add_parser("continue", help="send a message to an existing session (never capped)")
+    cont.set_defaults(run=cmd_continue)
+    cont.add_argument("ref", help="issue ref or session name")
+    cont.add_argument("message", nargs="?", help="the message (default: 'continue')")
+
+    destroy = sub.add_parser("destroy", help="stop, export, delete and archive a session")
+    destroy.set_defaults(run=cmd_destroy)
+    destroy.add_argument("target", help="issue ref or session name")
+    destroy.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    destroy.add_argument("--force", action="store_true", help="destroy even if the transcript export fails")
+    destroy.add_argument("--base", action="store_true", help="allow destroying the base session")
+    destroy.add_argument("--pm-agent", action="store_true", help="allow destroying the PM agent session")
+
+    restore = sub.add_parser("restore", help="bring an archived session back (capped)")
+    restore.set_defaults(run=cmd_restore)
+    restore.add_argument("name", nargs="?", help="session name, issue ref or archive entry")
+    restore.add_argument("--list", action="store_true", help="list the archive")
+
+    limit = sub.add_parser("limit", help="show the limit, or set it in config.toml")
+    limit.set_defaults(run=cmd_limit)
+    limit.add_argument("value", nargs="?", help="new MAX_CONCURRENT_AGENTS (a whole number >= 1)")
+
+
+def cmd_ls(home: Home, args: argparse.Namespace) -> int:
+    from kugetsu_tui.base.text import printable, since, table_lines
+    from kugetsu_tui.queue.items import waiting_count
+    from kugetsu_tui.sessions.overview import overview
+
+    snapshot = overview(home)
+    queued = waiting_count(home)
+    if args.json:
+        _print_json_rows({**_with_activity(home, snapshot, _with_work(home, snapshot)), "queued": queued}, "sessions")
+        return ExitCode.OK
+    limit = snapshot.limit
+    shown = limit.value if limit.value is not None else "invalid"
+    print(
+        f"active {snapshot.active}/{shown}{f', {queued} queued' if queued else ''}  "
+        f"(limit from {printable(limit.source)})"
+    )
+    if limit.error:
+        print(f"warning: {printable(limit.error)}")
+    rows = [("KIND", "STATE", "NAME", "ISSUE", "OPENCODE SESSION", "PID", "AGE")]
+    for v in snapshot.sessions:
+        s = v.session
+        rows.append(
+            (
+                s.kind,
+                printable(v.shown_state),
+                printable(s.name),
+                printable(s.issue_ref),
+                printable(s.opencode_session_id),
+                str(s.pid or "") + ("" if v.alive or not s.pid else " (gone)"),
+                since(s.created_timestamp()),
+            )
+        )
+    print("\n".join(table_lines(rows)))
+    for v in snapshot.sessions:
+        if v.error:
+            print(f"{printable(v.session.name)}: {printable(v.error)}")
+    return ExitCode.OK
+
+
+def _print_json_rows(data: dict[str, Any], rows_key: str) -> None:
+    """JSON laid out as `indent=2` would, but one row per line: json's C encoder then does the work
+    (with `indent`, json falls back to its pure-Python encoder: 0.9 s of `ls --json` at 10,000 sessions)."""
+    encode = json.JSONEncoder().encode  # json.dumps' own encoder, without its per-call argument checks
+    lines = []
+    for number, (key, value) in enumerate(data.items()):
+        comma = "," if number < len(data) - 1 else ""
+        if key == rows_key and value:
+            rows = ",\n".join(f"    {encode(row)}" for row in value)
+            lines.append(f"  {encode(key)}: [\n{rows}\n  ]{comma}")
+        else:
+            lines.append(f"  {encode(key)}: {encode(value)}{comma}")
+    sys.stdout.write("{\n" + "\n".join(lines) + "\n}\n")
+
+
+def _with_work(home: Home, snapshot: Overview) -> dict[str, Any]:
+    """`ls --json` plus each dev session's cached work status (no network, no git on this path)."""
+    from kugetsu_tui.sessions.files import KIND_DEV
+    from kugetsu_tui.work.status import read_work, work_for
+
+    data = snapshot.as_json()
+    cache = read_work(home)
+    for entry, shown in zip(data["sessions"], snapshot.sessions, strict=True):
+        if shown.session.kind == KIND_DEV:
+            entry["work"] = work_for(cache, shown.session).as_json()
+    return data
+
+
+def _with_activity(home: Home, snapshot: Overview, data: dict[str, Any]) -> dict[str, Any]:
+    """`ls --json` plus each session's activity: from the opencode server (asked once) or the agent's log."""
+    from kugetsu_tui.opencode.activity import activities
+    from kugetsu_tui.opencode.commands import DEFAULT_TEMPLATES
+    from kugetsu_tui.opencode.settings import AgentConfig, load_agent_config
+
+    try:
+        config = load_agent_config(home)
+    except KugetsuError:
+        config = AgentConfig(dict(DEFAULT_TEMPLATES))  # ls works with a broken config.toml
+    found = activities(home, snapshot.sessions, config)
+    for entry, shown in zip(data["sessions"], snapshot.sessions, strict=True):
+        entry["activity"] = found[shown.session.name].as_json()
+    return data
+
+
+def cmd_start(home: Home, args: argparse.Namespace) -> int:
+    from kugetsu_tui.lifecycle.start import start_session
+
+    if args.queue:
+        from kugetsu_tui.cli.queue import cmd_start_or_queue
+
+        return cmd_start_or_queue(home, args)
+    launched = start_session(home, args.ref, args.message)
+    if launched.warning:
+        from kugetsu_tui.base.text import printable
+
+        print(f"kugetsu-tui: warning: {printable(launched.warning)}", file=sys.stderr)
+    sid = launched.opencode_session_id or "pending"
+    print(
+        f"started {launched.issue_ref} as {launched.name} (opencode session {sid}, "
+        f"state {launched.state}, log {launched.log})"
+    )
+    return ExitCode.OK
+
+
+def cmd_continue(home: Home, args: argparse.Namespace) -> int:
+    from kugetsu_tui.lifecycle.start import continue_session
+
+    launched = continue_session(home, args.ref, args.message)
+    print(f"continued {launched.name} (opencode session {launched.opencode_session_id}, log {launched.log})")
+    return ExitCode.OK
+
+
+def cmd_destroy(home: Home, args: argparse.Namespace) -> int:
+    from kugetsu_tui.base.text import printable
+    from kugetsu_tui.cli.confirm import confirmed, require_terminal
+    from kugetsu_tui.lifecycle.archive import destroy_session, destroy_steps
+    from kugetsu_tui.lifecycle.start import find_session
+    from kugetsu_tui.sessions.files import count_active
+    from kugetsu_tui.sessions.limit import resolve_limit
+    from kugetsu_tui.sessions.overview import view
+
+    if not args.yes:
+        session = find_session(home, args.target)
+        require_terminal(f"destroy {args.target}")
+        steps = destroy_steps(session, view(session).alive, count_active(home), resolve_limit(home).value)
+        print(f"Destroy {printable(session.name)}?")
+        for step in steps:
+            print(f"  - {step}")
+        if not confirmed(""):
+            print("cancelled")
+            return ExitCode.ERROR
+    result = destroy_session(home, args.target, allow_base=args.base, allow_pm=args.pm_agent, force=args.force)
+    for warning in result.warnings:
+        print(f"kugetsu-tui: warning: {warning}", file=sys.stderr)
+    print(
+        f"destroyed {result.entry.session_name}: archived as {result.entry.path} "
+        f"(restore with: kugetsu-tui restore {result.entry.session_name})"
+    )
+    return ExitCode.OK
+
+
+def cmd_restore(home: Home, args: argparse.Namespace) -> int:
+    from kugetsu_tui.base.text import printable
+    from kugetsu_tui.lifecycle.archive import list_archive, restore_session
+
+    if args.list or not args.name:
+        entries = list_archive(home)
+        if not entries:
+            print("the archive is empty")
+        for entry in entries:
+            print(
+                f"{printable(entry.id)}  {printable(entry.meta.get('issue_ref') or entry.session_name)}  "
+                f"archived {printable(entry.archived_at)}"
+            )
+        return ExitCode.OK
+    session = restore_session(home, args.name)
+    print(f"restored {session.name} ({session.path})")
+    if session.data.get("error"):
+        print(f"kugetsu-tui: warning: {printable(session.data['error'])}", file=sys.stderr)
+    return ExitCode.OK
+
+
+def cmd_limit(home: Home, args: argparse.Namespace) -> int:
+    from kugetsu_tui.sessions.limit import LIMIT_ENV, parse_limit_argument, resolve_limit, save_limit
+
+    if args.value is None:
+        limit = resolve_limit(home)
+        if limit.value is None:
+            raise KugetsuError(limit.error or "invalid limit")
+        print(f"{limit.value} (from {limit.source})")
+        return ExitCode.OK
+    value = parse_limit_argument(args.value)
+    save_limit(home, value)
+    print(f"limit set to {value} in {home.config_toml}")
+    if os.environ.get(LIMIT_ENV, ""):
+        print(f"kugetsu-tui: warning: {LIMIT_ENV} is set in the environment and overrides config.toml", file=sys.stderr)
+    return ExitCode.OK

@@ -1,0 +1,1 @@
+"""The demo home and its simulated opencode."""

@@ -1,0 +1,402 @@
+"""Starting and continuing agent sessions: the only code paths that launch agents.
+
+The CLI, the console and a PM agent calling the CLI all come through here, so the cap in
+`admission` cannot be bypassed by any of them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from kugetsu_tui.base.atomic import write_json
+from kugetsu_tui.base.errors import KugetsuError
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.base.locking import sessions_lock
+from kugetsu_tui.base.process import is_alive, pid_running, start_time
+from kugetsu_tui.base.refs import parse_issue_ref
+from kugetsu_tui.lifecycle.launch import launch_supervised
+from kugetsu_tui.opencode.directories import remember_directory, require_session_directory
+from kugetsu_tui.opencode.events import last_words
+from kugetsu_tui.opencode.settings import AgentConfig, load_agent_config, render
+from kugetsu_tui.opencode.steps import require_program, run_step
+from kugetsu_tui.sessions import index
+from kugetsu_tui.sessions.admission import check_capacity
+from kugetsu_tui.sessions.files import BASE_FILE, Session, now_iso, read_session, update_session
+from kugetsu_tui.sessions.states import LAUNCHING, State
+
+if TYPE_CHECKING:
+    from kugetsu_tui.worktrees.checkout import Created, WorktreePlan
+
+POLL_INTERVAL = 0.05
+
+
+def new_run_id() -> str:
+    """A random id for one launch (not uuid: its import costs the CLI start-up time)."""
+    return os.urandom(16).hex()
+
+
+DEFAULT_CONTINUE_MESSAGE = "continue"
+
+
+class Launched(NamedTuple):
+    """What a start or continue did: the session, and whether the agent already reported its id."""
+
+    name: str
+    issue_ref: str | None
+    opencode_session_id: str | None
+    pid: int | None
+    log: str
+    state: State
+    warning: str | None = None  # e.g. the agent directory's origin names another repository
+
+
+def find_session(home: Home, target: str) -> Session:
+    """A session by issue ref, session name or file name; a clear error if there is none."""
+    candidates = []
+    try:
+        candidates.append(parse_issue_ref(target).session_name)
+    except KugetsuError:
+        pass
+    base = os.path.basename(target)
+    if base == target and base not in ("", ".", ".."):
+        candidates.append(base[:-5] if base.endswith(".json") else base)
+    for name in candidates:
+        try:
+            return read_session(home.session_path(name))
+        except FileNotFoundError:
+            continue
+    raise KugetsuError(f"no session {target!r} in {home.sessions_dir} (see: kugetsu-tui ls)")
+
+
+def base_session_id(home: Home) -> str:
+    path = home.sessions_dir / BASE_FILE
+    try:
+        base = read_session(path)
+    except FileNotFoundError:
+        raise KugetsuError(
+            f"no base session ({path}): run `kugetsu init` first, or write base.json "
+            "with the opencode_session_id of the session to fork"
+        ) from None
+    if base.corrupt or not base.opencode_session_id:
+        raise KugetsuError(
+            f"the base session {path} has no opencode_session_id "
+            f"({base.error or 'field missing'}): fix it or run `kugetsu init`"
+        )
+    return base.opencode_session_id
+
+
+def start_session(
+    home: Home,
+    ref_text: str,
+    message: str,
+    config: AgentConfig | None = None,
+    on_admit: Callable[[str], None] | None = None,
+) -> Launched:
+    """Admit a new dev session under the cap, make its worktree, then launch its agent; roll back on failure.
+
+    Order: validate, preflight count, plan the worktree (git checks), placeholder under the lock
+    (recount), worktree, launch. `on_admit(run_id)` runs under the sessions lock once the slot is
+    granted, before the placeholder is written: the queue claims its item there, so claim and
+    admission are one step. If it raises, nothing is admitted.
+    """
+    ref = parse_issue_ref(ref_text)
+    what = f"start dev session for {ref}"
+    config = config or load_agent_config(home)
+    path = home.session_path(ref.session_name)
+    _refuse_existing(path, ref.text)
+    check_capacity(home, what)  # cheap preflight, before git runs: a refusal at capacity stays fast
+
+    # Imported here, not at the top: a start refused at capacity needs none of it (CLI start-up time).
+    from kugetsu_tui.opencode.fork import fork_into
+    from kugetsu_tui.worktrees.checkout import create_worktree, plan_worktree
+    from kugetsu_tui.worktrees.settings import load_worktree_settings
+
+    cwd = agent_cwd({}, config)  # a new session runs where configured, or here
+    plan = plan_worktree(load_worktree_settings(home), ref, ref.session_name, cwd)  # all checks, no side effect
+    values = {"issue_ref": ref.text, "name": ref.session_name, "message": message}
+    base_id = None
+    if plan is None:
+        template = config.template("start")
+        if not template:
+            raise KugetsuError("starting is turned off: [agent] start is an empty list in config.toml")
+        if "{base_session_id}" in "".join(template):
+            values["base_session_id"] = base_session_id(home)
+        argv = render(template, values)
+        if config.server and values.get("base_session_id"):  # through the server: its asks wait for an answer
+            from kugetsu_tui.opencode.server_run import server_run_argv
+
+            argv = server_run_argv(config.server, cwd, message, fork=values["base_session_id"])
+        require_program(argv, "start")
+        if values.get("base_session_id"):  # a fork runs in its base session's directory, or hangs
+            require_session_directory(home, values["base_session_id"], cwd, config, what, values)
+    else:
+        # opencode cannot fork into another directory: copy the base there, then continue the copy.
+        template = config.template("continue")
+        if not template:
+            raise KugetsuError("starting in a worktree runs [agent] continue, which is an empty list in config.toml")
+        base_id = base_session_id(home)
+        for step in ("export", "import"):
+            if config.template(step):
+                require_program(config.template(step), step)
+        require_program(template, "continue")
+        cwd = str(plan.path)
+
+    run_id = new_run_id()
+    log = home.log_path(ref.session_name)
+    home.ensure()
+    with sessions_lock(home):
+        _refuse_existing(path, ref.text)
+        check_capacity(home, what)  # authoritative, under the lock
+        if on_admit is not None:
+            on_admit(run_id)
+        write_json(
+            path,
+            {
+                "type": "forked",
+                "issue_ref": ref.text,
+                "opencode_session_id": None,
+                "created_at": now_iso(),
+                "state": State.STARTING,
+                "run_id": run_id,
+                "starter_pid": os.getpid(),
+                "starter_started": start_time(os.getpid()),
+                "log": str(log),
+                "cwd": cwd,
+                **(plan.session_fields() if plan else {}),
+            },
+        )
+        index.add_entry(home, read_session(path))
+    undo = _Undo(home, ref.session_name, run_id, plan, config)
+    try:
+        if plan is not None:
+            undo.created = create_worktree(plan)
+            undo.session_id = fork_into(
+                base_id or "",
+                cwd,
+                ref.text,
+                config,
+                home.logs_dir / f".{ref.session_name}.fork.json",
+                agent_cwd({}, config),
+            )
+            argv = render(template, dict(values, session_id=undo.session_id))
+            if config.server:  # the copy lives in the worktree, which is its directory by construction
+                from kugetsu_tui.opencode.server_run import server_run_argv
+
+                argv = server_run_argv(config.server, cwd, message, session=undo.session_id)
+        if log.exists():
+            log.unlink()  # a fresh session gets a fresh log
+        proc = launch_supervised(home, ref.session_name, run_id, argv, cwd)
+    except KugetsuError as exc:
+        raise KugetsuError(f"Cannot {what}: {exc}{undo.run()}") from None
+    except OSError as exc:
+        raise KugetsuError(f"Cannot {what}: cannot launch the supervisor: {exc}{undo.run()}") from None
+    _record_supervisor(home, ref.session_name, run_id, proc.pid)
+    data = _await_launch(home, ref.session_name, run_id, proc.pid, config.start_wait)
+    reported = data.get("first_event_at") if plan else data.get("opencode_session_id")
+    if data.get("state") == State.FAILED and not reported:
+        tail = last_words(_read_log(log))
+        raise KugetsuError(f"Cannot {what}: the agent failed: {tail}{undo.run()}")
+    return _launched(ref.session_name, data, log)._replace(warning=plan.warning if plan else None)
+
+
+class _Undo:
+    """Everything a failed start made, removed in reverse: opencode session, worktree and branch, file."""
+
+    def __init__(self, home: Home, name: str, run_id: str, plan: WorktreePlan | None, config: AgentConfig) -> None:
+        self.home, self.name, self.run_id, self.plan, self.config = home, name, run_id, plan, config
+        self.created: Created | None = None
+        self.session_id: str | None = None
+
+    def run(self) -> str:
+        """Roll back; returns what could not be undone, as a sentence to append to the error."""
+        left: list[str] = []
+        if self.session_id and self.plan is not None and self.config.template("delete"):
+            argv = render(
+                self.config.template("delete"), {"session_id": self.session_id, "name": self.name, "issue_ref": ""}
+            )
+            try:
+                if run_step("delete", argv, str(self.plan.path)).returncode != 0:
+                    left.append(f"opencode session {self.session_id}")
+            except KugetsuError:
+                left.append(f"opencode session {self.session_id}")
+        if self.plan is not None and self.created is not None:
+            from kugetsu_tui.worktrees.checkout import discard_worktree
+
+            try:
+                discard_worktree(self.plan, self.created)
+            except KugetsuError as exc:
+                left.append(f"worktree {self.plan.path} ({exc})")
+        _roll_back(self.home, self.name, self.run_id)
+        return f" (rolled back, but left behind: {'; '.join(left)})" if left else ""
+
+
+def continue_session(
+    home: Home, target: str, message: str | None = None, config: AgentConfig | None = None
+) -> Launched:
+    """Send a further message to an existing session. Never counted, never capped."""
+    session = find_session(home, target)
+    if session.corrupt:
+        raise KugetsuError(f"cannot continue {session.name}: its file is unusable ({session.error})")
+    sid = session.opencode_session_id
+    if not sid:
+        raise KugetsuError(f"cannot continue {session.name}: it has no opencode session id yet")
+    if is_alive(session.pid, session.data.get("pid_started")):
+        raise KugetsuError(f"cannot continue {session.name}: its agent is still running (pid {session.pid})")
+    config = config or load_agent_config(home)
+    template = config.template("continue")
+    if not template:
+        raise KugetsuError("continuing is turned off: [agent] continue is an empty list in config.toml")
+    cwd = agent_cwd(session.data, config)
+    found: dict[str, str] = {}
+    if session.data.get("worktree_path") and not isinstance(session.data.get("cwd"), str):
+        # Made by kugetsu, whose later layout keeps the opencode session outside its worktree:
+        # run where opencode files the session, as its export says, and remember it.
+        from kugetsu_tui.opencode.fork import session_directory
+
+        directory = session_directory(sid, config, cwd)
+        if directory:
+            cwd = found["cwd"] = directory
+            remember_directory(home, sid, directory)
+    argv = render(
+        template,
+        {
+            "session_id": sid,
+            "issue_ref": session.issue_ref or "",
+            "name": session.name,
+            "message": message or DEFAULT_CONTINUE_MESSAGE,
+        },
+    )
+    if config.server:  # through the server: its asks wait for an answer
+        from kugetsu_tui.opencode.server_run import server_run_argv
+
+        argv = server_run_argv(config.server, cwd, message or DEFAULT_CONTINUE_MESSAGE, session=sid)
+    require_program(argv, "continue")
+    require_session_directory(
+        home, sid, cwd, config, f"continue {session.name}", {"issue_ref": session.issue_ref or "", "name": session.name}
+    )
+    run_id = new_run_id()
+    log = home.log_path(session.name)
+    home.ensure()
+    previous: dict[str, Any] = {}
+
+    def claim(data: dict[str, Any]) -> None:
+        for pid_key, started_key in (("supervisor_pid", "supervisor_started"), ("pid", "pid_started")):
+            pid = data.get(pid_key)
+            if data.get("state") in LAUNCHING and isinstance(pid, int) and is_alive(pid, data.get(started_key)):
+                raise KugetsuError(f"cannot continue {session.name}: its agent is still running (pid {pid})")
+        previous.update(data)
+        data.update(
+            run_id=run_id, state=State.STARTING, log=str(log), exit_code=None, error=None, first_event_at=None, **found
+        )
+
+    if update_session(home, session.name, claim) is None:
+        raise KugetsuError(f"cannot continue {session.name}: the session changed meanwhile, try again")
+    try:
+        proc = launch_supervised(home, session.name, run_id, argv, cwd)
+    except OSError as exc:
+        update_session(home, session.name, lambda data: previous, run_id=run_id)
+        raise KugetsuError(f"cannot continue {session.name}: cannot launch the supervisor: {exc}") from None
+    _record_supervisor(home, session.name, run_id, proc.pid)
+    data = _await_launch(home, session.name, run_id, proc.pid, config.start_wait)
+    if data.get("state") == State.FAILED and not data.get("first_event_at"):
+        raise KugetsuError(f"cannot continue {session.name}: the agent failed: {last_words(_read_log(log))}")
+    return _launched(session.name, data, log)
+
+
+def _record_supervisor(home: Home, name: str, run_id: str, pid: int) -> None:
+    def apply(data: dict[str, Any]) -> None:
+        if not data.get("supervisor_pid") or data.get("state") == State.STARTING:
+            data.update(supervisor_pid=pid, supervisor_started=start_time(pid))
+
+    update_session(home, name, apply, run_id=run_id)
+
+
+def agent_cwd(data: dict[str, Any], config: AgentConfig) -> str:
+    """Where a session's agent commands run: the directory it was started in, when still there.
+
+    opencode files sessions by directory and will not continue one from elsewhere, so a
+    session keeps the directory it was forked in, whatever directory the console runs in.
+    """
+    recorded = data.get("cwd")
+    if isinstance(recorded, str) and os.path.isabs(recorded) and os.path.isdir(recorded):
+        return recorded
+    return config.cwd or os.getcwd()
+
+
+def _refuse_existing(path: Any, ref: str) -> None:
+    if not os.path.lexists(path):
+        return
+    try:
+        owner = read_session(path).issue_ref
+    except FileNotFoundError:
+        return
+    if owner and owner != ref:
+        # kugetsu's naming maps a-b/c#1 and a/b-c#1 to the same file.
+        raise KugetsuError(
+            f"{path.name} already holds the session of {owner}, which kugetsu names like {ref}: destroy that one first"
+        )
+    raise KugetsuError(f"{ref} already has a session ({path.name}): use `kugetsu-tui continue {ref}`")
+
+
+def _await_launch(home: Home, name: str, run_id: str, supervisor_pid: int, wait: float) -> dict[str, Any]:
+    """Wait until the agent's first event (with its session id), its end, or `wait` seconds."""
+    deadline = time.monotonic() + wait
+    data: dict[str, Any] = {}
+    while True:
+        try:
+            session = read_session(home.session_path(name))
+        except FileNotFoundError:
+            raise KugetsuError(f"session {name} was removed while starting") from None
+        data = session.data
+        if data.get("run_id") != run_id:
+            raise KugetsuError(f"session {name} was replaced while starting")
+        state = State.recorded(data.get("state"))
+        if data.get("first_event_at") or state in (State.IDLE, State.FAILED):
+            return data
+        if state == State.STARTING and not pid_running(supervisor_pid):
+            # The supervisor died before it could record anything.
+            data = dict(data, state=State.FAILED)
+            return data
+        if time.monotonic() >= deadline:
+            return data
+        time.sleep(POLL_INTERVAL)
+
+
+def _roll_back(home: Home, name: str, run_id: str) -> None:
+    """Remove a start that failed: its file, its index entry and its log. Nothing is left behind."""
+    with sessions_lock(home):
+        path = home.session_path(name)
+        try:
+            session = read_session(path)
+        except FileNotFoundError:
+            return
+        if session.data.get("run_id") != run_id:
+            return
+        index.remove_entry(home, session)
+        path.unlink()
+    try:
+        home.log_path(name).unlink()
+    except FileNotFoundError:
+        pass
+
+
+def _read_log(log: Path) -> bytes:
+    try:
+        return log.read_bytes()[-8192:]
+    except OSError:
+        return b""
+
+
+def _launched(name: str, data: dict[str, Any], log: Any) -> Launched:
+    return Launched(
+        name=name,
+        issue_ref=data.get("issue_ref"),
+        opencode_session_id=data.get("opencode_session_id"),
+        pid=data.get("pid"),
+        log=str(log),
+        state=State.recorded(data.get("state") or State.STARTING),
+    )

@@ -1,0 +1,44 @@
+"""The cap, enforced in exactly one place.
+
+Admission of a new dev session (start or restore) happens while holding the sessions lock:
+recount the dev files, refuse if the cap is reached, otherwise create the session file in
+that same critical section. The file itself is the slot: it counts from the moment it exists
+until it is destroyed, whatever happens to the agent, so no crash or fork can release it early.
+"""
+
+from __future__ import annotations
+
+from kugetsu_tui.base.errors import AtCapacityError, KugetsuError
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.sessions.files import count_active
+from kugetsu_tui.sessions.limit import Limit, resolve_limit
+
+
+def refusal(what: str, limit: Limit, active: int) -> KugetsuError | None:
+    # `what` completes "Cannot ...": "start dev session for github.com/a/b#1", "restore NAME".
+    """Why a new dev session may not start now (as the error to raise), or None if it may.
+
+    The console asks this too, with its live figures, so its dimmed key and message are the
+    core's own.
+    """
+    if limit.value is None:
+        return KugetsuError(f"Cannot {what}: {limit.error}. Fix it first.")
+    if active >= limit.value:
+        return AtCapacityError(
+            f"Cannot {what}: maximum concurrent agents ({limit.value}) reached "
+            f"({active}/{limit.value} active). Destroy a finished session first."
+        )
+    return None
+
+
+def check_capacity(home: Home, what: str) -> int:
+    """Raise if no slot is free now; return the active count otherwise.
+
+    Called once as a cheap preflight (before any side effect) and again under the lock, each
+    time with the limit read afresh so a limit lowered meanwhile is honoured.
+    """
+    active = count_active(home)
+    error = refusal(what, resolve_limit(home), active)
+    if error is not None:
+        raise error
+    return active

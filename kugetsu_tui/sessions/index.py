@@ -1,0 +1,68 @@
+"""kugetsu's index.json: `{"base": id, "pm_agent": id, "issues": {ref: file name}}`.
+
+Callers hold the sessions lock. A broken index is set aside (never overwritten) and a
+fresh one is rebuilt from the entries we add, so nothing the user had is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+from kugetsu_tui.base.atomic import write_json
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.sessions.files import KIND_BASE, KIND_PM, Session
+
+
+def read_index(home: Home) -> dict[str, Any]:
+    try:
+        data = json.loads(home.index_path.read_text("utf-8"))
+    except FileNotFoundError:
+        data = {}
+    except (OSError, ValueError):
+        data = None
+    if not isinstance(data, dict):
+        _set_aside(home)
+        data = {}
+    data.setdefault("base", None)
+    data.setdefault("pm_agent", None)
+    if not isinstance(data.get("issues"), dict):
+        data["issues"] = {}
+    return data
+
+
+def _set_aside(home: Home) -> None:
+    """Keep an unusable index under another name instead of writing over it."""
+    os.replace(home.index_path, home.index_path.with_name(f"index.json.broken-{time.time_ns()}"))
+
+
+def add_entry(home: Home, session: Session) -> None:
+    """Record a session in the index the way kugetsu does for its kind."""
+    index = read_index(home)
+    if session.kind == KIND_BASE:
+        index["base"] = session.opencode_session_id
+    elif session.kind == KIND_PM:
+        index["pm_agent"] = session.opencode_session_id
+    elif session.issue_ref:
+        index["issues"][session.issue_ref] = session.path.name
+    else:
+        return
+    write_json(home.index_path, index)
+
+
+def remove_entry(home: Home, session: Session) -> None:
+    """Drop every index entry that points at this session's file."""
+    if not home.index_path.exists():
+        return
+    index = read_index(home)
+    before = json.dumps(index, sort_keys=True)
+    if session.kind == KIND_BASE:
+        index["base"] = None
+    elif session.kind == KIND_PM:
+        index["pm_agent"] = None
+    else:
+        index["issues"] = {ref: f for ref, f in index["issues"].items() if f != session.path.name}
+    if json.dumps(index, sort_keys=True) != before:
+        write_json(home.index_path, index)

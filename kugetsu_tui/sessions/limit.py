@@ -1,0 +1,130 @@
+"""The concurrency limit: MAX_CONCURRENT_AGENTS, looked up in kugetsu's order of precedence.
+
+First found wins: env MAX_CONCURRENT_AGENTS, config.toml `max_concurrent_agents`, the legacy bash
+`config`, then kugetsu's documented default of 3. An invalid value is never replaced by a default:
+it is reported with its source, and starting is refused until it is fixed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from kugetsu_tui.base.config_file import load_toml
+from kugetsu_tui.base.errors import KugetsuError
+from kugetsu_tui.base.home import Home
+
+DEFAULT_LIMIT = 3
+LIMIT_ENV = "MAX_CONCURRENT_AGENTS"
+LIMIT_KEY = "max_concurrent_agents"
+_PLAIN_INT = re.compile(r"[0-9]+")
+
+
+class Limit(NamedTuple):
+    """The resolved cap: `value` is None exactly when `error` says why."""
+
+    value: int | None
+    source: str
+    error: str | None = None
+
+
+def _check(raw: str, source: str) -> Limit:
+    text = raw.strip()
+    if _PLAIN_INT.fullmatch(text) and len(text) <= 18 and int(text) >= 1:
+        return Limit(int(text), source)
+    return Limit(None, source, f"invalid limit {raw!r} from {source}: must be a whole number of at least 1")
+
+
+def _toml_limit(home: Home, value: Any) -> Limit:
+    source = f"{home.config_toml} ({LIMIT_KEY})"
+    if isinstance(value, int) and not isinstance(value, bool):
+        # TOML also accepts 0x10, 1_000 and +3 as integers; the rule is a plain decimal.
+        raw = _raw_toml_value(home, value)
+        if raw is None:
+            return Limit(
+                None,
+                source,
+                f"invalid limit {value!r} from {source}: write it as a plain decimal `{LIMIT_KEY} = N` on its own line",
+            )
+        return _check(raw, source)
+    return Limit(None, source, f"invalid limit {value!r} from {source}: must be a whole number of at least 1")
+
+
+def _raw_toml_value(home: Home, value: int) -> str | None:
+    pattern = re.compile(rf"""\s*(?:{LIMIT_KEY}|"{LIMIT_KEY}"|'{LIMIT_KEY}')\s*=\s*([^#\s]+)\s*(?:#.*)?""")
+    found = None
+    for line in home.config_toml.read_text("utf-8").splitlines():
+        if line.strip().startswith("["):
+            break  # only the top-level key counts
+        match = pattern.fullmatch(line)
+        if match:
+            try:
+                parsed = tomllib.loads(line)
+            except tomllib.TOMLDecodeError:
+                continue
+            if parsed.get(LIMIT_KEY) == value and type(parsed.get(LIMIT_KEY)) is int:
+                found = match.group(1)
+    return found
+
+
+def _legacy_limit(home: Home) -> Limit | None:
+    """The last `MAX_CONCURRENT_AGENTS=` assignment in kugetsu's sourced bash config."""
+    try:
+        lines = home.legacy_config.read_text("utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    found = None
+    pattern = re.compile(rf"\s*(?:export\s+)?{LIMIT_ENV}=(.*)")
+    for line in lines:
+        match = pattern.fullmatch(line)
+        if match:
+            found = _unquote_bash(match.group(1))
+    if found is None:
+        return None
+    return _check(found, f"{home.legacy_config} ({LIMIT_ENV})")
+
+
+def _unquote_bash(value: str) -> str:
+    value = value.strip()
+    quoted = re.fullmatch(r"""(["'])(.*?)\1(?:\s+#.*)?""", value)
+    if quoted:
+        return quoted.group(2)
+    return re.sub(r"\s+#.*$", "", value)
+
+
+def resolve_limit(home: Home, environ: Mapping[str, str] | None = None) -> Limit:
+    env = os.environ if environ is None else environ
+    raw = env.get(LIMIT_ENV, "")
+    if raw != "":
+        return _check(raw, f"environment variable {LIMIT_ENV}")
+    try:
+        toml = load_toml(home)
+    except KugetsuError as exc:
+        return Limit(None, str(home.config_toml), str(exc))
+    if LIMIT_KEY in toml:
+        return _toml_limit(home, toml[LIMIT_KEY])
+    return _legacy_limit(home) or Limit(DEFAULT_LIMIT, "default")
+
+
+def parse_limit_argument(text: str) -> int:
+    limit = _check(text, "the command line")
+    if limit.value is None:
+        raise KugetsuError(limit.error or "invalid limit")
+    return limit.value
+
+
+def save_limit(home: Home, value: int) -> None:
+    """Write `max_concurrent_agents` into config.toml, keeping its other keys."""
+    import tomli_w
+
+    from kugetsu_tui.base.atomic import write_bytes
+
+    if value < 1:
+        raise KugetsuError(f"invalid limit {value}: must be a whole number of at least 1")
+    data = load_toml(home)
+    data[LIMIT_KEY] = value
+    home.ensure(home.root)
+    write_bytes(home.config_toml, tomli_w.dumps(data).encode("utf-8"))

@@ -1,0 +1,121 @@
+"""What `ls` and the console show: every session with its live state, plus the capacity figure."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from kugetsu_tui.base.home import Home
+from kugetsu_tui.base.process import is_alive
+from kugetsu_tui.sessions.files import KIND_DEV, Session, list_sessions, read_session
+from kugetsu_tui.sessions.limit import Limit, resolve_limit
+from kugetsu_tui.sessions.states import MEANINGS, State
+
+
+class SessionView(NamedTuple):
+    """A session as an operator sees it: the file's fields, whether its agent is alive, and
+    the shown state and error that follow (derived once, in `view`: they can cost /proc reads)."""
+
+    session: Session
+    alive: bool
+    shown_state: State
+    error: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        s = self.session
+        return {
+            "name": s.name,
+            "kind": s.kind,
+            "issue_ref": s.issue_ref,
+            "opencode_session_id": s.opencode_session_id,
+            "state": self.shown_state,
+            "pid": s.pid,
+            "alive": self.alive,
+            "created_at": s.created_at,
+            "path": str(s.path),
+            "error": self.error,
+            # kugetsu's field names; repo is the main checkout the worktree belongs to
+            "worktree_path": _field(s, "worktree_path"),
+            "branch_name": _field(s, "branch_name"),
+            "repo": _field(s, "repo"),
+        }
+
+
+def _field(s: Session, key: str) -> str | None:
+    value = None if s.corrupt else s.data.get(key)
+    return value if isinstance(value, str) else None
+
+
+def view(session: Session, alive: bool | None = None) -> SessionView:
+    """`alive` is checked from /proc unless the caller has just sampled it."""
+    if alive is None:
+        alive = not session.corrupt and is_alive(session.pid, session.data.get("pid_started"))
+    recorded = session.recorded_state
+    shown = _shown_state(session, recorded, alive)
+    return SessionView(session, alive, shown, _error(session, recorded, shown))
+
+
+def read_view(home: Home, name: str) -> SessionView | None:
+    """One session as shown now, read from its file; None when the file is gone."""
+    try:
+        return view(read_session(home.session_path(name)))
+    except FileNotFoundError:
+        return None
+
+
+def _shown_state(s: Session, recorded: State, alive: bool) -> State:
+    """The recorded state, corrected when the process it names is gone without a word."""
+    if s.corrupt or alive:
+        return recorded
+    if (
+        recorded == State.RUNNING
+        and s.pid
+        and not is_alive(s.data.get("supervisor_pid"), s.data.get("supervisor_started"))
+    ):
+        return State.FAILED  # the supervisor, which records the outcome, is gone too
+    if (
+        recorded == State.STARTING
+        and not s.pid
+        and not is_alive(s.data.get("starter_pid"), s.data.get("starter_started"))
+    ):
+        return State.FAILED
+    return recorded
+
+
+def _error(s: Session, recorded: State, shown: State) -> str | None:
+    if s.error:
+        return s.error
+    if shown == State.FAILED and recorded == State.RUNNING:
+        return "agent process vanished without recording an exit status"
+    if shown == State.FAILED and recorded == State.STARTING:
+        return "the start was interrupted before the agent launched"
+    value = s.data.get("error")
+    if isinstance(value, str) and value:
+        return value
+    if shown == State.TIMEOUT:
+        return "timed out: " + MEANINGS[State.TIMEOUT]
+    raw = s.data.get("state")
+    if shown == State.UNKNOWN and raw is not None:
+        return f"unrecognised state {raw!r}"
+    return None
+
+
+class Overview(NamedTuple):
+    active: int
+    limit: Limit
+    sessions: list[SessionView]
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "active": self.active,
+            "limit": self.limit.value,
+            "sessions": [v.as_json() for v in self.sessions],
+        }
+        if self.limit.error:
+            data["limit_error"] = self.limit.error
+        return data
+
+
+def overview(home: Home) -> Overview:
+    sessions = [view(s) for s in list_sessions(home)]
+    active = sum(1 for v in sessions if v.session.kind == KIND_DEV)
+    return Overview(active, resolve_limit(home), sessions)

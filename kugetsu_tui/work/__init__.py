@@ -1,0 +1,1 @@
+"""Is a session's work finished? Read-only answers from local git and the forge."""
