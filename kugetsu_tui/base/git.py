@@ -1,4 +1,10 @@
-"""Running git: argv lists, never a shell, and one clear line when a command fails."""
+"""The one git runner: argv lists, never a shell, one clear line when a command fails.
+
+Every git command of ours goes through `run_git`, which drops the variables a git hook or wrapper sets
+(GIT_DIR, GIT_WORK_TREE, GIT_INDEX_FILE and the like): inherited, they would point git at another
+repository than the one we name. `read_only` is for questions (is this branch merged?): git then takes
+no optional locks, refreshes no index and answers in the C locale, so its words can be parsed.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +26,9 @@ _LOCATION_VARIABLES = (
     "GIT_OBJECT_DIRECTORY",
     "GIT_COMMON_DIR",
     "GIT_PREFIX",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE",
+    "GIT_QUARANTINE_PATH",
 )
 INSTALL_HINT = (
     "install git (e.g. `apt-get install git`), or turn worktrees off with `enabled = false` "
@@ -40,21 +49,44 @@ def git_program() -> str:
     raise GitError(f"git is not installed (not found on PATH): {INSTALL_HINT}")
 
 
-def run_git(args: list[str], cwd: Path | str, *, check: bool = True) -> subprocess.CompletedProcess[bytes]:
-    """Run `git ARGS` in `cwd`; with `check`, a non-zero exit is a GitError quoting git's last words."""
-    import subprocess
-
+def git_environment(*, read_only: bool = False) -> dict[str, str]:
+    """Our environment without the variables that point git elsewhere; never a prompt for credentials."""
     env = {k: v for k, v in os.environ.items() if k not in _LOCATION_VARIABLES}
     env["GIT_TERMINAL_PROMPT"] = "0"
+    if read_only:
+        env.update(GIT_OPTIONAL_LOCKS="0", LC_ALL="C")
+    return env
+
+
+def run_git(
+    args: list[str],
+    cwd: Path | str,
+    *,
+    check: bool = True,
+    ok: tuple[int, ...] = (0,),
+    input: bytes | None = None,
+    read_only: bool = False,
+    timeout: float = GIT_TIMEOUT,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run `git ARGS` in `cwd`; with `check`, an exit status outside `ok` is a GitError quoting git's last words."""
+    import subprocess
+
+    options = ["-c", "core.fsmonitor=false"] if read_only else []
     try:
         result = subprocess.run(
-            [git_program(), *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=GIT_TIMEOUT
+            [git_program(), *options, *args],
+            cwd=cwd,
+            env=git_environment(read_only=read_only),
+            input=input,
+            stdin=subprocess.DEVNULL if input is None else None,
+            capture_output=True,
+            timeout=timeout,
         )
     except subprocess.TimeoutExpired:
-        raise GitError(f"git {args[0]} timed out after {GIT_TIMEOUT:.0f}s in {cwd}") from None
+        raise GitError(f"git {args[0]} timed out after {timeout:g}s in {cwd}") from None
     except OSError as exc:
         raise GitError(f"cannot run git {args[0]} in {cwd}: {exc.strerror or exc}") from None
-    if check and result.returncode != 0:
+    if check and result.returncode not in ok:
         raise GitError(f"git {' '.join(args[:2])} failed in {cwd}: {_last_line(result.stderr or result.stdout)}")
     return result
 

@@ -10,15 +10,19 @@ most forges make by default. So, in order:
 4. content: every file the branch changed is identical in the base (a squash the base touched since).
 A branch changed again after its merge fails all four, so it is open. `git merge-tree --write-tree`
 (git >= 2.38) would also answer 4, but it writes objects into the repository; these checks write nothing
-(`GIT_OPTIONAL_LOCKS=0` keeps even `git status` from refreshing the index).
+(git runs read-only, through base/git.py: `GIT_OPTIONAL_LOCKS=0` keeps even `git status` from
+refreshing the index).
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+from kugetsu_tui.base.git import GitError, run_git
+
+if TYPE_CHECKING:
+    import subprocess
 
 MERGED, OPEN, UNKNOWN = "merged", "open", "unknown"
 GIT_TIMEOUT = 30.0
@@ -28,10 +32,6 @@ SQUASH_SEARCH_COMMITS = 1000
 class GitAnswer(NamedTuple):
     state: str
     detail: str
-
-
-class GitError(Exception):
-    """A git command failed; the message says which and why."""
 
 
 def branch_merged(repo: Path, branch: str, *, base: str = "", worktree: Path | None = None) -> GitAnswer:
@@ -139,34 +139,12 @@ def _commit(repo: Path, rev: str) -> str | None:
 
 
 def _git(repo: Path, *args: str, ok: tuple[int, ...] = (0,), stdin: str | None = None) -> str:
-    return _run(repo, *args, ok=ok, stdin=stdin).stdout
+    return _run(repo, *args, ok=ok, stdin=stdin).stdout.decode("utf-8", "replace")
 
 
 def _run(
     repo: Path, *args: str, ok: tuple[int, ...] = (0,), stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run git in `repo`; an exit status outside `ok` is a GitError with git's last words."""
-    argv = ["git", "-c", "core.fsmonitor=false", "-C", str(repo), *args]
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-    try:
-        result = subprocess.run(
-            argv,
-            check=False,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            env=env,
-            timeout=GIT_TIMEOUT,
-            stdin=None if stdin is not None else subprocess.DEVNULL,
-        )
-    except FileNotFoundError:
-        raise GitError("git is not installed") from None
-    except subprocess.TimeoutExpired:
-        raise GitError(f"git {args[0]} took longer than {GIT_TIMEOUT:g} s in {repo}") from None
-    except OSError as exc:
-        raise GitError(f"cannot run git in {repo}: {exc.strerror}") from None
-    if result.returncode not in ok:
-        words = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
-        raise GitError(f"git {args[0]} failed in {repo}: {words}")
-    return result
+) -> subprocess.CompletedProcess[bytes]:
+    """Run git read-only in `repo`; an exit status outside `ok` is a GitError with git's last words."""
+    data = stdin.encode("utf-8") if stdin is not None else None
+    return run_git(list(args), repo, ok=ok, input=data, read_only=True, timeout=GIT_TIMEOUT)

@@ -24,7 +24,7 @@ from tests.helpers import (
     wait_state,
 )
 from tests.unit.forge_server import Answer, forge_server, issue
-from tests.unit.work_support import git, make_repo, set_forge, work_on_feat
+from tests.unit.work_support import commit, git, make_repo, set_forge, work_on_feat
 
 TOKEN = "SECRET-TOKEN-prune-91c2"
 NAMES = {n: f"github.com-shoko-kugetsu-{n}" for n in range(1, 6)}
@@ -104,6 +104,27 @@ def test_prune_destroys_exactly_the_done_sessions_and_reports_the_running_one(pr
     for path in tmp_path.rglob("*"):
         if path.is_file() and not path.is_symlink():
             assert TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_work_and_prune_ignore_git_variables_that_point_at_another_repository(prune_home, tmp_path):
+    """Run from a git hook, GIT_DIR and the like name the hook's repository: every check must still ask ours."""
+    other = tmp_path / "other"
+    other.mkdir()
+    git(other, "init", "-q", "-b", "main")
+    commit(other, "unrelated.txt", "another project\n")
+    hook_env = {
+        "GIT_DIR": str(other / ".git"),
+        "GIT_WORK_TREE": str(other),
+        "GIT_INDEX_FILE": str(other / ".git" / "index"),
+        "GIT_OBJECT_DIRECTORY": str(other / ".git" / "objects"),
+    }
+    work = json.loads(run_cli(prune_home, "work", "--json", env=hook_env).stdout)
+    by_name = {s["name"]: s["work"] for s in work["sessions"]}
+    assert (by_name[NAMES[1]]["state"], by_name[NAMES[1]]["detail"]) == ("merged", "squash-merged into main")
+    result = run_cli(prune_home, "prune", "--merged", "-y", "--json", env=hook_env)
+    assert result.returncode == 0, result.stderr
+    assert [d["name"] for d in json.loads(result.stdout)["destroyed"]] == DONE
+    assert archived(prune_home) == DONE
 
 
 def test_without_a_terminal_and_without_y_it_refuses_before_anything(prune_home, server):
