@@ -20,7 +20,8 @@ from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.locking import sessions_lock
 from kugetsu_tui.base.process import live_process, terminate_tree
-from kugetsu_tui.lifecycle.start import agent_cwd, find_session
+from kugetsu_tui.lifecycle.start import find_session
+from kugetsu_tui.opencode.directories import export_directory, run_directory
 from kugetsu_tui.opencode.events import last_words
 from kugetsu_tui.opencode.settings import AgentConfig, load_agent_config, render
 from kugetsu_tui.opencode.steps import run_step
@@ -258,7 +259,7 @@ def _session_step(
     argv = render(
         config.template(step), {"session_id": sid, "name": session.name, "issue_ref": session.issue_ref or ""}
     )
-    return run_step(step, argv, agent_cwd(session.data, config))
+    return run_step(step, argv, run_directory(session.data, config))
 
 
 def _export(session: Session, sid: str | None, config: AgentConfig, force: bool, warnings: list[str]) -> bytes | None:
@@ -429,12 +430,12 @@ def _import_cwd(export: Path, restored: dict[str, Any], config: AgentConfig) -> 
     """opencode files an imported session under the directory it is imported in: use the
     directory the transcript says it belongs to, else the one the session ran in."""
     try:
-        directory = json.loads(export.read_text("utf-8"))["info"]["directory"]
-    except (OSError, ValueError, KeyError, TypeError):
+        directory = export_directory(export.read_bytes())
+    except OSError:
         directory = None
-    if isinstance(directory, str) and os.path.isabs(directory) and os.path.isdir(directory):
+    if directory is not None and os.path.isdir(directory):
         return directory
-    return agent_cwd(restored, config)
+    return run_directory(restored, config)
 
 
 def _import(entry: ArchiveEntry, restored: dict[str, Any] | None, config: AgentConfig) -> None:

@@ -19,7 +19,7 @@ from kugetsu_tui.base.locking import sessions_lock
 from kugetsu_tui.base.process import is_alive, pid_running, start_time
 from kugetsu_tui.base.refs import parse_issue_ref
 from kugetsu_tui.lifecycle.launch import launch_supervised
-from kugetsu_tui.opencode.directories import remember_directory, require_session_directory
+from kugetsu_tui.opencode.directories import learn_directory, require_session_directory, run_directory
 from kugetsu_tui.opencode.events import last_words
 from kugetsu_tui.opencode.settings import AgentConfig, load_agent_config, render
 from kugetsu_tui.opencode.steps import require_program, run_step
@@ -115,7 +115,7 @@ def start_session(
     from kugetsu_tui.worktrees.checkout import create_worktree, plan_worktree
     from kugetsu_tui.worktrees.settings import load_worktree_settings
 
-    cwd = agent_cwd({}, config)  # a new session runs where configured, or here
+    cwd = run_directory({}, config)  # a new session runs where configured, or here
     plan = plan_worktree(load_worktree_settings(home), ref, ref.session_name, cwd)  # all checks, no side effect
     values = {"issue_ref": ref.text, "name": ref.session_name, "message": message}
     base_id = None
@@ -180,7 +180,7 @@ def start_session(
                 ref.text,
                 config,
                 home.logs_dir / f".{ref.session_name}.fork.json",
-                agent_cwd({}, config),
+                run_directory({}, config),
             )
             argv = render(template, dict(values, session_id=undo.session_id))
             if config.server:  # the copy lives in the worktree, which is its directory by construction
@@ -250,17 +250,14 @@ def continue_session(
     template = config.template("continue")
     if not template:
         raise KugetsuError("continuing is turned off: [agent] continue is an empty list in config.toml")
-    cwd = agent_cwd(session.data, config)
+    cwd = run_directory(session.data, config)
     found: dict[str, str] = {}
     if session.data.get("worktree_path") and not isinstance(session.data.get("cwd"), str):
         # Made by kugetsu, whose later layout keeps the opencode session outside its worktree:
-        # run where opencode files the session, as its export says, and remember it.
-        from kugetsu_tui.opencode.fork import session_directory
-
-        directory = session_directory(sid, config, cwd)
-        if directory:
+        # run where opencode files the session, as its export says (learned once).
+        directory = learn_directory(home, sid, cwd, config, {"name": "", "issue_ref": ""})
+        if directory and os.path.isdir(directory):
             cwd = found["cwd"] = directory
-            remember_directory(home, sid, directory)
     argv = render(
         template,
         {
@@ -313,18 +310,6 @@ def _record_supervisor(home: Home, name: str, run_id: str, pid: int) -> None:
             data.update(supervisor_pid=pid, supervisor_started=start_time(pid))
 
     update_session(home, name, apply, run_id=run_id)
-
-
-def agent_cwd(data: dict[str, Any], config: AgentConfig) -> str:
-    """Where a session's agent commands run: the directory it was started in, when still there.
-
-    opencode files sessions by directory and will not continue one from elsewhere, so a
-    session keeps the directory it was forked in, whatever directory the console runs in.
-    """
-    recorded = data.get("cwd")
-    if isinstance(recorded, str) and os.path.isabs(recorded) and os.path.isdir(recorded):
-        return recorded
-    return config.cwd or os.getcwd()
 
 
 def _refuse_existing(path: Any, ref: str) -> None:

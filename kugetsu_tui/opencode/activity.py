@@ -7,12 +7,11 @@ The server is asked once, with a short timeout; a server that cannot be asked ma
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterable
 
 from kugetsu_tui.base.home import Home
-from kugetsu_tui.opencode.directories import cached_directory
+from kugetsu_tui.opencode.directories import server_directory
 from kugetsu_tui.opencode.log_activity import log_activity, present_logs
 from kugetsu_tui.opencode.settings import AgentConfig
 from kugetsu_tui.sessions.activities import Activity, ActivityInfo
@@ -22,23 +21,14 @@ from kugetsu_tui.sessions.states import State
 SERVER_TIMEOUT = 2.0
 
 
-def session_directory(home: Home, view: SessionView, config: AgentConfig) -> str:
-    """The directory a session's agent runs in: its opencode session's (learned once), else where it was started."""
-    sid = view.session.opencode_session_id
-    known = cached_directory(home, sid) if sid else None
-    if known:
-        return known
-    recorded = view.session.data.get("cwd")
-    if isinstance(recorded, str) and os.path.isabs(recorded):
-        return recorded
-    return config.cwd or os.getcwd()
-
-
 def server_directories(home: Home, views: Iterable[SessionView], config: AgentConfig) -> list[str | None]:
     """Every directory to ask the server about: each session's, then the server's own (None).
 
     The sessions' come first: an ask seen in both is answered in its session's directory."""
-    return [*dict.fromkeys(session_directory(home, v, config) for v in views if v.session.opencode_session_id), None]
+    return [
+        *dict.fromkeys(server_directory(home, v.session.data, config) for v in views if v.session.opencode_session_id),
+        None,
+    ]
 
 
 def activities(

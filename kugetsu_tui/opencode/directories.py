@@ -1,4 +1,7 @@
-"""The directory of each opencode session, learned once from `opencode export` and kept in our own file.
+"""Where a session runs: the one answer for its agent commands, its server queries and its import.
+
+A session's agent commands run in the directory it was started in (`run_directory`). opencode
+itself knows a session's directory too: learned once from `opencode export` and kept in our own file.
 
 opencode files every session under the directory it was created in, and `opencode run --session X`
 run anywhere else sends the message, prints nothing and never exits. So before an agent is launched
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from kugetsu_tui.base.atomic import write_json
@@ -56,11 +60,8 @@ def learn_directory(home: Home, session_id: str, cwd: str, config: AgentConfig, 
         result = run_step("export", render(template, {**values, "session_id": session_id}), cwd, EXPORT_TIMEOUT)
     except KugetsuError:
         return None
-    if result.returncode != 0:
-        return None
-    try:
-        directory = directory_from_export(result.stdout)
-    except KugetsuError:
+    directory = export_directory(result.stdout) if result.returncode == 0 else None
+    if directory is None:
         return None
     remember_directory(home, session_id, directory)
     return directory
@@ -90,14 +91,36 @@ def remember_directory(home: Home, session_id: str, directory: str) -> None:
     write_json(_cache_path(home), cache)
 
 
-def directory_from_export(output: bytes) -> str:
-    """`info.directory` of `opencode export`'s JSON; a clear error when the export does not say."""
+def export_directory(export: bytes) -> str | None:
+    """The one reader of an export's directory: `info.directory`, when it is an absolute path."""
     try:
-        data = json.loads(output)
-    except (ValueError, UnicodeDecodeError):
-        raise KugetsuError("opencode export did not print JSON") from None
-    info = data.get("info") if isinstance(data, dict) else None
-    directory = info.get("directory") if isinstance(info, dict) else None
-    if not isinstance(directory, str) or not os.path.isabs(directory):
-        raise KugetsuError("opencode export does not name the session's directory (info.directory)")
-    return directory
+        directory = json.loads(export)["info"]["directory"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return directory if isinstance(directory, str) and os.path.isabs(directory) else None
+
+
+def _recorded_directory(data: Mapping[str, Any]) -> str | None:
+    recorded = data.get("cwd")
+    return recorded if isinstance(recorded, str) and os.path.isabs(recorded) else None
+
+
+def run_directory(data: Mapping[str, Any], config: AgentConfig) -> str:
+    """Where a session's agent commands run: the directory it was started in, when still there.
+
+    opencode files sessions by directory and will not continue one from elsewhere, so a session
+    keeps the directory it was started in, whatever directory the console runs in; a new session
+    (no fields yet) runs where `[agent] cwd` says, or here.
+    """
+    recorded = _recorded_directory(data)
+    if recorded is not None and os.path.isdir(recorded):
+        return recorded
+    return config.cwd or os.getcwd()
+
+
+def server_directory(home: Home, data: Mapping[str, Any], config: AgentConfig) -> str:
+    """The directory to ask opencode's server about a session: its opencode session's (learned once),
+    else the one it was started in (even if gone: the server still files it there), else as a new one."""
+    sid = data.get("opencode_session_id")
+    known = cached_directory(home, sid) if isinstance(sid, str) and sid else None
+    return known or _recorded_directory(data) or config.cwd or os.getcwd()

@@ -87,32 +87,6 @@ def relocated(export: bytes, session_id: str, directory: str, title: str | None 
     return data
 
 
-def export_directory(export: bytes) -> str | None:
-    """The directory an opencode export says its session belongs to."""
-    try:
-        directory = json.loads(export)["info"]["directory"]
-    except (ValueError, KeyError, TypeError):
-        return None
-    return directory if isinstance(directory, str) and os.path.isabs(directory) else None
-
-
-def session_directory(session_id: str, config: AgentConfig, cwd: str) -> str | None:
-    """The directory opencode files a session under (from its export), if it still exists.
-
-    Agent commands of a session must run there; `opencode export` itself works from any directory.
-    """
-    if not config.template("export"):
-        return None
-    try:
-        result = run_step(
-            "export", render(config.template("export"), {"session_id": session_id, "name": "", "issue_ref": ""}), cwd
-        )
-    except KugetsuError:
-        return None
-    directory = export_directory(result.stdout) if result.returncode == 0 else None
-    return directory if directory and os.path.isdir(directory) else None
-
-
 def fork_into(base_id: str, directory: str, title: str, config: AgentConfig, scratch: Path, export_cwd: str) -> str:
     """Make a copy of `base_id` that lives in `directory`, through the export and import templates.
 

@@ -14,6 +14,7 @@ import pytest
 from kugetsu_tui.base.errors import AtCapacityError, KugetsuError
 from kugetsu_tui.lifecycle import start as actions
 from kugetsu_tui.lifecycle.start import continue_session, start_session
+from kugetsu_tui.opencode.directories import run_directory
 from tests.helpers import (
     PY,
     REPORT_THEN_EXIT,
@@ -464,7 +465,7 @@ def test_a_session_keeps_the_directory_it_was_started_in(home, tmp_path, monkeyp
     monkeypatch.setenv("PWD", str(elsewhere))
     continue_session(home, NAME, "from elsewhere")
     wait_state(home, NAME, "idle")
-    assert actions.agent_cwd(session_data(home, NAME), actions.load_agent_config(home)) == str(project)
+    assert run_directory(session_data(home, NAME), actions.load_agent_config(home)) == str(project)
 
 
 def test_a_message_that_looks_like_an_option_reaches_the_agent(home):

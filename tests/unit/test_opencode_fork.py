@@ -8,7 +8,8 @@ import re
 import pytest
 
 from kugetsu_tui.base.errors import KugetsuError
-from kugetsu_tui.opencode.fork import export_directory, new_id, new_session_id, relocated
+from kugetsu_tui.opencode.directories import export_directory
+from kugetsu_tui.opencode.fork import new_id, new_session_id, relocated
 
 NOW = 1795371107970  # the timestamp of a real fork event (opencode-ai 1.18.33)
 NOW_36 = NOW & ((1 << 36) - 1)  # ms * 0x1000 is kept to 48 bits: the time's low 36 bits survive
