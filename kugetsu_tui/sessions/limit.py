@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from kugetsu_tui.base.config_file import load_toml
+from kugetsu_tui.base.config_file import config_text, load_toml
 from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.home import Home
 
@@ -56,7 +56,7 @@ def _toml_limit(home: Home, value: Any) -> Limit:
 def _raw_toml_value(home: Home, value: int) -> str | None:
     pattern = re.compile(rf"""\s*(?:{LIMIT_KEY}|"{LIMIT_KEY}"|'{LIMIT_KEY}')\s*=\s*([^#\s]+)\s*(?:#.*)?""")
     found = None
-    for line in home.config_toml.read_text("utf-8").splitlines():
+    for line in config_text(home).splitlines():
         if line.strip().startswith("["):
             break  # only the top-level key counts
         match = pattern.fullmatch(line)
@@ -124,7 +124,6 @@ def save_limit(home: Home, value: int) -> None:
 
     if value < 1:
         raise KugetsuError(f"invalid limit {value}: must be a whole number of at least 1")
-    data = load_toml(home)
-    data[LIMIT_KEY] = value
+    data = {**load_toml(home), LIMIT_KEY: value}
     home.ensure(home.root)
     write_bytes(home.config_toml, tomli_w.dumps(data).encode("utf-8"))

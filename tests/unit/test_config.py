@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import os
 import stat
 import tomllib
 
@@ -434,3 +436,87 @@ def test_a_bad_server_or_stall_after_is_a_clear_error(bare, toml, needle):
     bare.config_toml.write_text(toml)
     with pytest.raises(KugetsuError, match=needle):
         load_agent_config(bare)
+
+
+# --- config.toml is parsed once per command -------------------------------------------------------
+
+
+class _CountingToml:
+    """Stands in for tomllib inside base/config_file.py only, counting whole-file parses."""
+
+    TOMLDecodeError = tomllib.TOMLDecodeError
+
+    def __init__(self) -> None:
+        self.parses = 0
+
+    def loads(self, text: str) -> dict:
+        self.parses += 1
+        return tomllib.loads(text)
+
+
+class _Terminal(io.StringIO):
+    """stdin as a terminal where the operator answers y."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_destroy_parses_config_toml_once(home, monkeypatch, tmp_path):
+    """Asked on a terminal, in worktree mode, a destroy reads the limit, [agent] and [worktrees]."""
+    from kugetsu_tui.base import config_file
+    from kugetsu_tui.cli.main import main
+    from kugetsu_tui.lifecycle.start import start_session
+    from tests.helpers import wait_state
+    from tests.unit.worktree_support import REPO_KEY, configure, make_repo
+
+    configure(home, {REPO_KEY: str(make_repo(tmp_path / "widgets"))})
+    start_session(home, "acme/widgets#7", "first")
+    name = "github.com-acme-widgets-7"
+    assert wait_state(home, name, "idle")["worktree_path"]
+    config_file._parsed.clear()
+    counting = _CountingToml()
+    monkeypatch.setattr(config_file, "tomllib", counting)
+    monkeypatch.setattr("sys.stdin", _Terminal("y\n"))
+    assert main(["--home", str(home.root), "destroy", "acme/widgets#7"]) == 0
+    assert not home.session_path(name).exists()
+    assert counting.parses == 1
+
+
+def test_a_changed_config_toml_is_read_again_even_at_the_same_size(home):
+    from kugetsu_tui.opencode.settings import load_agent_config
+
+    home.config_toml.write_text("[agent]\nstart_wait = 11\n")
+    assert load_agent_config(home).start_wait == 11
+    home.config_toml.write_text("[agent]\nstart_wait = 22\n")  # same size, same inode, maybe the same mtime
+    assert load_agent_config(home).start_wait == 22
+    home.config_toml.unlink()
+    assert load_toml(home) == {}
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "device"])
+def test_a_config_toml_that_is_not_a_regular_file_is_one_clear_error_and_never_blocks(home, kind):
+    home.config_toml.unlink()
+    if kind == "fifo":
+        os.mkfifo(home.config_toml)  # opened blocking, it would wait for a writer forever
+    elif kind == "directory":
+        home.config_toml.mkdir()
+    else:
+        home.config_toml.symlink_to("/dev/zero")  # read whole, it never ends
+    with pytest.raises(KugetsuError, match="is not a regular file"):
+        load_toml(home)
+    result = run_cli(home, "limit")
+    assert_one_line_error(result, 1, str(home.config_toml), "not a regular file")
+
+
+def test_a_config_toml_over_the_size_cap_is_refused(home):
+    home.config_toml.write_bytes(b"# " + b"x" * (1024 * 1024) + b"\n")
+    with pytest.raises(KugetsuError, match="larger than 1024 KiB"):
+        load_toml(home)
+
+
+def test_save_limit_leaves_the_parsed_config_it_read_unchanged(home):
+    home.config_toml.write_text("[agent]\nstart_wait = 5\n")
+    before = load_toml(home)
+    save_limit(home, 4)
+    assert "max_concurrent_agents" not in before
+    assert load_toml(home)["max_concurrent_agents"] == 4 and load_toml(home)["agent"] == {"start_wait": 5}
