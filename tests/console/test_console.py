@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from textual.binding import Binding
+from textual.notifications import Notify
 from textual.widgets import Input, Static
 
 from kugetsu_tui.base.home import Home
@@ -18,7 +19,7 @@ from kugetsu_tui.console.capacity import CapacityBar
 from kugetsu_tui.console.details import DetailsScreen
 from kugetsu_tui.console.dialogs import ConfirmDialog, MessageDialog, StartDialog
 from kugetsu_tui.console.main_screen import MainScreen
-from kugetsu_tui.console.messages import ActionDone, ActionRefused
+from kugetsu_tui.console.messages import ActionDone, ActionRefused, UnexpectedError
 from kugetsu_tui.console.session_table import SessionTable
 from kugetsu_tui.lifecycle.archive import list_archive
 from kugetsu_tui.sessions.limit import resolve_limit
@@ -137,6 +138,28 @@ async def test_start_from_the_dialog_creates_a_session_through_the_core(demo_hom
             lambda: app.query_one(SessionTable).selected_name == "github.com-acme-widgets-40",
             what="the cursor on the new session",
         )
+
+
+async def test_a_slot_taken_while_the_dialog_is_open_is_the_cores_refusal_not_a_crash(demo_home: Home) -> None:
+    set_limit(demo_home, 4)
+    app = KugetsuConsole(demo_home, sample_processes=False)
+    messages = Messages()
+    async with app.run_test(size=(120, 30), message_hook=messages) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, StartDialog)
+        write_session(demo_home, "github.com-acme-widgets-50", dev(50))  # someone takes the last slot
+        await wait_until(pilot, lambda: app.model.active == 4)
+        await pilot.press(*"acme/widgets#42", "tab", *"fix it", "enter")
+        await wait_until(pilot, lambda: messages.of(ActionRefused), what="the refusal")
+        [refused] = messages.of(ActionRefused)
+        assert refused.action == "start" and refused.at_capacity
+        assert "maximum concurrent agents (4) reached" in refused.text
+        [shown] = [n.notification for n in messages.of(Notify) if n.notification.message == refused.text]
+        assert shown.title == "Refused" and shown.severity == "warning"
+        assert not messages.of(UnexpectedError) and not messages.of(ActionDone)
+        assert not demo_home.session_path("github.com-acme-widgets-42").exists()
 
 
 async def test_escape_cancels_the_start_dialog_and_writes_nothing(demo_home: Home) -> None:
