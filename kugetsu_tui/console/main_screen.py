@@ -413,32 +413,32 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
                 names.append(result.entry.session_name)
         finally:
             if entries:
-                self.post_message(SessionsArchived(entries, warnings))
+                self.post_message(SessionsArchived(entries, names, warnings))
             self._destroys_running -= 1
         if names:
             what = names[0] if len(names) == 1 else f"{len(names)} sessions ({', '.join(names)})"
             self.post_message(ActionDone(action, f"destroyed {what}: archived (u to undo)"))
 
     def on_sessions_archived(self, message: SessionsArchived) -> None:
-        self.model.undo_stack.append(message.entry_ids)
-        self.model.marked.difference_update(e.rsplit("--", 1)[0] for e in message.entry_ids)
-        self.can_undo = True
+        self.model.archived(message.entry_ids, message.session_names)
+        self.can_undo = self.model.can_undo
         for warning in message.warnings:
             self.notify(warning, severity="warning", markup=False)
 
     def on_restore_failed(self, message: RestoreFailed) -> None:
-        self.model.undo_stack.append(message.entry_ids)
-        self.can_undo = True
+        self.model.restore_failed(message.entry_ids)
+        self.can_undo = self.model.can_undo
 
     def action_undo(self) -> None:
-        if not self.model.undo_stack:
+        batch = self.model.undo_batch()
+        if batch is None:
             if self._destroys_running:
                 self.notify("a destroy is still saving its work: u undoes it once it is archived", markup=False)
             else:
                 self.notify("nothing to undo", markup=False)
             return
-        self.run_undo(self.model.undo_stack.pop())
-        self.can_undo = bool(self.model.undo_stack)
+        self.run_undo(batch)
+        self.can_undo = self.model.can_undo
 
     @work(thread=True, group="actions", exit_on_error=False)
     def run_undo(self, entry_ids: list[str]) -> None:

@@ -70,9 +70,11 @@ class ActionWarning(Message):
 
 @dataclass(eq=False, repr=False)
 class SessionsArchived(Message):
-    """A destroy (of one session or a batch) archived these entries: `u` brings them all back."""
+    """A destroy (of one session or a batch) archived these entries, of these sessions: `u` brings them
+    all back."""
 
     entry_ids: list[str]
+    session_names: list[str]
     warnings: list[str]
 
 

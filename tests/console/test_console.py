@@ -288,7 +288,7 @@ async def test_undo_at_capacity_is_refused_with_the_cap_message(demo_home: Home)
             ),
         )
         assert [e.session_name for e in list_archive(demo_home)] == ["github.com-acme-widgets-12"]
-        assert app.model.undo_stack  # still undoable once a slot frees
+        assert app.model.can_undo  # still undoable once a slot frees
 
 
 async def test_base_needs_a_second_confirmation(demo_home: Home) -> None:
