@@ -21,7 +21,7 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
-from kugetsu_tui.base.errors import KugetsuError
+from kugetsu_tui.base.errors import AtCapacityError, KugetsuError
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.text import printable
 from kugetsu_tui.console.capacity import CapacityBar
@@ -734,6 +734,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
 
 
 def _refused(action: str, exc: KugetsuError | OSError) -> ActionRefused:
+    """The core's refusal as the screen shows it: the cap's (retry later) is told by its type."""
     if isinstance(exc, KugetsuError):
-        return ActionRefused(action, str(exc), at_capacity=exc.exit_code == 2)
+        return ActionRefused(action, str(exc), at_capacity=isinstance(exc, AtCapacityError))
     return ActionRefused(action, f"{exc.strerror or exc}: {exc.filename or ''}", at_capacity=False)

@@ -308,6 +308,28 @@ async def test_base_needs_a_second_confirmation(demo_home: Home) -> None:
         await wait_until(pilot, lambda: "base" not in app.model.views)
 
 
+async def test_a_session_gone_while_the_continue_dialog_is_open_is_a_failure_not_a_capacity_refusal(
+    demo_home: Home,
+) -> None:
+    app = KugetsuConsole(demo_home, sample_processes=False)
+    messages = Messages()
+    async with app.run_test(size=(120, 30), message_hook=messages) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        table = app.query_one(SessionTable)
+        table.move_cursor(table.row_index("github.com-acme-widgets-12"))
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, MessageDialog)
+        demo_home.session_path("github.com-acme-widgets-12").unlink()  # destroyed elsewhere meanwhile
+        await pilot.press(*"add tests", "enter")
+        await wait_until(pilot, lambda: messages.of(ActionRefused), what="the refusal")
+        [refused] = messages.of(ActionRefused)
+        assert refused.action == "continue" and not refused.at_capacity
+        assert "no session 'github.com-acme-widgets-12'" in refused.text
+        [shown] = [n.notification for n in messages.of(Notify) if n.notification.message == refused.text]
+        assert shown.title == "Failed" and shown.severity == "error"
+
+
 async def test_continue_at_capacity_sends_the_message(demo_home: Home) -> None:
     set_limit(demo_home, 3)
     app = KugetsuConsole(demo_home, sample_processes=False)
