@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -21,7 +21,7 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
-from kugetsu_tui.base.errors import KugetsuError
+from kugetsu_tui.base.errors import AtCapacityError, KugetsuError
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.text import printable
 from kugetsu_tui.console.capacity import CapacityBar
@@ -47,6 +47,11 @@ from kugetsu_tui.sessions.overview import SessionView
 if TYPE_CHECKING:
     from kugetsu_tui.opencode.server import Permission, Question
     from kugetsu_tui.opencode.server_activity import ActivityTracker
+
+P = ParamSpec("P")
+T = TypeVar("T")
+#: What the core raises when it refuses or fails an action: shown, and the console goes on.
+REFUSALS = (KugetsuError, OSError)
 
 
 class MainScreen(ReportsWorkerErrors, Screen[None]):
@@ -204,6 +209,19 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         key = self.table.selected_name
         return self.model.queue.get(key) if key else None
 
+    # --- the workers' calls into the core -------------------------------------------------------
+
+    def _core_call(self, action: str, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
+        """A core call from a worker: its result, or None once its refusal (or OS error) is posted.
+
+        Any other error goes on up to the worker (`exit_on_error=False`), which `ReportsWorkerErrors` reports.
+        """
+        try:
+            return call(*args, **kwargs)
+        except REFUSALS as exc:
+            self.post_message(_refused(action, exc))
+            return None
+
     # --- start ----------------------------------------------------------------------------------
 
     def action_start(self) -> None:
@@ -240,10 +258,8 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         """Start now if a slot freed meanwhile, else queue: the core decides under its lock."""
         from kugetsu_tui.queue.manage import Queued, start_or_queue
 
-        try:
-            done = start_or_queue(self.home, ref, message)
-        except (KugetsuError, OSError) as exc:
-            self.post_message(_refused("queue", exc))
+        done = self._core_call("queue", start_or_queue, self.home, ref, message)
+        if done is None:
             return
         if isinstance(done, Queued):
             self.post_message(
@@ -267,10 +283,8 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     def run_start(self, ref: str, message: str) -> None:
         from kugetsu_tui.lifecycle.start import start_session
 
-        try:
-            done = start_session(self.home, ref, message)
-        except (KugetsuError, OSError) as exc:
-            self.post_message(_refused("start", exc))
+        done = self._core_call("start", start_session, self.home, ref, message)
+        if done is None:
             return
         if done.warning:
             self.post_message(ActionWarning("start", done.warning))
@@ -302,12 +316,9 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     def run_continue(self, name: str, message: str) -> None:
         from kugetsu_tui.lifecycle.start import continue_session
 
-        try:
-            done = continue_session(self.home, name, message or None)
-        except (KugetsuError, OSError) as exc:
-            self.post_message(_refused("continue", exc))
-            return
-        self.post_message(ActionDone("continue", f"continued {done.name}"))
+        done = self._core_call("continue", continue_session, self.home, name, message or None)
+        if done is not None:
+            self.post_message(ActionDone("continue", f"continued {done.name}"))
 
     # --- destroy, marks, clean-up and undo ---------------------------------------------------------
 
@@ -392,42 +403,42 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         self._destroys_running += 1
         try:
             for name, kind in targets:
-                try:
-                    result = destroy_session(self.home, name, allow_base=kind == KIND_BASE, allow_pm=kind == KIND_PM)
-                except (KugetsuError, OSError) as exc:
-                    self.post_message(_refused(action, exc))
+                result = self._core_call(
+                    action, destroy_session, self.home, name, allow_base=kind == KIND_BASE, allow_pm=kind == KIND_PM
+                )
+                if result is None:
                     break
                 entries.append(result.entry.id)
                 warnings.extend(result.warnings)
                 names.append(result.entry.session_name)
         finally:
             if entries:
-                self.post_message(SessionsArchived(entries, warnings))
+                self.post_message(SessionsArchived(entries, names, warnings))
             self._destroys_running -= 1
         if names:
             what = names[0] if len(names) == 1 else f"{len(names)} sessions ({', '.join(names)})"
             self.post_message(ActionDone(action, f"destroyed {what}: archived (u to undo)"))
 
     def on_sessions_archived(self, message: SessionsArchived) -> None:
-        self.model.undo_stack.append(message.entry_ids)
-        self.model.marked.difference_update(e.rsplit("--", 1)[0] for e in message.entry_ids)
-        self.can_undo = True
+        self.model.archived(message.entry_ids, message.session_names)
+        self.can_undo = self.model.can_undo
         for warning in message.warnings:
             self.notify(warning, severity="warning", markup=False)
 
     def on_restore_failed(self, message: RestoreFailed) -> None:
-        self.model.undo_stack.append(message.entry_ids)
-        self.can_undo = True
+        self.model.restore_failed(message.entry_ids)
+        self.can_undo = self.model.can_undo
 
     def action_undo(self) -> None:
-        if not self.model.undo_stack:
+        batch = self.model.undo_batch()
+        if batch is None:
             if self._destroys_running:
                 self.notify("a destroy is still saving its work: u undoes it once it is archived", markup=False)
             else:
                 self.notify("nothing to undo", markup=False)
             return
-        self.run_undo(self.model.undo_stack.pop())
-        self.can_undo = bool(self.model.undo_stack)
+        self.run_undo(batch)
+        self.can_undo = self.model.can_undo
 
     @work(thread=True, group="actions", exit_on_error=False)
     def run_undo(self, entry_ids: list[str]) -> None:
@@ -438,7 +449,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         for index, entry_id in enumerate(entry_ids):
             try:
                 restored.append(restore_session(self.home, entry_id).name)
-            except (KugetsuError, OSError) as exc:
+            except REFUSALS as exc:  # the rest goes back on the undo stack before the refusal is shown
                 self.post_message(RestoreFailed(entry_ids[index:]))
                 self.post_message(_refused("restore", exc))
                 break
@@ -466,10 +477,8 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         from kugetsu_tui.lifecycle.prune import plan_prune
         from kugetsu_tui.work.status import read_work
 
-        try:
-            plan = plan_prune(self.home)
-        except (KugetsuError, OSError) as exc:
-            self.post_message(_refused("clean up", exc))
+        plan = self._core_call("clean up", plan_prune, self.home)
+        if plan is None:
             return
         self.post_message(WorkRead(read_work(self.home), checked=True))
         self.post_message(CleanupPlanned(plan))
@@ -513,10 +522,8 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     def run_queue_change(self, change: str, item_id: str) -> None:
         from kugetsu_tui.queue.manage import move_to_front, remove_item
 
-        try:
-            item = remove_item(self.home, item_id) if change == "remove" else move_to_front(self.home, item_id)
-        except (KugetsuError, OSError) as exc:
-            self.post_message(_refused(change, exc))
+        item = self._core_call(change, remove_item if change == "remove" else move_to_front, self.home, item_id)
+        if item is None:
             return
         done = "removed from the queue" if change == "remove" else "moved to the queue's front"
         self.post_message(ActionDone(change, f"{item.issue_ref or item.id} {done}"))
@@ -579,7 +586,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             return
         try:
             results = check_work(self.home)
-        except (KugetsuError, OSError) as exc:
+        except REFUSALS as exc:  # said in the work status's own notification, not as a refused action
             self.post_message(WorkRead(read_work(self.home), checked=False, error=_refused("check", exc).text))
             return
         self.post_message(WorkRead(read_work(self.home), checked=True))
@@ -727,6 +734,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
 
 
 def _refused(action: str, exc: KugetsuError | OSError) -> ActionRefused:
+    """The core's refusal as the screen shows it: the cap's (retry later) is told by its type."""
     if isinstance(exc, KugetsuError):
-        return ActionRefused(action, str(exc), at_capacity=exc.exit_code == 2)
+        return ActionRefused(action, str(exc), at_capacity=isinstance(exc, AtCapacityError))
     return ActionRefused(action, f"{exc.strerror or exc}: {exc.filename or ''}", at_capacity=False)

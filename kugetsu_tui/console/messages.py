@@ -3,10 +3,16 @@
 Workers never touch widgets: they post one of these (`post_message` is thread-safe) and a
 handler on the UI side updates the model and the screen. Tests observe them with
 `run_test(message_hook=...)`.
+
+Each is a dataclass: its generated `__init__` calls `Message.__post_init__`, which is all that
+`Message.__init__` does (the sender, the time, the propagation flags). `eq=False` and `repr=False`
+keep Message's own identity and short repr: a message is one event, not a value, and Textual's
+log writes the repr at every dispatch (a SessionsRead may hold 10,000 views).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
@@ -19,117 +25,106 @@ if TYPE_CHECKING:  # loaded when first used, not at start-up
     from kugetsu_tui.queue.items import QueueItem
 
 
+@dataclass(eq=False, repr=False)
 class SessionsRead(Message):
     """Session files re-read after a change (`rescan`: every file, so the count is recounted)."""
 
-    def __init__(self, fresh: list[SessionView], gone: list[str], rescan: bool) -> None:
-        super().__init__()
-        self.fresh = fresh
-        self.gone = gone
-        self.rescan = rescan
+    fresh: list[SessionView]
+    gone: list[str]
+    rescan: bool
 
 
+@dataclass(eq=False, repr=False)
 class WatcherModeChanged(Message):
     """The watcher now uses inotify, polling, or waits for the sessions directory."""
 
-    def __init__(self, mode: str) -> None:
-        super().__init__()
-        self.mode = mode
+    mode: str
 
 
+@dataclass(eq=False, repr=False)
 class ActionDone(Message):
     """A core action (start, continue, destroy, restore) finished: `text` says what happened, and
     `select` names the row the cursor should move to (a session just started)."""
 
-    def __init__(self, action: str, text: str, select: str | None = None) -> None:
-        super().__init__()
-        self.action = action
-        self.text = text
-        self.select = select
+    action: str
+    text: str
+    select: str | None = None
 
 
+@dataclass(eq=False, repr=False)
 class ActionRefused(Message):
     """The core refused an action (`at_capacity`: the cap said no) or it failed: `text` says why."""
 
-    def __init__(self, action: str, text: str, at_capacity: bool) -> None:
-        super().__init__()
-        self.action = action
-        self.text = text
-        self.at_capacity = at_capacity
+    action: str
+    text: str
+    at_capacity: bool
 
 
+@dataclass(eq=False, repr=False)
 class ActionWarning(Message):
     """A core action went ahead but has something to say (e.g. the checkout's origin is another repository)."""
 
-    def __init__(self, action: str, text: str) -> None:
-        super().__init__()
-        self.action = action
-        self.text = text
+    action: str
+    text: str
 
 
+@dataclass(eq=False, repr=False)
 class SessionsArchived(Message):
-    """A destroy (of one session or a batch) archived these entries: `u` brings them all back."""
+    """A destroy (of one session or a batch) archived these entries, of these sessions: `u` brings them
+    all back."""
 
-    def __init__(self, entry_ids: list[str], warnings: list[str]) -> None:
-        super().__init__()
-        self.entry_ids = entry_ids
-        self.warnings = warnings
+    entry_ids: list[str]
+    session_names: list[str]
+    warnings: list[str]
 
 
+@dataclass(eq=False, repr=False)
 class RestoreFailed(Message):
     """An undo did not bring these entries back: they go back on the undo stack."""
 
-    def __init__(self, entry_ids: list[str]) -> None:
-        super().__init__()
-        self.entry_ids = entry_ids
+    entry_ids: list[str]
 
 
+@dataclass(eq=False, repr=False)
 class UnexpectedError(Message):
     """A worker died of an error nobody expected: the app reports it and keeps running."""
 
-    def __init__(self, worker_name: str, error: BaseException) -> None:
-        super().__init__()
-        self.worker_name = worker_name
-        self.error = error
+    worker_name: str
+    error: BaseException
 
 
+@dataclass(eq=False, repr=False)
 class QueueRead(Message):
     """The queue's item files as just read."""
 
-    def __init__(self, items: list[QueueItem]) -> None:
-        super().__init__()
-        self.items = items
+    items: list[QueueItem]
 
 
+@dataclass(eq=False, repr=False)
 class QueueDrained(Message):
     """A drain pass started (or failed to start) these items."""
 
-    def __init__(self, results: list[DrainResult]) -> None:
-        super().__init__()
-        self.results = results
+    results: list[DrainResult]
 
 
+@dataclass(eq=False, repr=False)
 class WorkRead(Message):
     """The work-status cache as just read or checked (`checked`: a check ran, `error` if it could not)."""
 
-    def __init__(self, cache: dict[str, dict[str, Any]], checked: bool, error: str | None = None) -> None:
-        super().__init__()
-        self.cache = cache
-        self.checked = checked
-        self.error = error
+    cache: dict[str, dict[str, Any]]
+    checked: bool
+    error: str | None = None
 
 
+@dataclass(eq=False, repr=False)
 class CleanupPlanned(Message):
     """A fresh check found these done sessions (and these done but busy ones): ask before destroying."""
 
-    def __init__(self, plan: PrunePlan) -> None:
-        super().__init__()
-        self.plan = plan
+    plan: PrunePlan
 
 
+@dataclass(eq=False, repr=False)
 class ServerFollowed(Message):
     """The opencode server answered (something changed, or it is back): `trouble` is "" then, else why not."""
 
-    def __init__(self, trouble: str) -> None:
-        super().__init__()
-        self.trouble = trouble
+    trouble: str

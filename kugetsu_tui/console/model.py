@@ -96,7 +96,7 @@ class ConsoleModel:
         self.stats: dict[str, Stats] = {}
         self.filter_text = ""
         self.marked: set[str] = set()
-        self.undo_stack: list[list[str]] = []  # archive entries, one list per destroy (a batch restores at once)
+        self._undo: list[list[str]] = []  # archive entry ids, one list per destroy (a batch restores at once)
         self._work_cache: Mapping[str, Mapping[str, Any]] = {}
         self._done: set[str] = set()  # dev sessions whose work is done, kept as rows change (the footer reads it)
         self.activity: dict[str, ActivityInfo] = {}  # what each agent is doing, by session name
@@ -232,6 +232,26 @@ class ConsoleModel:
 
     def marked_views(self) -> list[SessionView]:
         return sorted((self.views[n] for n in self.marked if n in self.views), key=lambda v: v.session.sort_key())
+
+    # --- undo ------------------------------------------------------------------------------------
+
+    def archived(self, entry_ids: list[str], session_names: Iterable[str]) -> None:
+        """A destroy archived these entries, of these sessions: one batch for u to restore, and their marks
+        go now (the watcher may see the files gone only later: d must not take them again meanwhile)."""
+        self._undo.append(entry_ids)
+        self.marked.difference_update(session_names)
+
+    def undo_batch(self) -> list[str] | None:
+        """The last destroy's entries, taken off the stack to restore (None: nothing to undo)."""
+        return self._undo.pop() if self._undo else None
+
+    def restore_failed(self, entry_ids: list[str]) -> None:
+        """An undo could not bring these entries back (the cap, say): u tries them again."""
+        self._undo.append(entry_ids)
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
 
     # --- capacity --------------------------------------------------------------------------------
 

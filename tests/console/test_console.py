@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from textual.binding import Binding
+from textual.notifications import Notify
 from textual.widgets import Input, Static
 
 from kugetsu_tui.base.home import Home
@@ -18,7 +19,7 @@ from kugetsu_tui.console.capacity import CapacityBar
 from kugetsu_tui.console.details import DetailsScreen
 from kugetsu_tui.console.dialogs import ConfirmDialog, MessageDialog, StartDialog
 from kugetsu_tui.console.main_screen import MainScreen
-from kugetsu_tui.console.messages import ActionDone, ActionRefused
+from kugetsu_tui.console.messages import ActionDone, ActionRefused, UnexpectedError
 from kugetsu_tui.console.session_table import SessionTable
 from kugetsu_tui.lifecycle.archive import list_archive
 from kugetsu_tui.sessions.limit import resolve_limit
@@ -137,6 +138,28 @@ async def test_start_from_the_dialog_creates_a_session_through_the_core(demo_hom
             lambda: app.query_one(SessionTable).selected_name == "github.com-acme-widgets-40",
             what="the cursor on the new session",
         )
+
+
+async def test_a_slot_taken_while_the_dialog_is_open_is_the_cores_refusal_not_a_crash(demo_home: Home) -> None:
+    set_limit(demo_home, 4)
+    app = KugetsuConsole(demo_home, sample_processes=False)
+    messages = Messages()
+    async with app.run_test(size=(120, 30), message_hook=messages) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, StartDialog)
+        write_session(demo_home, "github.com-acme-widgets-50", dev(50))  # someone takes the last slot
+        await wait_until(pilot, lambda: app.model.active == 4)
+        await pilot.press(*"acme/widgets#42", "tab", *"fix it", "enter")
+        await wait_until(pilot, lambda: messages.of(ActionRefused), what="the refusal")
+        [refused] = messages.of(ActionRefused)
+        assert refused.action == "start" and refused.at_capacity
+        assert "maximum concurrent agents (4) reached" in refused.text
+        [shown] = [n.notification for n in messages.of(Notify) if n.notification.message == refused.text]
+        assert shown.title == "Refused" and shown.severity == "warning"
+        assert not messages.of(UnexpectedError) and not messages.of(ActionDone)
+        assert not demo_home.session_path("github.com-acme-widgets-42").exists()
 
 
 async def test_escape_cancels_the_start_dialog_and_writes_nothing(demo_home: Home) -> None:
@@ -265,7 +288,7 @@ async def test_undo_at_capacity_is_refused_with_the_cap_message(demo_home: Home)
             ),
         )
         assert [e.session_name for e in list_archive(demo_home)] == ["github.com-acme-widgets-12"]
-        assert app.model.undo_stack  # still undoable once a slot frees
+        assert app.model.can_undo  # still undoable once a slot frees
 
 
 async def test_base_needs_a_second_confirmation(demo_home: Home) -> None:
@@ -283,6 +306,28 @@ async def test_base_needs_a_second_confirmation(demo_home: Home) -> None:
         assert isinstance(app.screen, ConfirmDialog) and demo_home.session_path("base").exists()
         await pilot.press("y")
         await wait_until(pilot, lambda: "base" not in app.model.views)
+
+
+async def test_a_session_gone_while_the_continue_dialog_is_open_is_a_failure_not_a_capacity_refusal(
+    demo_home: Home,
+) -> None:
+    app = KugetsuConsole(demo_home, sample_processes=False)
+    messages = Messages()
+    async with app.run_test(size=(120, 30), message_hook=messages) as pilot:
+        await wait_until(pilot, loaded(app, 5))
+        table = app.query_one(SessionTable)
+        table.move_cursor(table.row_index("github.com-acme-widgets-12"))
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, MessageDialog)
+        demo_home.session_path("github.com-acme-widgets-12").unlink()  # destroyed elsewhere meanwhile
+        await pilot.press(*"add tests", "enter")
+        await wait_until(pilot, lambda: messages.of(ActionRefused), what="the refusal")
+        [refused] = messages.of(ActionRefused)
+        assert refused.action == "continue" and not refused.at_capacity
+        assert "no session 'github.com-acme-widgets-12'" in refused.text
+        [shown] = [n.notification for n in messages.of(Notify) if n.notification.message == refused.text]
+        assert shown.title == "Failed" and shown.severity == "error"
 
 
 async def test_continue_at_capacity_sends_the_message(demo_home: Home) -> None:

@@ -1,4 +1,4 @@
-"""The console's model without a screen: the count, the pending rows, the filter, process samples."""
+"""The console's model without a screen: the count, the pending rows, the filter, process samples, undo."""
 
 from __future__ import annotations
 
@@ -129,3 +129,27 @@ def test_marks_are_for_dev_sessions_and_go_with_the_session(home: Home) -> None:
     assert [v.session.name for v in model.marked_views()] == ["a"]
     model.merge([], ["a"])
     assert model.marked == set()
+
+
+def test_undo_restores_the_last_destroy_first_and_a_failed_restore_is_undoable_again() -> None:
+    model = ConsoleModel(Limit(3, "test"))
+    assert not model.can_undo and model.undo_batch() is None
+    model.archived(["a--20240101T000000"], ["a"])
+    model.archived(["b--20240102T000000", "c--20240102T000001"], ["b", "c"])  # a batch destroy
+    assert model.can_undo
+    assert model.undo_batch() == ["b--20240102T000000", "c--20240102T000001"]  # the batch comes back whole
+    model.restore_failed(["c--20240102T000001"])  # b came back, c did not (the cap, say)
+    assert model.undo_batch() == ["c--20240102T000001"]
+    assert model.undo_batch() == ["a--20240101T000000"]
+    assert not model.can_undo and model.undo_batch() is None
+
+
+def test_a_destroy_unmarks_its_sessions_by_name_at_once(home: Home) -> None:
+    for n in ("a", "b", "c"):
+        write_session(home, n)
+    model = ConsoleModel(Limit(3, "test"))
+    model.merge(views(home, "a", "b", "c"), [])
+    for n in ("a", "b", "c"):
+        model.toggle_mark(n)
+    model.archived(["entry-1", "entry-2"], ["a", "b"])  # the names come with the ids: none is parsed from an id
+    assert model.marked == {"c"} and set(model.views) == {"a", "b", "c"}  # rows stay until the watcher sees them go
