@@ -16,6 +16,7 @@ from kugetsu_tui.queue.items import BROKEN, ERROR, PENDING
 from kugetsu_tui.sessions.activities import Activity, ActivityInfo
 from kugetsu_tui.sessions.overview import SessionView
 from kugetsu_tui.sessions.states import State
+from kugetsu_tui.work.states import WorkState
 from kugetsu_tui.work.status import WorkStatus
 
 # (key, label, width). Most telling first: on a narrow terminal the right-hand columns scroll.
@@ -55,7 +56,7 @@ ACTIVITY_STYLES = {
     Activity.ERROR: "bold red",
     Activity.UNKNOWN: "dim",
 }
-WORK_STYLES = {"merged": "bold green", "closed": "green", "open": "", "unknown": "dim"}
+WORK_STYLES = {WorkState.MERGED: "bold green", WorkState.CLOSED: "green", WorkState.OPEN: "", WorkState.UNKNOWN: "dim"}
 #: where rows of each kind sort: base, PM, dev sessions, then the queue
 QUEUE_ORDER = 3
 MARK = "●"
