@@ -117,10 +117,12 @@ def item_json(item: QueueItem, position: int | None) -> dict[str, Any]:
 
 
 def _note(item: QueueItem) -> str:
+    from kugetsu_tui.queue.items import ItemState
+
     if item.failure:
         return item.failure
     claimer = item.data.get("claimed_by")
-    if item.state == "starting" and isinstance(claimer, dict):
+    if item.state == ItemState.STARTING and isinstance(claimer, dict):
         return f"claimed by pid {claimer.get('pid')} at {item.data.get('claimed_at')}"
     parts = [f"session {item.data['session']}"] if item.data.get("session") else []
     parts += [f"{key.replace('_', ' ')} {item.data[key]}" for key in KUGETSU_FIELDS if item.data.get(key)]
@@ -129,9 +131,9 @@ def _note(item: QueueItem) -> str:
 
 def _ls(home: Home, args: argparse.Namespace) -> int:
     from kugetsu_tui.base.text import printable, since, table_lines
-    from kugetsu_tui.queue.items import COMPLETED, WAITING, list_items, pending_in_order
+    from kugetsu_tui.queue.items import WAITING, ItemState, list_items, pending_in_order
 
-    items = [i for i in list_items(home) if args.all or i.state != COMPLETED]
+    items = [i for i in list_items(home) if args.all or i.state != ItemState.COMPLETED]
     positions = {item.id: number for number, item in enumerate(pending_in_order(items), start=1)}
     queued = sum(1 for i in items if i.state in WAITING)
     if args.json:
@@ -162,19 +164,19 @@ def _ls(home: Home, args: argparse.Namespace) -> int:
 def _drain(home: Home, args: argparse.Namespace) -> int:
     if args.watch:
         return _watch(home)
-    from kugetsu_tui.queue.claims import BLOCKED, STARTED
+    from kugetsu_tui.queue.claims import DrainOutcome
     from kugetsu_tui.queue.drain import describe, drain_once
     from kugetsu_tui.queue.items import waiting_count
 
     results = drain_once(home)
     for result in results:
         print(describe(result))
-    blocked = [r for r in results if r.outcome == BLOCKED]
+    blocked = [r for r in results if r.outcome == DrainOutcome.BLOCKED]
     if blocked:
         from kugetsu_tui.base.errors import KugetsuError
 
         raise KugetsuError(f"queue drain blocked: {blocked[-1].detail}")
-    print(f"{sum(1 for r in results if r.outcome == STARTED)} started, {waiting_count(home)} still queued")
+    print(f"{sum(1 for r in results if r.outcome == DrainOutcome.STARTED)} started, {waiting_count(home)} still queued")
     return ExitCode.OK
 
 

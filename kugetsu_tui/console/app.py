@@ -205,14 +205,14 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
             self._drain_lock.release()
 
     def on_queue_drained(self, message: QueueDrained) -> None:
-        from kugetsu_tui.queue.claims import BLOCKED, STARTED
+        from kugetsu_tui.queue.claims import DrainOutcome
         from kugetsu_tui.queue.drain import describe
 
         for result in message.results:
-            if result.outcome == STARTED:
+            if result.outcome == DrainOutcome.STARTED:
                 self.notify(describe(result), title="Queue", markup=False)
             else:
-                title = "Queue blocked" if result.outcome == BLOCKED else "Queue"
+                title = "Queue blocked" if result.outcome == DrainOutcome.BLOCKED else "Queue"
                 self.notify(describe(result), title=title, severity="warning", markup=False)
 
     def on_watcher_mode_changed(self, message: WatcherModeChanged) -> None:

@@ -25,27 +25,11 @@ from kugetsu_tui.console.preview import gone_text
 from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
 from kugetsu_tui.opencode.events import log_line_words
 from kugetsu_tui.opencode.log_tail import LogTail
+from kugetsu_tui.sessions.fields import INTERNAL
 from kugetsu_tui.sessions.files import KIND_DEV, Session
 from kugetsu_tui.sessions.overview import read_view
 
 FOLLOW_INTERVAL = 0.5
-#: fields our supervisor and admission write for their own checks: shown apart from the session's own
-INTERNAL_FIELDS = frozenset(
-    {
-        "run_id",
-        "pid_started",
-        "supervisor_pid",
-        "supervisor_started",
-        "starter_pid",
-        "starter_started",
-        "first_event_at",
-        "log",
-        "cwd",
-        "worktree_base",
-        "worktree_base_commit",
-        "restored_at",
-    }
-)
 
 
 def _within(home: Home, path: Path) -> str:
@@ -72,8 +56,8 @@ def describe(home: Home, name: str) -> Text:
         text.append(f"error: {printable(current.error)}\n", style="red")
     text.append(_worktree_line(session))
     text.append(_work_line(home, session))
-    ours = [k for k in session.data if k in INTERNAL_FIELDS]
-    theirs = [k for k in session.data if k not in INTERNAL_FIELDS]
+    ours = [k for k in session.data if k in INTERNAL]
+    theirs = [k for k in session.data if k not in INTERNAL]
     width = max((len(printable(k)) for k in session.data), default=0)
     for key in theirs:
         text.append(_field(home, key, session.data[key], width))

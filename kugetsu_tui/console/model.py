@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from kugetsu_tui.base.home import Home
-from kugetsu_tui.queue.items import COMPLETED, WAITING, QueueItem, pending_in_order
+from kugetsu_tui.queue.items import WAITING, ItemState, QueueItem, pending_in_order
 from kugetsu_tui.sessions.activities import ATTENTION, ActivityInfo, wants_attention
 from kugetsu_tui.sessions.admission import refusal
 from kugetsu_tui.sessions.files import KIND_DEV, read_session, session_paths
@@ -158,7 +158,7 @@ class ConsoleModel:
 
     def set_queue(self, items: Iterable[QueueItem]) -> None:
         """The queue as just read: rows for every item but completed ones, with pending positions."""
-        items = [i for i in items if i.state != COMPLETED]
+        items = [i for i in items if i.state != ItemState.COMPLETED]
         positions = {item.id: n for n, item in enumerate(pending_in_order(items), start=1)}
         fresh = {QUEUE_KEY_PREFIX + i.id: QueueRow(i, positions.get(i.id)) for i in items}
         for key in self.queue.keys() | fresh.keys():

@@ -12,10 +12,11 @@ from rich.text import Text
 
 from kugetsu_tui.base.text import age, megabytes, printable
 from kugetsu_tui.console.model import ConsoleModel, QueueRow, Row, Stats
-from kugetsu_tui.queue.items import BROKEN, ERROR, PENDING
+from kugetsu_tui.queue.items import ItemState
 from kugetsu_tui.sessions.activities import Activity, ActivityInfo
 from kugetsu_tui.sessions.overview import SessionView
 from kugetsu_tui.sessions.states import State
+from kugetsu_tui.work.states import WorkState
 from kugetsu_tui.work.status import WorkStatus
 
 # (key, label, width). Most telling first: on a narrow terminal the right-hand columns scroll.
@@ -55,7 +56,7 @@ ACTIVITY_STYLES = {
     Activity.ERROR: "bold red",
     Activity.UNKNOWN: "dim",
 }
-WORK_STYLES = {"merged": "bold green", "closed": "green", "open": "", "unknown": "dim"}
+WORK_STYLES = {WorkState.MERGED: "bold green", WorkState.CLOSED: "green", WorkState.OPEN: "", WorkState.UNKNOWN: "dim"}
 #: where rows of each kind sort: base, PM, dev sessions, then the queue
 QUEUE_ORDER = 3
 MARK = "●"
@@ -153,11 +154,11 @@ def session_cells(
 def queue_cells(row: QueueRow, now: float) -> dict[str, Text]:
     """The cells of a queued item's row: its place in line, age, attempts, and why it failed."""
     item = row.item
-    if item.state == PENDING and row.position is not None:
+    if item.state == ItemState.PENDING and row.position is not None:
         state = f"queued #{row.position}"
     else:
         state = item.state
-    if item.failure and item.state in (ERROR, BROKEN):
+    if item.failure and item.state in (ItemState.ERROR, ItemState.BROKEN):
         state = f"{state}: {item.failure}"
     attempts = f"attempt {item.attempts}/3" if item.attempts else ""
     pid = item.data.get("pid")
@@ -167,7 +168,8 @@ def queue_cells(row: QueueRow, now: float) -> dict[str, Text]:
         "kind": Text("queue", style=KIND_STYLES["queue"]),
         "ref": Text(clip(printable(item.issue_ref or item.id), WIDTHS["ref"])),
         "state": Text(
-            clip(printable(state), WIDTHS["state"]), style="bold red" if item.state in (ERROR, BROKEN) else "italic"
+            clip(printable(state), WIDTHS["state"]),
+            style="bold red" if item.state in (ItemState.ERROR, ItemState.BROKEN) else "italic",
         ),
         "work": Text(attempts, style="dim"),
         "activity": Text(""),

@@ -27,6 +27,7 @@ from kugetsu_tui.opencode.settings import AgentConfig, load_agent_config, render
 from kugetsu_tui.opencode.steps import run_step
 from kugetsu_tui.sessions import index
 from kugetsu_tui.sessions.admission import check_capacity
+from kugetsu_tui.sessions.fields import RUNTIME
 from kugetsu_tui.sessions.files import (
     KIND_BASE,
     KIND_DEV,
@@ -45,20 +46,6 @@ if TYPE_CHECKING:
 
 SESSION_FILE, EXPORT_FILE, LOG_FILE, META_FILE = "session.json", "export.json", "agent.log", "meta.json"
 WORKTREE_DIR = "worktree"
-# Fields of a finished run that mean nothing once the session is restored.
-RUNTIME_FIELDS = (
-    "pid",
-    "pid_started",
-    "supervisor_pid",
-    "supervisor_started",
-    "run_id",
-    "starter_pid",
-    "starter_started",
-    "error",
-    "exit_code",
-    "finished_at",
-    "first_event_at",
-)
 
 
 class ArchiveEntry(NamedTuple):
@@ -423,7 +410,7 @@ def _restored_content(archived: Path) -> dict[str, Any] | None:
     session = read_session(archived)
     if session.corrupt:
         return None
-    return {k: v for k, v in session.data.items() if k not in RUNTIME_FIELDS}
+    return {k: v for k, v in session.data.items() if k not in RUNTIME}
 
 
 def _import_cwd(export: Path, restored: dict[str, Any], config: AgentConfig) -> str:

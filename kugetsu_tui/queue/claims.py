@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any, NamedTuple
 
 from kugetsu_tui.base.atomic import write_json
@@ -22,11 +23,8 @@ from kugetsu_tui.base.refs import parse_issue_ref
 from kugetsu_tui.lifecycle.start import Launched
 from kugetsu_tui.opencode.settings import AgentConfig
 from kugetsu_tui.queue.items import (
-    COMPLETED,
-    ERROR,
     MAX_ATTEMPTS,
-    PENDING,
-    STARTING,
+    ItemState,
     QueueItem,
     iso_now,
     list_items,
@@ -35,11 +33,21 @@ from kugetsu_tui.queue.items import (
 )
 from kugetsu_tui.sessions import index
 from kugetsu_tui.sessions.files import Session, read_session
+from kugetsu_tui.sessions.states import State
 
 CLAIM_GRACE_S = 30.0  # beyond start_wait: a claim this old is taken back even if its drainer still runs
 CLAIM_FIELDS = ("run_id", "claimed_at", "claimed_by")
 
-STARTED, RETRY, GAVE_UP, REFUSED, TAKEN_BACK, BLOCKED = "started", "retry", "error", "refused", "taken back", "blocked"
+
+class DrainOutcome(StrEnum):
+    """What a drain did with an item: the first word of each line `queue drain` prints."""
+
+    STARTED = "started"
+    RETRY = "retry"
+    GAVE_UP = "gave up"
+    REFUSED = "refused"
+    TAKEN_BACK = "taken back"
+    BLOCKED = "blocked"
 
 
 class DrainResult(NamedTuple):
@@ -47,7 +55,7 @@ class DrainResult(NamedTuple):
 
     item_id: str | None
     issue_ref: str | None
-    outcome: str
+    outcome: DrainOutcome
     detail: str
 
 
@@ -67,7 +75,7 @@ def write_claim(item: QueueItem, run_id: str) -> None:
         item.path,
         dict(
             item.data,
-            state=STARTING,
+            state=ItemState.STARTING,
             run_id=run_id,
             claimed_at=iso_now(precise=True),
             claimed_by={"pid": pid, "started": start_time(pid)},
@@ -87,7 +95,7 @@ def _settle(home: Home, item: QueueItem, run_id: str, mutate: Callable[[dict[str
             current = read_item(item.path)
         except FileNotFoundError:
             return False
-        if current.state != STARTING or current.data.get("run_id") != run_id:
+        if current.state != ItemState.STARTING or current.data.get("run_id") != run_id:
             return False
         data = dict(current.data)
         mutate(data)
@@ -97,14 +105,16 @@ def _settle(home: Home, item: QueueItem, run_id: str, mutate: Callable[[dict[str
 
 def settle_started(home: Home, item: QueueItem, run_id: str, launched: Launched) -> DrainResult:
     def done(data: dict[str, Any]) -> None:
-        data.update(state=COMPLETED, completed_at=iso_now(), session=launched.name, error=None)
+        data.update(state=ItemState.COMPLETED, completed_at=iso_now(), session=launched.name, error=None)
         if launched.opencode_session_id:
             data["opencode_session_id"] = launched.opencode_session_id
 
     settled = _settle(home, item, run_id, done)
     sid = launched.opencode_session_id or "pending"
     note = "" if settled else " (its claim had been taken back meanwhile)"
-    return DrainResult(item.id, item.issue_ref, STARTED, f"as {launched.name} (opencode session {sid}){note}")
+    return DrainResult(
+        item.id, item.issue_ref, DrainOutcome.STARTED, f"as {launched.name} (opencode session {sid}){note}"
+    )
 
 
 def settle_failed(home: Home, item: QueueItem, run_id: str, message: str) -> DrainResult | None:
@@ -117,17 +127,20 @@ def settle_failed(home: Home, item: QueueItem, run_id: str, message: str) -> Dra
         _release(data)
         data.update(attempts=count, last_error=message)
         if count >= MAX_ATTEMPTS:
-            data.update(state=ERROR, error=message)
+            data.update(state=ItemState.ERROR, error=message)
         else:
-            data.update(state=PENDING)
+            data.update(state=ItemState.PENDING)
 
     if not _settle(home, item, run_id, failed):
         return None
     count = attempts[0]
     if count >= MAX_ATTEMPTS:
-        return DrainResult(item.id, item.issue_ref, GAVE_UP, f"gave up after {count} attempts: {message}")
+        return DrainResult(item.id, item.issue_ref, DrainOutcome.GAVE_UP, f"after {count} attempts: {message}")
     return DrainResult(
-        item.id, item.issue_ref, RETRY, f"attempt {count}/{MAX_ATTEMPTS} failed, back in the queue: {message}"
+        item.id,
+        item.issue_ref,
+        DrainOutcome.RETRY,
+        f"attempt {count}/{MAX_ATTEMPTS} failed, back in the queue: {message}",
     )
 
 
@@ -138,10 +151,10 @@ def refuse_item(home: Home, item: QueueItem, message: str) -> DrainResult | None
             current = read_item(item.path)
         except FileNotFoundError:
             return None
-        if current.state != PENDING:
+        if current.state != ItemState.PENDING:
             return None
-        write_json(current.path, dict(current.data, state=ERROR, error=message))
-    return DrainResult(item.id, item.issue_ref, REFUSED, message)
+        write_json(current.path, dict(current.data, state=ItemState.ERROR, error=message))
+    return DrainResult(item.id, item.issue_ref, DrainOutcome.REFUSED, message)
 
 
 def is_stale(item: QueueItem, timeout: float, now: float) -> bool:
@@ -158,19 +171,19 @@ def seconds_until_stale(items: list[QueueItem], timeout: float, now: float) -> f
     deadlines = [
         claimed + timeout
         for item in items
-        if item.state == STARTING and (claimed := parse_time(item.data.get("claimed_at"))) is not None
+        if item.state == ItemState.STARTING and (claimed := parse_time(item.data.get("claimed_at"))) is not None
     ]
     return max(0.0, min(deadlines) - now) if deadlines else None
 
 
 def take_back_stale(home: Home, timeout: float) -> list[DrainResult]:
     """Settle every stale claim: started if its agent was launched, else pending again (nothing stuck)."""
-    if not any(i.state == STARTING and is_stale(i, timeout, time.time()) for i in list_items(home)):
+    if not any(i.state == ItemState.STARTING and is_stale(i, timeout, time.time()) for i in list_items(home)):
         return []
     results = []
     with sessions_lock(home):
         for item in list_items(home):
-            if item.state == STARTING and is_stale(item, timeout, time.time()):
+            if item.state == ItemState.STARTING and is_stale(item, timeout, time.time()):
                 results.append(_take_back(home, item))
     return results
 
@@ -190,14 +203,14 @@ def _take_back(home: Home, item: QueueItem) -> DrainResult:
     """The caller holds the sessions lock."""
     session = _claimed_session(home, item)
     data = dict(item.data)
-    if session is not None and (session.data.get("supervisor_pid") or session.data.get("state") != STARTING):
+    if session is not None and (session.data.get("supervisor_pid") or session.data.get("state") != State.STARTING):
         # The agent was launched before its drainer stopped: it is started, never start it again.
-        data.update(state=COMPLETED, completed_at=iso_now(), session=session.name, error=None)
+        data.update(state=ItemState.COMPLETED, completed_at=iso_now(), session=session.name, error=None)
         if session.opencode_session_id:
             data["opencode_session_id"] = session.opencode_session_id
         write_json(item.path, data)
         return DrainResult(
-            item.id, item.issue_ref, STARTED, f"as {session.name} (its drainer stopped after launching it)"
+            item.id, item.issue_ref, DrainOutcome.STARTED, f"as {session.name} (its drainer stopped after launching it)"
         )
     if session is not None:
         # A placeholder nobody will launch (a late supervisor finds it gone and starts nothing).
@@ -208,6 +221,8 @@ def _take_back(home: Home, item: QueueItem) -> DrainResult:
         except FileNotFoundError:
             pass
     _release(data)
-    data.update(state=PENDING, last_error="taken back: its drainer stopped before the agent was launched")
+    data.update(state=ItemState.PENDING, last_error="taken back: its drainer stopped before the agent was launched")
     write_json(item.path, data)
-    return DrainResult(item.id, item.issue_ref, TAKEN_BACK, "its drainer stopped before launching it: pending again")
+    return DrainResult(
+        item.id, item.issue_ref, DrainOutcome.TAKEN_BACK, "its drainer stopped before launching it: pending again"
+    )

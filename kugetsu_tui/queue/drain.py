@@ -16,8 +16,8 @@ from kugetsu_tui.base.refs import parse_issue_ref
 from kugetsu_tui.lifecycle.start import start_session
 from kugetsu_tui.opencode.settings import AgentConfig, load_agent_config
 from kugetsu_tui.queue.claims import (
-    BLOCKED,
     ClaimLost,
+    DrainOutcome,
     DrainResult,
     claim_timeout,
     refuse_item,
@@ -53,7 +53,7 @@ def drain_once(
     try:
         config = config or load_agent_config(home)
     except KugetsuError as exc:
-        return [DrainResult(None, None, BLOCKED, str(exc))]
+        return [DrainResult(None, None, DrainOutcome.BLOCKED, str(exc))]
     results = take_back_stale(home, claim_timeout(config))
     tried: set[str] = set()
     while not should_stop():
@@ -68,7 +68,7 @@ def drain_once(
             continue  # another drainer took it, or another item moved ahead: look again
         if result is not None:
             results.append(result)
-            if result.outcome == BLOCKED:
+            if result.outcome == DrainOutcome.BLOCKED:
                 break
     return results
 
@@ -104,7 +104,7 @@ def _start_item(home: Home, item: QueueItem, config: AgentConfig, tried: set[str
         if os.path.lexists(existing):  # the ref got a session between our look and the lock
             tried.add(item.id)
             return refuse_item(home, item, f"{ref} already has a session ({existing.name})")
-        return DrainResult(item.id, item.issue_ref, BLOCKED, str(exc))
+        return DrainResult(item.id, item.issue_ref, DrainOutcome.BLOCKED, str(exc))
     tried.add(item.id)
     return settle_started(home, item, claims[0], launched)
 

@@ -16,7 +16,7 @@ from typing import Any
 from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.opencode.settings import DEFAULT_START_WAIT, load_agent_config
-from kugetsu_tui.queue.claims import BLOCKED, CLAIM_GRACE_S, DrainResult, claim_timeout, seconds_until_stale
+from kugetsu_tui.queue.claims import CLAIM_GRACE_S, DrainOutcome, DrainResult, claim_timeout, seconds_until_stale
 from kugetsu_tui.queue.drain import drain_once
 from kugetsu_tui.queue.items import ensure_queue_dirs, list_items
 from kugetsu_tui.sessions.watch import session_batches
@@ -41,7 +41,7 @@ def _drain(home: Home, stop: asyncio.Event) -> list[DrainResult]:
     try:
         return drain_once(home, should_stop=stop.is_set)
     except OSError as exc:
-        return [DrainResult(None, None, BLOCKED, f"{exc.strerror or exc} ({exc.filename})")]
+        return [DrainResult(None, None, DrainOutcome.BLOCKED, f"{exc.strerror or exc} ({exc.filename})")]
 
 
 async def drain_until_stopped(

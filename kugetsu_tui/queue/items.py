@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -19,11 +20,27 @@ from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.sessions.files import is_session_filename, read_session
 
-PENDING, STARTING, NOTIFIED, COMPLETED, ERROR = "pending", "starting", "notified", "completed", "error"
-BROKEN = "broken"
-WAITING = (PENDING, STARTING)  # what "queued" counts
+
+class ItemState(StrEnum):
+    """An item's `state`: kugetsu's own values on disk (never renamed: its daemon reads them too), plus ours."""
+
+    PENDING = "pending"
+    STARTING = "starting"  # ours: claimed by a drainer right now
+    NOTIFIED = "notified"  # kugetsu's daemon handed it to its PM agent: shown, never touched
+    COMPLETED = "completed"
+    ERROR = "error"  # given up
+    BROKEN = "broken"  # ours, never written: the file is not a usable item
+
+
+WAITING = frozenset({ItemState.PENDING, ItemState.STARTING})  # what "queued" counts
 MAX_ATTEMPTS = 3
-_DISPLAY_ORDER = {STARTING: 0, PENDING: 1, NOTIFIED: 2, ERROR: 3, COMPLETED: 4}
+_DISPLAY_ORDER: dict[str, int] = {
+    ItemState.STARTING: 0,
+    ItemState.PENDING: 1,
+    ItemState.NOTIFIED: 2,
+    ItemState.ERROR: 3,
+    ItemState.COMPLETED: 4,
+}
 
 
 def iso_now(precise: bool = False) -> str:
@@ -59,8 +76,9 @@ class QueueItem(NamedTuple):
 
     @property
     def state(self) -> str:
+        """An `ItemState`, or a value this version does not know, shown as found."""
         if self.error is not None:
-            return BROKEN
+            return ItemState.BROKEN
         return _text(self.data.get("state")) or "unknown"
 
     @property
@@ -128,7 +146,7 @@ def list_items(home: Home) -> list[QueueItem]:
 
 def pending_in_order(items: list[QueueItem]) -> list[QueueItem]:
     """Pending items, oldest `pending_since` first: position N in the queue is index N-1."""
-    return sorted((i for i in items if i.state == PENDING), key=QueueItem.order_key)
+    return sorted((i for i in items if i.state == ItemState.PENDING), key=QueueItem.order_key)
 
 
 def waiting_count(home: Home) -> int:

@@ -18,9 +18,8 @@ from kugetsu_tui.base.locking import sessions_lock
 from kugetsu_tui.base.refs import IssueRef, parse_issue_ref
 from kugetsu_tui.lifecycle.start import Launched, start_session
 from kugetsu_tui.queue.items import (
-    PENDING,
-    STARTING,
     WAITING,
+    ItemState,
     QueueItem,
     ensure_queue_dirs,
     iso_now,
@@ -77,7 +76,7 @@ def enqueue(home: Home, ref_text: str, message: str) -> Queued:
                 "id": item_id,
                 "issue_ref": ref.text,
                 "message": message,
-                "state": PENDING,
+                "state": ItemState.PENDING,
                 "pending_since": iso_now(),
                 "notified_at": None,
                 "completed_at": None,
@@ -110,7 +109,7 @@ def remove_item(home: Home, item_id: str) -> QueueItem:
     """Delete an item file (a broken one too; a symlink itself, never its target)."""
     with sessions_lock(home):
         item = _existing(home, item_id)
-        if item.state == STARTING:
+        if item.state == ItemState.STARTING:
             raise KugetsuError(f"{item.id} is being started right now: remove it once it has started or failed")
         if stat.S_ISDIR(os.lstat(item.path).st_mode):
             raise KugetsuError(f"{item.path} is a directory, not an item: remove it by hand")
@@ -125,7 +124,7 @@ def move_to_front(home: Home, item_id: str) -> QueueItem:
     """
     with sessions_lock(home):
         item = _existing(home, item_id)
-        if item.state != PENDING:
+        if item.state != ItemState.PENDING:
             raise KugetsuError(f"{item.id} is {item.state}, not pending: only a pending item can move")
         first = pending_in_order(list_items(home))[0]
         if first.id == item.id:

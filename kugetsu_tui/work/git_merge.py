@@ -24,13 +24,14 @@ from kugetsu_tui.base.git import GitError, run_git
 if TYPE_CHECKING:
     import subprocess
 
-MERGED, OPEN, UNKNOWN = "merged", "open", "unknown"
+from kugetsu_tui.work.states import WorkState
+
 GIT_TIMEOUT = 30.0
 SQUASH_SEARCH_COMMITS = 1000
 
 
 class GitAnswer(NamedTuple):
-    state: str
+    state: WorkState
     detail: str
 
 
@@ -39,27 +40,27 @@ def branch_merged(repo: Path, branch: str, *, base: str = "", worktree: Path | N
     try:
         return _branch_merged(repo, branch, base, worktree)
     except GitError as exc:
-        return GitAnswer(UNKNOWN, str(exc))
+        return GitAnswer(WorkState.UNKNOWN, str(exc))
 
 
 def _branch_merged(repo: Path, branch: str, base: str, worktree: Path | None) -> GitAnswer:
     if not repo.is_dir():
-        return GitAnswer(UNKNOWN, f"repository {repo} not found")
+        return GitAnswer(WorkState.UNKNOWN, f"repository {repo} not found")
     _git(repo, "rev-parse", "--git-dir")
     if branch.startswith("-") or _run(repo, "check-ref-format", f"refs/heads/{branch}", ok=(0, 1)).returncode:
-        return GitAnswer(UNKNOWN, f"{branch!r} is not a valid branch name")
+        return GitAnswer(WorkState.UNKNOWN, f"{branch!r} is not a valid branch name")
     base = base or default_base(repo)
     base_commit = _commit(repo, base)
     if base_commit is None:
-        return GitAnswer(UNKNOWN, f"base {base} not found in {repo}")
+        return GitAnswer(WorkState.UNKNOWN, f"base {base} not found in {repo}")
     branch_ref = next(
         (ref for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}") if _commit(repo, ref)), None
     )
     if branch_ref is None:
-        return GitAnswer(UNKNOWN, f"branch {branch} not found in {repo}")
+        return GitAnswer(WorkState.UNKNOWN, f"branch {branch} not found in {repo}")
     answer = _compare(repo, branch, branch_ref, base)
-    if answer.state == MERGED and worktree is not None and worktree.is_dir() and _dirty(worktree):
-        return GitAnswer(OPEN, f"{answer.detail}, but its worktree has uncommitted changes")
+    if answer.state == WorkState.MERGED and worktree is not None and worktree.is_dir() and _dirty(worktree):
+        return GitAnswer(WorkState.OPEN, f"{answer.detail}, but its worktree has uncommitted changes")
     return answer
 
 
@@ -81,21 +82,21 @@ def default_base(repo: Path) -> str:
 def _compare(repo: Path, branch: str, branch_ref: str, base: str) -> GitAnswer:
     if _run(repo, "merge-base", "--is-ancestor", branch_ref, f"{base}^{{commit}}", ok=(0, 1)).returncode == 0:
         if not _on_first_parent_line(repo, branch_ref, base) or _had_own_commits(repo, branch_ref):
-            return GitAnswer(MERGED, f"merged into {base}")
-        return GitAnswer(OPEN, f"no commits on {branch} yet")
+            return GitAnswer(WorkState.MERGED, f"merged into {base}")
+        return GitAnswer(WorkState.OPEN, f"no commits on {branch} yet")
     fork = _git(repo, "merge-base", branch_ref, base).strip()
     cherry = _git(repo, "cherry", base, branch_ref).split()
     marks = cherry[0::2]
     if marks and all(mark == "-" for mark in marks):
-        return GitAnswer(MERGED, f"rebased into {base}")
+        return GitAnswer(WorkState.MERGED, f"rebased into {base}")
     if _squash_patch_in_base(repo, fork, branch_ref, base):
-        return GitAnswer(MERGED, f"squash-merged into {base}")
+        return GitAnswer(WorkState.MERGED, f"squash-merged into {base}")
     changed = set(_git(repo, "diff", "--no-ext-diff", "--name-only", "-z", fork, branch_ref).split("\0")) - {""}
     differing = set(_git(repo, "diff", "--no-ext-diff", "--name-only", "-z", base, branch_ref).split("\0")) - {""}
     if changed and not changed & differing:
-        return GitAnswer(MERGED, f"its changes are all in {base} (squash merge)")
+        return GitAnswer(WorkState.MERGED, f"its changes are all in {base} (squash merge)")
     pending = marks.count("+")
-    return GitAnswer(OPEN, f"{pending} commit{'s' if pending != 1 else ''} not in {base}")
+    return GitAnswer(WorkState.OPEN, f"{pending} commit{'s' if pending != 1 else ''} not in {base}")
 
 
 def _on_first_parent_line(repo: Path, branch_ref: str, base: str) -> bool:

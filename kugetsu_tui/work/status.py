@@ -19,13 +19,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from kugetsu_tui.base.atomic import write_json
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.sessions.files import KIND_DEV, Session, list_sessions, now_iso
+from kugetsu_tui.work.states import DONE_STATES, WorkState
 
 if TYPE_CHECKING:
     from kugetsu_tui.work.forge import ForgeAnswer, ForgeSettings
     from kugetsu_tui.work.git_merge import GitAnswer
 
-MERGED, CLOSED, OPEN, UNKNOWN = "merged", "closed", "open", "unknown"
-DONE_STATES = (MERGED, CLOSED)
 WORK_FILE = "work.json"
 FORGE_CACHE_FILE = "forge-cache.json"
 FORGE_TIMEOUT = 5.0  # seconds per request, as the issue asks
@@ -34,7 +33,7 @@ FORGE_TIMEOUT = 5.0  # seconds per request, as the issue asks
 class WorkStatus(NamedTuple):
     """One session's work: `source` is "forge", "git" or None (nothing answered)."""
 
-    state: str
+    state: WorkState
     source: str | None
     detail: str
     url: str | None
@@ -47,7 +46,7 @@ class WorkStatus(NamedTuple):
     @property
     def label(self) -> str:
         """Short text for a table cell: `PR #12 open`, `merged`, `issue closed`, `?`."""
-        if self.state == UNKNOWN:
+        if self.state == WorkState.UNKNOWN:
             return "?"
         if self.source == "forge":
             return self.detail.split(" (", 1)[0]
@@ -63,7 +62,7 @@ class WorkStatus(NamedTuple):
         }
 
 
-NOT_CHECKED = WorkStatus(UNKNOWN, None, "not checked yet", None, None)
+NOT_CHECKED = WorkStatus(WorkState.UNKNOWN, None, "not checked yet", None, None)
 
 
 def combine(forge: ForgeAnswer | None, git: GitAnswer | None, checked_at: str) -> WorkStatus:
@@ -71,14 +70,14 @@ def combine(forge: ForgeAnswer | None, git: GitAnswer | None, checked_at: str) -
     url = forge.url if forge else None
     if forge and forge.state in DONE_STATES:
         return WorkStatus(forge.state, "forge", forge.detail, url, checked_at)
-    if git and git.state == MERGED:
-        return WorkStatus(MERGED, "git", git.detail, url, checked_at)
-    if forge and forge.state == OPEN:
-        return WorkStatus(OPEN, "forge", forge.detail, url, checked_at)
-    if git and git.state == OPEN:
-        return WorkStatus(OPEN, "git", git.detail, url, checked_at)
+    if git and git.state == WorkState.MERGED:
+        return WorkStatus(WorkState.MERGED, "git", git.detail, url, checked_at)
+    if forge and forge.state == WorkState.OPEN:
+        return WorkStatus(WorkState.OPEN, "forge", forge.detail, url, checked_at)
+    if git and git.state == WorkState.OPEN:
+        return WorkStatus(WorkState.OPEN, "git", git.detail, url, checked_at)
     why = [*([f"forge: {forge.detail}"] if forge else []), *([f"git: {git.detail}"] if git else [])]
-    return WorkStatus(UNKNOWN, None, "; ".join(why) or "no source to ask", url, checked_at)
+    return WorkStatus(WorkState.UNKNOWN, None, "; ".join(why) or "no source to ask", url, checked_at)
 
 
 class WorkChecker:
@@ -94,7 +93,9 @@ class WorkChecker:
     def check(self, session: Session) -> WorkStatus:
         checked_at = now_iso()
         if session.corrupt:
-            return WorkStatus(UNKNOWN, None, f"the session file is unusable: {session.error}", None, checked_at)
+            return WorkStatus(
+                WorkState.UNKNOWN, None, f"the session file is unusable: {session.error}", None, checked_at
+            )
         return combine(self._forge(session), self._git(session), checked_at)
 
     def _forge(self, session: Session) -> ForgeAnswer | None:
@@ -105,7 +106,7 @@ class WorkChecker:
         try:
             ref = parse_issue_ref(session.issue_ref or "")
         except KugetsuError:
-            return ForgeAnswer(UNKNOWN, "the session has no valid issue_ref", None)
+            return ForgeAnswer(WorkState.UNKNOWN, "the session has no valid issue_ref", None)
         return forge_work(
             self.client,
             self.settings,
@@ -122,7 +123,7 @@ class WorkChecker:
         worktree = _path(session.data.get("worktree_path"))
         repo = _path(session.data.get("repo")) or worktree
         if not branch or repo is None:
-            return GitAnswer(UNKNOWN, "the session names no branch_name and repo or worktree_path")
+            return GitAnswer(WorkState.UNKNOWN, "the session names no branch_name and repo or worktree_path")
         return branch_merged(repo, branch, base=self.base, worktree=worktree)
 
     def finish(self) -> None:
@@ -193,13 +194,13 @@ def work_for(cache: Mapping[str, Mapping[str, Any]], session: Session) -> WorkSt
     if not entry or entry.get("issue_ref") != session.issue_ref or entry.get("created_at") != session.created_at:
         return NOT_CHECKED
     work = entry.get("work")
-    if not isinstance(work, dict) or work.get("state") not in (MERGED, CLOSED, OPEN, UNKNOWN):
+    if not isinstance(work, dict) or (state := WorkState.cached(work.get("state"))) is None:
         return NOT_CHECKED
     fields = [work.get(k) for k in ("source", "detail", "url", "checked_at")]
     if not all(v is None or isinstance(v, str) for v in fields):
         return NOT_CHECKED
     source, detail, url, checked_at = fields
-    return WorkStatus(work["state"], source, detail or "", url, checked_at)
+    return WorkStatus(state, source, detail or "", url, checked_at)
 
 
 def browse_url(session: Session, status: WorkStatus) -> str | None:

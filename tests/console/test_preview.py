@@ -11,6 +11,7 @@ from textual.widgets import Log, Static
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.console.preview import SessionPreview
 from kugetsu_tui.sessions.files import read_session
+from kugetsu_tui.work.states import WorkState
 from kugetsu_tui.work.status import WorkStatus, save_work
 from tests.helpers import wait_until, write_session
 
@@ -74,7 +75,7 @@ async def test_the_preview_shows_the_full_reason_worktree_branch_work_and_output
         [
             (
                 read_session(home.session_path(name)),
-                WorkStatus("merged", "forge", "PR #9 merged", "https://x.invalid/9", "2026-01-02T00:00:00Z"),
+                WorkStatus(WorkState.MERGED, "forge", "PR #9 merged", "https://x.invalid/9", "2026-01-02T00:00:00Z"),
             )
         ],
     )

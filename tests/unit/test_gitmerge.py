@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kugetsu_tui.work.git_merge import MERGED, OPEN, UNKNOWN, branch_merged, default_base
+from kugetsu_tui.work.git_merge import branch_merged, default_base
+from kugetsu_tui.work.states import WorkState
 from tests.helpers import tree_listing
 from tests.unit.work_support import commit, git, make_repo, work_on_feat
 
@@ -17,7 +18,7 @@ def repo(tmp_path):
 def test_merge_commit_is_merged(repo):
     work_on_feat(repo)
     git(repo, "merge", "-q", "--no-ff", "-m", "Merge feat", "feat")
-    assert branch_merged(repo, "feat", base="main") == (MERGED, "merged into main")
+    assert branch_merged(repo, "feat", base="main") == (WorkState.MERGED, "merged into main")
 
 
 def test_fast_forward_is_merged(repo):
@@ -25,21 +26,21 @@ def test_fast_forward_is_merged(repo):
     commit(repo, "feature.txt", "one\n")
     git(repo, "checkout", "-q", "main")
     git(repo, "merge", "-q", "--ff-only", "feat")
-    assert branch_merged(repo, "feat", base="main").state == MERGED
+    assert branch_merged(repo, "feat", base="main").state == WorkState.MERGED
 
 
 def test_rebase_merge_is_merged(repo):
     work_on_feat(repo)
     for sha in reversed(git(repo, "rev-list", "main..feat").split()):
         git(repo, "cherry-pick", sha)  # what a forge's "rebase and merge" does
-    assert branch_merged(repo, "feat", base="main") == (MERGED, "rebased into main")
+    assert branch_merged(repo, "feat", base="main") == (WorkState.MERGED, "rebased into main")
 
 
 def test_squash_merge_is_merged(repo):
     work_on_feat(repo)
     git(repo, "merge", "-q", "--squash", "feat")
     git(repo, "commit", "-q", "-m", "Feat (#12)")
-    assert branch_merged(repo, "feat", base="main") == (MERGED, "squash-merged into main")
+    assert branch_merged(repo, "feat", base="main") == (WorkState.MERGED, "squash-merged into main")
 
 
 def test_squash_merge_found_by_content_when_its_patch_differs(repo):
@@ -50,17 +51,17 @@ def test_squash_merge_found_by_content_when_its_patch_differs(repo):
     git(repo, "add", "CHANGELOG")
     git(repo, "commit", "-q", "-m", "Feat (#12), with its changelog line")
     assert git(repo, "cherry", "main", "feat").count("+") == 2  # patch ids alone miss it
-    assert branch_merged(repo, "feat", base="main") == (MERGED, "its changes are all in main (squash merge)")
+    assert branch_merged(repo, "feat", base="main") == (WorkState.MERGED, "its changes are all in main (squash merge)")
 
 
 def test_unmerged_branch_is_open(repo):
     work_on_feat(repo)
-    assert branch_merged(repo, "feat", base="main") == (OPEN, "2 commits not in main")
+    assert branch_merged(repo, "feat", base="main") == (WorkState.OPEN, "2 commits not in main")
 
 
 def test_branch_without_commits_is_open_though_it_is_an_ancestor(repo):
     commit(repo, "other.txt", "base moved on\n")
-    assert branch_merged(repo, "feat", base="main") == (OPEN, "no commits on feat yet")
+    assert branch_merged(repo, "feat", base="main") == (WorkState.OPEN, "no commits on feat yet")
 
 
 @pytest.mark.parametrize("merge", ["merge", "squash", "rebase"])
@@ -74,12 +75,12 @@ def test_merged_then_changed_again_is_open(repo, merge):
     else:
         for sha in reversed(git(repo, "rev-list", "main..feat").split()):
             git(repo, "cherry-pick", sha)
-    assert branch_merged(repo, "feat", base="main").state == MERGED
+    assert branch_merged(repo, "feat", base="main").state == WorkState.MERGED
     git(repo, "checkout", "-q", "feat")
     commit(repo, "feature.txt", "one\nmore work after the merge\n")
     git(repo, "checkout", "-q", "main")
     answer = branch_merged(repo, "feat", base="main")
-    assert answer.state == OPEN, answer
+    assert answer.state == WorkState.OPEN, answer
     assert "not in main" in answer.detail
 
 
@@ -88,10 +89,10 @@ def test_merged_branch_with_uncommitted_changes_in_its_worktree_is_open(repo, tm
     git(repo, "worktree", "add", "-q", str(worktree), "feat")
     commit(worktree, "feature.txt", "one\n")
     git(repo, "merge", "-q", "--no-ff", "-m", "Merge feat", "feat")
-    assert branch_merged(repo, "feat", base="main", worktree=worktree).state == MERGED
+    assert branch_merged(repo, "feat", base="main", worktree=worktree).state == WorkState.MERGED
     (worktree / "feature.txt").write_text("one\nnot committed\n")
     assert branch_merged(repo, "feat", base="main", worktree=worktree) == (
-        OPEN,
+        WorkState.OPEN,
         "merged into main, but its worktree has uncommitted changes",
     )
 
@@ -107,9 +108,9 @@ def test_the_base_is_origin_head_else_the_main_checkouts_branch(repo, tmp_path):
     git(clone, "branch", "-q", "feat", "origin/feat")
     git(repo, "checkout", "-q", "main")
     git(repo, "merge", "-q", "--no-ff", "-m", "Merge feat", "feat")
-    assert branch_merged(clone, "feat").state == OPEN  # origin/main has not been fetched since the merge
+    assert branch_merged(clone, "feat").state == WorkState.OPEN  # origin/main has not been fetched since the merge
     git(clone, "fetch", "-q")
-    assert branch_merged(clone, "feat") == (MERGED, "merged into origin/main")
+    assert branch_merged(clone, "feat") == (WorkState.MERGED, "merged into origin/main")
 
 
 def test_a_remote_branch_is_used_when_there_is_no_local_one(repo, tmp_path):
@@ -117,7 +118,7 @@ def test_a_remote_branch_is_used_when_there_is_no_local_one(repo, tmp_path):
     git(repo, "merge", "-q", "--no-ff", "-m", "Merge feat", "feat")
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(repo), str(clone))
-    assert branch_merged(clone, "feat") == (MERGED, "merged into origin/main")
+    assert branch_merged(clone, "feat") == (WorkState.MERGED, "merged into origin/main")
 
 
 def test_the_checks_write_nothing_into_the_repository(repo):
@@ -152,5 +153,5 @@ def test_what_cannot_be_checked_is_unknown_with_the_reason(repo, tmp_path, case)
     else:
         branch, needle = "main~1", "not a valid branch name"
     answer = branch_merged(target, branch, base=base)
-    assert answer.state == UNKNOWN
+    assert answer.state == WorkState.UNKNOWN
     assert needle in answer.detail, answer.detail

@@ -50,7 +50,7 @@ def test_a_failing_agent_costs_an_attempt_per_drain_then_the_item_is_error_with_
         assert dev_files(home) == [] and read_index(home)["issues"] == {}  # the failed start was rolled back
 
     result = run_cli(home, "queue", "drain")
-    assert "error q_1 github.com/shoko/kugetsu#1: gave up after 3 attempts" in result.stdout
+    assert "gave up q_1 github.com/shoko/kugetsu#1: after 3 attempts: Cannot start" in result.stdout
     data = item_data(home, "q_1")
     assert (data["state"], data["attempts"]) == ("error", 3)
     assert "the agent failed: Error: simulated failure (--fail)" in data["error"]

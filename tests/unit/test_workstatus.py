@@ -9,6 +9,7 @@ import pytest
 from kugetsu_tui.sessions.files import read_session
 from kugetsu_tui.work.forge import ForgeAnswer
 from kugetsu_tui.work.git_merge import GitAnswer
+from kugetsu_tui.work.states import WorkState
 from kugetsu_tui.work.status import (
     NOT_CHECKED,
     WORK_FILE,
@@ -24,12 +25,15 @@ from tests.unit.forge_server import Answer, forge_server, github_pr, issue
 from tests.unit.work_support import git, make_repo, set_forge, work_on_feat
 
 TOKEN = "SECRET-TOKEN-77aa01"
-F_MERGED, F_CLOSED = ForgeAnswer("merged", "PR #3 merged", "u"), ForgeAnswer("closed", "issue closed", "u")
-F_OPEN, F_UNKNOWN = ForgeAnswer("open", "PR #3 open", "u"), ForgeAnswer("unknown", "no answer", "u")
+F_MERGED, F_CLOSED = (
+    ForgeAnswer(WorkState.MERGED, "PR #3 merged", "u"),
+    ForgeAnswer(WorkState.CLOSED, "issue closed", "u"),
+)
+F_OPEN, F_UNKNOWN = ForgeAnswer(WorkState.OPEN, "PR #3 open", "u"), ForgeAnswer(WorkState.UNKNOWN, "no answer", "u")
 G_MERGED, G_OPEN, G_UNKNOWN = (
-    GitAnswer("merged", "rebased into main"),
-    GitAnswer("open", "2 commits not in main"),
-    GitAnswer("unknown", "branch x not found"),
+    GitAnswer(WorkState.MERGED, "rebased into main"),
+    GitAnswer(WorkState.OPEN, "2 commits not in main"),
+    GitAnswer(WorkState.UNKNOWN, "branch x not found"),
 )
 
 
@@ -56,10 +60,10 @@ def test_done_beats_open_beats_unknown(forge, git_answer, expected):
 @pytest.mark.parametrize(
     ("status", "label"),
     [
-        (WorkStatus("open", "forge", "PR #12 open", None, None), "PR #12 open"),
-        (WorkStatus("closed", "forge", "issue closed (completed)", None, None), "issue closed"),
-        (WorkStatus("merged", "git", "squash-merged into main", None, None), "merged"),
-        (WorkStatus("unknown", None, "forge: 500", None, None), "?"),
+        (WorkStatus(WorkState.OPEN, "forge", "PR #12 open", None, None), "PR #12 open"),
+        (WorkStatus(WorkState.CLOSED, "forge", "issue closed (completed)", None, None), "issue closed"),
+        (WorkStatus(WorkState.MERGED, "git", "squash-merged into main", None, None), "merged"),
+        (WorkStatus(WorkState.UNKNOWN, None, "forge: 500", None, None), "?"),
     ],
 )
 def test_labels_for_a_table_cell(status, label):
@@ -128,6 +132,14 @@ def test_the_cache_belongs_to_the_session_it_was_checked_for(work_home):
     name = "github.com-shoko-kugetsu-2"
     write_session(work_home, name, issue_ref="github.com/shoko/kugetsu#2", created_at="2026-12-01T09:00:00+00:00")
     assert work_for(read_work(work_home), read_session(work_home.session_path(name))).detail == "not checked yet"
+
+
+@pytest.mark.parametrize("state", ["paused", "MERGED", None, ["merged"], {"merged": 1}])
+def test_a_cached_state_that_is_no_work_state_is_not_checked(home, state):
+    session = read_session(write_session(home, "github.com-shoko-kugetsu-5", issue_ref="github.com/shoko/kugetsu#5"))
+    entry = {"issue_ref": session.issue_ref, "created_at": session.created_at}
+    assert work_for({session.name: {**entry, "work": {"state": state}}}, session) == NOT_CHECKED
+    assert work_for({session.name: {**entry, "work": {"state": "closed"}}}, session).state is WorkState.CLOSED
 
 
 def test_ls_json_adds_work_from_the_cache_without_asking_anyone(work_home, server):
@@ -221,7 +233,7 @@ def test_browse_url_is_the_checked_url_else_the_issue_page(home):
     path = write_session(home, "github.com-shoko-kugetsu-9", issue_ref="codeberg.org/shoko/kugetsu#9")
     session = read_session(path)
     assert browse_url(session, NOT_CHECKED) == "https://codeberg.org/shoko/kugetsu/issues/9"
-    checked = WorkStatus("open", "forge", "PR #10 open", "https://codeberg.org/shoko/kugetsu/pulls/10", "t")
+    checked = WorkStatus(WorkState.OPEN, "forge", "PR #10 open", "https://codeberg.org/shoko/kugetsu/pulls/10", "t")
     assert browse_url(session, checked) == "https://codeberg.org/shoko/kugetsu/pulls/10"
     broken = read_session(write_session(home, "odd", issue_ref="not a ref"))
     assert browse_url(broken, NOT_CHECKED) is None

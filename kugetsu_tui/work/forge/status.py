@@ -16,8 +16,8 @@ from typing import Any, NamedTuple
 from kugetsu_tui.base.refs import IssueRef
 from kugetsu_tui.work.forge.client import ForgeClient, Reply
 from kugetsu_tui.work.forge.settings import GITHUB_HOST, ForgeSettings, HostSettings
+from kugetsu_tui.work.states import WorkState
 
-MERGED, CLOSED, OPEN, UNKNOWN = "merged", "closed", "open", "unknown"
 _PART = r"[A-Za-z0-9._-]+"
 _PR_URL = re.compile(
     rf"https?://(?P<host>[A-Za-z0-9.-]+(?::[0-9]+)?)/(?P<owner>{_PART})/(?P<repo>{_PART})"
@@ -26,7 +26,7 @@ _PR_URL = re.compile(
 
 
 class ForgeAnswer(NamedTuple):
-    state: str
+    state: WorkState
     detail: str
     url: str | None
 
@@ -73,7 +73,9 @@ def forge_work(
     answer = _from_issue(client, repo, ref.number, issue_url, reasons)
     if answer:
         return answer
-    return ForgeAnswer(UNKNOWN, "; ".join(reasons), pr_url if pr_url and _PR_URL.fullmatch(pr_url) else issue_url)
+    return ForgeAnswer(
+        WorkState.UNKNOWN, "; ".join(reasons), pr_url if pr_url and _PR_URL.fullmatch(pr_url) else issue_url
+    )
 
 
 def _from_pr_url(
@@ -126,20 +128,22 @@ def _from_issue(
         return None
     issue = reply.data
     state = issue.get("state") if isinstance(issue, dict) else None
-    if state not in (OPEN, CLOSED):
+    if state not in (WorkState.OPEN, WorkState.CLOSED):
         reasons.append("the issue's answer has no state open or closed")
         return None
     url = _web_url(issue.get("html_url")) or issue_url
-    if state == OPEN:
-        return ForgeAnswer(OPEN, "issue open", url)
+    if state == WorkState.OPEN:
+        return ForgeAnswer(WorkState.OPEN, "issue open", url)
     why = issue.get("state_reason")
-    return ForgeAnswer(CLOSED, f"issue closed ({why})" if isinstance(why, str) and why else "issue closed", url)
+    return ForgeAnswer(
+        WorkState.CLOSED, f"issue closed ({why})" if isinstance(why, str) and why else "issue closed", url
+    )
 
 
 def _read_pr(pr: Any, fallback_url: str | None, reasons: list[str]) -> ForgeAnswer | None:
     number = _number(pr)
     state = pr.get("state") if isinstance(pr, dict) else None
-    if number is None or state not in (OPEN, CLOSED):
+    if number is None or state not in (WorkState.OPEN, WorkState.CLOSED):
         reasons.append("the pull request's answer has no number and state open or closed")
         return None
     merged = pr.get("merged")
@@ -151,10 +155,10 @@ def _read_pr(pr: Any, fallback_url: str | None, reasons: list[str]) -> ForgeAnsw
         merged = bool(merged_at)
     url = _web_url(pr.get("html_url")) or fallback_url
     if merged:
-        return ForgeAnswer(MERGED, f"PR #{number} merged", url)
-    if state == CLOSED:
-        return ForgeAnswer(CLOSED, f"PR #{number} closed unmerged", url)
-    return ForgeAnswer(OPEN, f"PR #{number} open", url)
+        return ForgeAnswer(WorkState.MERGED, f"PR #{number} merged", url)
+    if state == WorkState.CLOSED:
+        return ForgeAnswer(WorkState.CLOSED, f"PR #{number} closed unmerged", url)
+    return ForgeAnswer(WorkState.OPEN, f"PR #{number} open", url)
 
 
 def _usable(reply: Reply, reasons: list[str]) -> bool:
