@@ -1,1 +1,2 @@
-"""Everything that knows opencode: its default commands and the JSON events of `opencode run`."""
+"""Everything that knows opencode: its commands and [agent] settings, the steps and the JSON events of
+`opencode run`, the fork into a worktree, where a session runs, its activity, and the server client."""

@@ -2,5 +2,5 @@
 
 items: the file format; manage: add, remove, move to front; claims: claiming, settling and taking
 back an item under the sessions lock; drain: starting pending items while slots are free; follow:
-draining whenever a slot frees; settings: `[queue]` in config.toml; commands: the CLI.
+draining whenever a slot frees; settings: `[queue]` in config.toml. The CLI is cli/queue.py.
 """
