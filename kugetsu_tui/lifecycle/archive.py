@@ -20,6 +20,7 @@ from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.locking import sessions_lock
 from kugetsu_tui.base.process import live_process, terminate_tree
+from kugetsu_tui.base.refs import session_id_problem
 from kugetsu_tui.lifecycle.start import agent_cwd, find_session
 from kugetsu_tui.opencode.events import last_words
 from kugetsu_tui.opencode.settings import AgentConfig, load_agent_config, render
@@ -127,7 +128,7 @@ def destroy_session(
         raise KugetsuError("refusing to destroy the PM agent session without --pm-agent")
     config = config or load_agent_config(home)
     warnings: list[str] = []
-    sid = None if session.corrupt else session.opencode_session_id
+    sid = None if session.corrupt else _usable_id(session, force, warnings)
 
     # Export and save the worktree while nothing has been touched: a refused destroy has no side effect.
     transcript = _export(session, sid, config, force, warnings)
@@ -170,6 +171,22 @@ def destroy_session(
     if work is not None and work.complete:
         warnings += remove_worktree(work.record)
     return Destroyed(ArchiveEntry(entry_dir, meta), warnings)
+
+
+def _usable_id(session: Session, force: bool, warnings: list[str]) -> str | None:
+    """The session's opencode id, if it has opencode's form; one that has not (a NUL, `--share`) can
+    neither be exported nor deleted: refused unless --force, which destroys without them."""
+    sid = session.opencode_session_id
+    problem = sid and session_id_problem(sid)
+    if not problem:
+        return sid
+    if not force:
+        raise KugetsuError(
+            f"cannot export {session.name}: its opencode_session_id {problem}; the session is kept and nothing "
+            "was changed. Use --force to destroy it without a transcript"
+        )
+    warnings.append(f"destroyed without a transcript, and not deleted from opencode: its opencode_session_id {problem}")
+    return None
 
 
 def stop_agent(session: Session) -> bool:
@@ -334,7 +351,8 @@ def find_entry(home: Home, name: str) -> ArchiveEntry:
 
         wanted.add(parse_issue_ref(name).session_name)
     except KugetsuError:
-        pass
+        if "#" in name or "/issues/" in name:
+            raise  # meant as a ref: say why it is not one
     matches = [e for e in entries if e.session_name in wanted]
     if not matches:
         raise KugetsuError(f"nothing archived under {name!r} in {home.archive_dir} (see: kugetsu-tui restore --list)")

@@ -17,7 +17,7 @@ from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.locking import sessions_lock
 from kugetsu_tui.base.process import is_alive, pid_running, start_time
-from kugetsu_tui.base.refs import parse_issue_ref
+from kugetsu_tui.base.refs import parse_issue_ref, session_id_problem
 from kugetsu_tui.lifecycle.launch import launch_supervised
 from kugetsu_tui.opencode.directories import remember_directory, require_session_directory
 from kugetsu_tui.opencode.events import last_words
@@ -57,11 +57,12 @@ class Launched(NamedTuple):
 def find_session(home: Home, target: str) -> Session:
     """A session by issue ref, session name or file name; a clear error if there is none."""
     candidates = []
+    base = os.path.basename(target)
     try:
         candidates.append(parse_issue_ref(target).session_name)
     except KugetsuError:
-        pass
-    base = os.path.basename(target)
+        if "#" in target or "/issues/" in target:
+            raise  # meant as a ref: why it is not one says more than "no session"
     if base == target and base not in ("", ".", ".."):
         candidates.append(base[:-5] if base.endswith(".json") else base)
     for name in candidates:
@@ -86,6 +87,9 @@ def base_session_id(home: Home) -> str:
             f"the base session {path} has no opencode_session_id "
             f"({base.error or 'field missing'}): fix it or run `kugetsu init`"
         )
+    problem = session_id_problem(base.opencode_session_id)
+    if problem:
+        raise KugetsuError(f"the base session {path} cannot be forked: its opencode_session_id {problem}")
     return base.opencode_session_id
 
 
@@ -244,6 +248,9 @@ def continue_session(
     sid = session.opencode_session_id
     if not sid:
         raise KugetsuError(f"cannot continue {session.name}: it has no opencode session id yet")
+    problem = session_id_problem(sid)
+    if problem:
+        raise KugetsuError(f"cannot continue {session.name}: its opencode_session_id {problem}")
     if is_alive(session.pid, session.data.get("pid_started")):
         raise KugetsuError(f"cannot continue {session.name}: its agent is still running (pid {session.pid})")
     config = config or load_agent_config(home)

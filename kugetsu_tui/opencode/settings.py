@@ -81,4 +81,13 @@ def render(template: list[str], values: Mapping[str, str]) -> list[str]:
             raise KugetsuError(f"the agent command needs {{{key}}}, which is not available for this step")
         return values[key]
 
-    return [_PLACEHOLDER.sub(fill, element) for element in template]
+    argv = []
+    for element in template:
+        filled = _PLACEHOLDER.sub(fill, element)
+        # A value that is a whole argument before any `--` would be read as an option (`--share`).
+        if filled.startswith("-") and _PLACEHOLDER.fullmatch(element) and "--" not in argv:
+            raise KugetsuError(
+                f"refusing to pass {filled[:40]!r} as {element}: a value starting with '-' reads as an option"
+            )
+        argv.append(filled)
+    return argv

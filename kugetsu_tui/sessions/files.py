@@ -94,7 +94,9 @@ class Session(NamedTuple):
 
     @property
     def log(self) -> str | None:
-        return _text(self.data.get("log"))
+        """The agent log's path; None for one no file can have (a NUL byte: every os call refuses it)."""
+        value = _text(self.data.get("log"))
+        return None if value is None or "\0" in value else value
 
     def created_timestamp(self) -> float:
         """Creation time for ordering: `created_at` when it parses, else the file's mtime."""
