@@ -14,6 +14,7 @@ import sys
 from typing import NoReturn
 
 from kugetsu_tui.base.errors import ExitCode, KugetsuError
+from kugetsu_tui.base.text import printable
 from kugetsu_tui.cli import permissions, queue, sessions, work
 
 
@@ -41,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A name that is not UTF-8 is printed escaped where we know it is one; anywhere else it must not
+    # turn a finished command into a traceback.
+    sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     args = build_parser().parse_args(argv)
     try:
         from kugetsu_tui.base.home import Home
@@ -50,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         home = Home.locate(args.home)
         return int(args.run(home, args))
     except KugetsuError as exc:
-        print(f"kugetsu-tui: {exc}", file=sys.stderr)
+        print(f"kugetsu-tui: {printable(exc)}", file=sys.stderr)  # one line, control characters escaped
         return exc.exit_code
     except BrokenPipeError:
         # The reader went away (`ls | head`): not an error worth a message.

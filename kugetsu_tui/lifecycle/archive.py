@@ -21,6 +21,7 @@ from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.locking import sessions_lock
 from kugetsu_tui.base.process import live_process, terminate_tree
 from kugetsu_tui.base.refs import session_id_problem
+from kugetsu_tui.base.text import printable
 from kugetsu_tui.lifecycle.start import agent_cwd, find_session
 from kugetsu_tui.opencode.events import last_words
 from kugetsu_tui.opencode.settings import AgentConfig, load_agent_config, render
@@ -345,6 +346,9 @@ def find_entry(home: Home, name: str) -> ArchiveEntry:
     for entry in entries:
         if entry.id == name:
             return entry
+    for entry in entries:  # an entry as `restore --list` shows it, undecodable bytes escaped
+        if "\\" in name and printable(entry.id) == name:
+            return entry
     wanted = {name, name[:-5] if name.endswith(".json") else name}
     try:
         from kugetsu_tui.base.refs import parse_issue_ref
@@ -353,7 +357,7 @@ def find_entry(home: Home, name: str) -> ArchiveEntry:
     except KugetsuError:
         if "#" in name or "/issues/" in name:
             raise  # meant as a ref: say why it is not one
-    matches = [e for e in entries if e.session_name in wanted]
+    matches = [e for e in entries if e.session_name in wanted or printable(e.session_name) in wanted]
     if not matches:
         raise KugetsuError(f"nothing archived under {name!r} in {home.archive_dir} (see: kugetsu-tui restore --list)")
     return matches[-1]

@@ -18,6 +18,7 @@ from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.locking import sessions_lock
 from kugetsu_tui.base.process import is_alive, pid_running, start_time
 from kugetsu_tui.base.refs import parse_issue_ref, session_id_problem
+from kugetsu_tui.base.text import printable
 from kugetsu_tui.lifecycle.launch import launch_supervised
 from kugetsu_tui.opencode.directories import remember_directory, require_session_directory
 from kugetsu_tui.opencode.events import last_words
@@ -25,7 +26,7 @@ from kugetsu_tui.opencode.settings import AgentConfig, load_agent_config, render
 from kugetsu_tui.opencode.steps import require_program, run_step
 from kugetsu_tui.sessions import index
 from kugetsu_tui.sessions.admission import check_capacity
-from kugetsu_tui.sessions.files import BASE_FILE, Session, now_iso, read_session, update_session
+from kugetsu_tui.sessions.files import BASE_FILE, Session, now_iso, read_session, session_names, update_session
 from kugetsu_tui.sessions.states import LAUNCHING, State
 
 if TYPE_CHECKING:
@@ -40,6 +41,25 @@ def new_run_id() -> str:
 
 
 DEFAULT_CONTINUE_MESSAGE = "continue"
+#: Linux's MAX_ARG_STRLEN: one argument of an exec, with its NUL, is at most 32 pages.
+MAX_ARGUMENT_BYTES = 32 * os.sysconf("SC_PAGE_SIZE") - 1
+
+
+def check_message(message: str) -> None:
+    """Refuse a message no agent can be given, before anything is written or queued: one that is not
+    UTF-8 text, holds a NUL, or is longer than the kernel takes in one argument (queued, it would
+    fail every retry with "Argument list too long")."""
+    try:
+        size = len(message.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise KugetsuError("the message is not valid UTF-8 text") from None
+    if "\0" in message:
+        raise KugetsuError("the message contains a NUL character, which no program argument can carry")
+    if size > MAX_ARGUMENT_BYTES:
+        raise KugetsuError(
+            f"the message is {size} bytes, over the kernel's limit of {MAX_ARGUMENT_BYTES} bytes for one "
+            "argument (MAX_ARG_STRLEN): shorten it, e.g. point the agent to a file"
+        )
 
 
 class Launched(NamedTuple):
@@ -70,6 +90,10 @@ def find_session(home: Home, target: str) -> Session:
             return read_session(home.session_path(name))
         except FileNotFoundError:
             continue
+    if "\\" in target:  # a name as `ls` shows it, its undecodable bytes and control characters escaped
+        shown = [n[:-5] for n in session_names(home.sessions_dir) if target in (printable(n), printable(n[:-5]))]
+        if len(shown) == 1:
+            return read_session(home.session_path(shown[0]))
     raise KugetsuError(f"no session {target!r} in {home.sessions_dir} (see: kugetsu-tui ls)")
 
 
@@ -108,6 +132,7 @@ def start_session(
     admission are one step. If it raises, nothing is admitted.
     """
     ref = parse_issue_ref(ref_text)
+    check_message(message)
     what = f"start dev session for {ref}"
     config = config or load_agent_config(home)
     path = home.session_path(ref.session_name)
@@ -242,6 +267,8 @@ def continue_session(
     home: Home, target: str, message: str | None = None, config: AgentConfig | None = None
 ) -> Launched:
     """Send a further message to an existing session. Never counted, never capped."""
+    if message is not None:
+        check_message(message)
     session = find_session(home, target)
     if session.corrupt:
         raise KugetsuError(f"cannot continue {session.name}: its file is unusable ({session.error})")

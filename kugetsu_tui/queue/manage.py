@@ -16,7 +16,7 @@ from kugetsu_tui.base.errors import AtCapacityError, KugetsuError
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.locking import sessions_lock
 from kugetsu_tui.base.refs import IssueRef, parse_issue_ref
-from kugetsu_tui.lifecycle.start import Launched, start_session
+from kugetsu_tui.lifecycle.start import Launched, check_message, start_session
 from kugetsu_tui.queue.items import (
     PENDING,
     STARTING,
@@ -63,6 +63,7 @@ def _session_name(item: QueueItem) -> str | None:
 def enqueue(home: Home, ref_text: str, message: str) -> Queued:
     """Add a pending item at the back of the queue; refused if the ref has a session or a waiting item."""
     ref = parse_issue_ref(ref_text)
+    check_message(message)
     ensure_queue_dirs(home)
     with sessions_lock(home):
         session = home.session_path(ref.session_name)
@@ -92,6 +93,7 @@ def enqueue(home: Home, ref_text: str, message: str) -> Queued:
 def start_or_queue(home: Home, ref_text: str, message: str) -> Launched | Queued:
     """Start now if a slot is free, else queue: nothing is lost at capacity."""
     ref = parse_issue_ref(ref_text)
+    check_message(message)
     try:
         return start_session(home, ref.text, message, on_admit=lambda run_id: refuse_queued(home, ref))
     except AtCapacityError:

@@ -14,7 +14,7 @@ import pytest
 
 from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.opencode.settings import render
-from tests.helpers import assert_one_line_error, run_cli, snapshot_tree, write_session
+from tests.helpers import assert_one_line_error, run_cli, snapshot_tree, wait_state, write_session
 
 INPUTS_TRIED: dict[str, int] = {}
 
@@ -103,6 +103,97 @@ def test_a_value_that_fills_a_whole_argument_before_a_double_dash_is_never_an_op
     with pytest.raises(KugetsuError, match="reads as an option"):
         render(["opencode", "export", "{session_id}"], {"session_id": "--share"})
     assert render(["opencode", "run", "--", "{message}"], {"message": "-fix it"})[-1] == "-fix it"
+
+
+# --- file names that are not UTF-8 -----------------------------------------------------------------
+
+BAD_NAME_BYTES = [b"\xff", b"\xfe\xfe", b"a\x80b", b"\xc3\x28", b"\xed\xa0\x80", b"\xf8\x88\x80\x80\x80", b"\xe2\x80"]
+BAD_MESSAGES = [b"m\xff", b"\xc3\x28", b"\xed\xa0\x80", b"fix \xe2\x80 it"]
+MESSAGE_COMMANDS = [("start", "a/b#1"), ("start", "--queue", "a/b#1"), ("queue", "add", "a/b#1"), ("continue", "base")]
+INPUTS_TRIED["file names not UTF-8"] = len(BAD_NAME_BYTES) * 8 + len(BAD_MESSAGES) * len(MESSAGE_COMMANDS)
+
+
+def forge_off(home):
+    """No test asks the network: the forge is off for github.com (work status comes from git)."""
+    with home.config_toml.open("a") as config:
+        config.write('\n[forge."github.com"]\napi = ""\n')
+
+
+def test_names_that_are_not_utf8_round_trip_through_every_command(home):
+    from kugetsu_tui.base.text import printable
+
+    forge_off(home)
+    for number, suffix in enumerate(BAD_NAME_BYTES, start=1):
+        raw = os.fsdecode(b"github.com-a-b-" + suffix)
+        shown = printable(raw)
+        write_session(home, raw, dev(f"github.com/a/b#{number}"))
+        listing = run_cli(home, "ls")
+        assert listing.returncode == 0 and shown in listing.stdout, listing.stderr
+        for args in (("ls", "--json"), ("work", "--json"), ("prune", "--merged", "--dry-run", "--json")):
+            result = subprocess_bytes(home, *args)
+            text = result.stdout.decode("utf-8")  # valid UTF-8, or this raises
+            assert result.returncode == 0 and "\\udc" not in text, (args, result.stderr)
+            if args[0] != "prune":  # nothing is done: prune lists no session
+                assert shown in [row["name"] for row in json.loads(text)["sessions"]], args
+        assert run_cli(home, "destroy", "-y", "--force", shown).returncode == 0  # the escaped name as shown
+        assert not os.path.lexists(home.session_path(raw))
+        archived = run_cli(home, "restore", "--list")
+        assert archived.returncode == 0 and shown in archived.stdout
+        restored = run_cli(home, "restore", shown)
+        assert restored.returncode == 0 and "Traceback" not in restored.stderr, restored.stderr
+        in_archive = [e for e in os.listdir(home.archive_dir) if e.startswith(raw)]
+        assert os.path.lexists(home.session_path(raw)) and in_archive == []  # in one place only
+        assert run_cli(home, "destroy", "-y", "--force", raw).returncode == 0  # the raw bytes work too
+        assert run_cli(home, "restore", raw).returncode == 0 and os.path.lexists(home.session_path(raw))
+        assert run_cli(home, "destroy", "-y", "--force", raw).returncode == 0  # its slot for the next name
+
+
+def test_messages_that_are_not_utf8_are_refused_before_anything_is_written(home):
+    for message in BAD_MESSAGES:
+        for command in MESSAGE_COMMANDS:
+            refused_unchanged(home, *command, os.fsdecode(message), needles=("not valid UTF-8",))
+
+
+def subprocess_bytes(home, *args):
+    import subprocess
+    import sys
+
+    from tests.helpers import cli_env
+
+    return subprocess.run(
+        [sys.executable, "-m", "kugetsu_tui", *args], env=cli_env(home), capture_output=True, timeout=60
+    )
+
+
+# --- control characters in fields -----------------------------------------------------------------
+
+CONTROLS = ["\x00", "\x1b[31m", "\u202e", "\u2066", "\u200f", "\u061c", "\u2028", "\x9b2J", "\r", "\n", "\x07", "\x7f"]
+INPUTS_TRIED["control characters in fields"] = len(CONTROLS) * 5 + 2
+
+
+def test_control_characters_in_fields_are_shown_escaped_and_never_pin_a_session(home):
+    for number, char in enumerate(CONTROLS, start=1):
+        name = f"github.com-c-d-{number}"
+        write_session(
+            home,
+            name,
+            dev(f"github.com/c/d#{number}{char}", state=f"idle{char}", error=f"boom{char}", log=f"/tmp/l{char}"),
+        )
+        for args in (("ls",), ("restore", "--list")):
+            result = run_cli(home, *args)
+            assert result.returncode == 0, result.stderr
+            assert char[0] not in result.stdout.replace("\n", ""), (args, char)
+        assert json.loads(run_cli(home, "ls", "--json").stdout)["sessions"]
+        forced = run_cli(home, "destroy", "-y", "--force", name)
+        assert forced.returncode == 0 and char[0] not in forced.stderr.replace("\n", ""), forced.stderr
+    # A NUL in the log of a session whose id is good: continue and destroy work as for any other.
+    from tests.helpers import create_demo_session, demo_store
+
+    sid = create_demo_session(demo_store(home), "nul log")
+    write_session(home, "github.com-c-d-99", dev("github.com/c/d#99", sid, log="/tmp/x\x00y"))
+    assert run_cli(home, "continue", "c/d#99", "go").returncode == 0
+    wait_state(home, "github.com-c-d-99", "idle")
+    assert run_cli(home, "destroy", "-y", "c/d#99").returncode == 0
 
 
 def test_report_the_inputs_tried_per_class():
