@@ -36,6 +36,7 @@ from kugetsu_tui.sessions.files import (
     kind_for_filename,
     now_iso,
     read_session,
+    write_session_file,
 )
 from kugetsu_tui.sessions.states import State
 from kugetsu_tui.worktrees.saved_work import WorktreeRecord, remove_worktree, restore_work, save_work
@@ -389,7 +390,7 @@ def restore_session(home: Home, name: str, config: AgentConfig | None = None) ->
         if restored is None:
             os.rename(archived, target)
         else:
-            write_json(target, dict(restored, state=State.RESTORING))
+            write_session_file(target, dict(restored, state=State.RESTORING))
     try:
         record = _restore_worktree(entry, restored)
     except KugetsuError:
@@ -404,7 +405,7 @@ def restore_session(home: Home, name: str, config: AgentConfig | None = None) ->
         raise
     with sessions_lock(home):
         if restored is not None:
-            write_json(target, dict(restored, restored_at=now_iso(), **_restored_state(entry, restored)))
+            write_session_file(target, dict(restored, restored_at=now_iso(), **_restored_state(entry, restored)))
         session = read_session(target)
         index.add_entry(home, session)
     log = entry.path / LOG_FILE

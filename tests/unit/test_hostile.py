@@ -196,6 +196,92 @@ def test_control_characters_in_fields_are_shown_escaped_and_never_pin_a_session(
     assert run_cli(home, "destroy", "-y", "c/d#99").returncode == 0
 
 
+# --- index.json as a special file -----------------------------------------------------------------
+
+
+def _fifo(path):
+    os.mkfifo(path)
+
+
+def _link(target):
+    return lambda path: os.symlink(target, path)
+
+
+def _link_to_fifo(path):
+    os.mkfifo(path.with_name("pipe"))
+    os.symlink("pipe", path)
+
+
+def _big(path):
+    path.write_bytes(b'{"issues": {}, "pad": "' + b"x" * (2 << 20) + b'"}')
+
+
+SPECIAL_INDEXES = {
+    "fifo": _fifo,
+    "symlink to /dev/zero": _link("/dev/zero"),
+    "symlink to /dev/urandom": _link("/dev/urandom"),
+    "symlink to a fifo": _link_to_fifo,
+    "dangling symlink": _link("/nonexistent/index.json"),
+    "directory": lambda path: path.mkdir(),
+    "over 1 MiB": _big,
+    "binary": lambda path: path.write_bytes(b"\xff\xfe\x00" * 100),
+    "a number past the int-string limit": lambda path: path.write_bytes(b'{"base": ' + b"9" * 5000 + b"}"),
+}
+INPUTS_TRIED["index.json as a special file"] = len(SPECIAL_INDEXES) * 2
+
+
+@pytest.mark.parametrize("make", SPECIAL_INDEXES.values(), ids=SPECIAL_INDEXES.keys())
+def test_a_special_index_is_set_aside_never_blocked_on_or_read_without_end(home, make):
+    import stat as stat_module
+
+    home.index_path.unlink()
+    make(home.index_path)
+    kind = stat_module.S_IFMT(os.lstat(home.index_path).st_mode)
+    started = run_cli(home, "start", "a/b#1", "go", timeout=30)
+    assert started.returncode == 0, started.stderr
+    aside = [p for p in home.root.iterdir() if p.name.startswith("index.json.broken-")]
+    assert len(aside) == 1 and stat_module.S_IFMT(os.lstat(aside[0]).st_mode) == kind  # kept as it was
+    assert json.loads(home.index_path.read_text())["issues"] == {"github.com/a/b#1": "github.com-a-b-1.json"}
+    wait_state(home, "github.com-a-b-1", "idle")
+    home.index_path.unlink()
+    aside[0].rename(home.index_path)  # the special file back: destroy meets it too
+    assert run_cli(home, "destroy", "-y", "a/b#1", timeout=30).returncode == 0
+
+
+# --- a file that grows when rewritten -------------------------------------------------------------
+
+GROWING = {
+    "nested arrays": lambda depth: "[" * depth + "]" * depth,
+    "nested objects": lambda depth: '{"a":' * depth + "1" + "}" * depth,
+    "arrays of empty objects": lambda depth: "[" * depth + "{}" + "]" * depth,
+    "mixed": lambda depth: '[{"a":' * (depth // 2) + "[]" + "}]" * (depth // 2),
+}
+DEPTHS = (600, 800, 950)
+INPUTS_TRIED["a file that grows when rewritten"] = len(GROWING) * len(DEPTHS) + 1
+
+
+@pytest.mark.parametrize("shape", GROWING.values(), ids=GROWING.keys())
+def test_a_rewrite_never_makes_a_readable_session_unreadable(home, shape):
+    from kugetsu_tui.sessions.files import MAX_SESSION_BYTES, read_session
+    from tests.helpers import create_demo_session, demo_store
+
+    sid = create_demo_session(demo_store(home), "nested")
+    for depth in DEPTHS:
+        raw = json.dumps(dev("github.com/a/b#7", sid)).encode()[:-1] + b', "x": ' + shape(depth).encode() + b"}"
+        path = write_session(home, "github.com-a-b-7", raw)
+        assert len(raw) <= MAX_SESSION_BYTES and not read_session(path).corrupt
+        assert run_cli(home, "continue", "a/b#7", "go").returncode == 0  # rewrites it, several times
+        wait_state(home, "github.com-a-b-7", "idle")
+        again = read_session(path)
+        assert not again.corrupt and again.data["x"] == json.loads(shape(depth)), depth
+
+
+def test_a_number_longer_than_python_reads_is_a_corrupt_file_not_a_traceback(home):
+    write_session(home, "github.com-a-b-8", b'{"pid": ' + b"1" * 5000 + b"}")
+    listing = run_cli(home, "ls")
+    assert listing.returncode == 0 and "number too long" in listing.stdout, listing.stderr
+
+
 def test_report_the_inputs_tried_per_class():
     """Not a check of the code: prints the counts the issue asks for (`pytest -s` shows them)."""
     print(json.dumps(INPUTS_TRIED, indent=2))
