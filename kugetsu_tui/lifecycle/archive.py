@@ -36,6 +36,7 @@ from kugetsu_tui.sessions.files import (
     kind_for_filename,
     now_iso,
     read_session,
+    same_issue_file,
     write_session_file,
 )
 from kugetsu_tui.sessions.states import State
@@ -375,8 +376,12 @@ def restore_session(home: Home, name: str, config: AgentConfig | None = None) ->
     if not os.path.lexists(archived):
         raise KugetsuError(f"archive entry {entry.id} has no {SESSION_FILE}")
     target = home.session_path(session_name)
-    if os.path.lexists(target):
-        raise KugetsuError(f"{session_name} exists again in sessions/: destroy it first to restore the archived one")
+    other = same_issue_file(home.sessions_dir, session_name)
+    if os.path.lexists(target) or other:
+        raise KugetsuError(
+            f"{session_name} exists again in sessions/ (as {other or target.name}): destroy it first to restore "
+            "the archived one"
+        )
     if kind == KIND_DEV:
         check_capacity(home, what)  # preflight before the import
 

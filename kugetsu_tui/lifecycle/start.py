@@ -26,7 +26,15 @@ from kugetsu_tui.opencode.settings import AgentConfig, load_agent_config, render
 from kugetsu_tui.opencode.steps import require_program, run_step
 from kugetsu_tui.sessions import index
 from kugetsu_tui.sessions.admission import check_capacity
-from kugetsu_tui.sessions.files import BASE_FILE, Session, now_iso, read_session, session_names, update_session
+from kugetsu_tui.sessions.files import (
+    BASE_FILE,
+    Session,
+    now_iso,
+    read_session,
+    same_issue_file,
+    session_names,
+    update_session,
+)
 from kugetsu_tui.sessions.states import LAUNCHING, State
 
 if TYPE_CHECKING:
@@ -361,7 +369,13 @@ def agent_cwd(data: dict[str, Any], config: AgentConfig) -> str:
     return config.cwd or os.getcwd()
 
 
-def _refuse_existing(path: Any, ref: str) -> None:
+def _refuse_existing(path: Path, ref: str) -> None:
+    other = same_issue_file(path.parent, path.name[: -len(".json")])
+    if other is not None:
+        raise KugetsuError(
+            f"{ref} already has a session as {other} (owners and repositories are case-insensitive): "
+            f"use `kugetsu-tui continue {other[: -len('.json')]}`"
+        )
     if not os.path.lexists(path):
         return
     try:

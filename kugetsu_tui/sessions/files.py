@@ -186,6 +186,16 @@ def session_names(sessions_dir: Path) -> list[str]:
         return []
 
 
+def same_issue_file(sessions_dir: Path, name: str) -> str | None:
+    """The file of another session named `name` up to case: GitHub and Gitea owners and repositories,
+    and hosts, are case-insensitive, so `ACME/Widgets#84` and `acme/widgets#84` are one issue."""
+    wanted = f"{name}.json".casefold()
+    for found in session_names(sessions_dir):
+        if found.casefold() == wanted and found != f"{name}.json":
+            return found
+    return None
+
+
 def session_paths(sessions_dir: Path) -> list[Path]:
     try:
         # iterdir makes each child path without re-parsing it: half the cost of `dir / name` at 10,000

@@ -282,6 +282,36 @@ def test_a_number_longer_than_python_reads_is_a_corrupt_file_not_a_traceback(hom
     assert listing.returncode == 0 and "number too long" in listing.stdout, listing.stderr
 
 
+# --- case: one issue, one session ------------------------------------------------------------------
+
+CASE_VARIANTS = [
+    "acme/widgets#84",
+    "ACME/widgets#84",
+    "acme/WIDGETS#84",
+    "Acme/Widgets#84",
+    "GitHub.com/acme/widgets#84",
+    "https://GITHUB.COM/AcMe/WiDgEtS/issues/84",
+    "github.com/ACME/WIDGETS#084",
+]
+CASE_COMMANDS = [("start",), ("start", "--queue"), ("queue", "add")]
+INPUTS_TRIED["case"] = len(CASE_VARIANTS) * (len(CASE_COMMANDS) + 1)
+
+
+def test_refs_that_differ_only_in_case_are_one_issue_with_one_session(home):
+    assert run_cli(home, "start", "ACME/Widgets#84", "first").returncode == 0
+    wait_state(home, "github.com-ACME-Widgets-84", "idle")
+    for ref in CASE_VARIANTS:
+        for command in CASE_COMMANDS:
+            refused_unchanged(home, *command, ref, "again", needles=("github.com-ACME-Widgets-84.json",))
+    assert run_cli(home, "destroy", "-y", "ACME/Widgets#84").returncode == 0
+    assert run_cli(home, "queue", "add", "acme/widgets#84", "later").returncode == 0
+    for ref in CASE_VARIANTS:  # a waiting item holds the issue too
+        refused_unchanged(home, "queue", "add", ref, "again", needles=("already queued",))
+    assert run_cli(home, "start", "acme/widgets#84", "now").returncode == 0  # the queue is kugetsu's: start wins
+    wait_state(home, "github.com-acme-widgets-84", "idle")
+    refused_unchanged(home, "restore", "ACME/Widgets#84", needles=("github.com-acme-widgets-84.json",))
+
+
 def test_report_the_inputs_tried_per_class():
     """Not a check of the code: prints the counts the issue asks for (`pytest -s` shows them)."""
     print(json.dumps(INPUTS_TRIED, indent=2))
