@@ -312,6 +312,55 @@ def test_refs_that_differ_only_in_case_are_one_issue_with_one_session(home):
     refused_unchanged(home, "restore", "ACME/Widgets#84", needles=("github.com-acme-widgets-84.json",))
 
 
+# --- numbers that are not numbers ----------------------------------------------------------------
+
+NOT_NUMBERS = ["nan", "+nan", "-nan", "inf", "+inf", "-inf", "1e400", "-1e400"]
+NUMBER_KEYS = {  # key: (table, commands that read it)
+    "start_wait": ("agent", [("start", "a/b#1", "go"), ("continue", "base"), ("destroy", "-y", "a/b#2")]),
+    "stall_after": ("agent", [("start", "a/b#1", "go"), ("continue", "base"), ("destroy", "-y", "a/b#2")]),
+    "interval": ("forge", [("work",), ("prune", "--merged", "--dry-run")]),
+}
+LIMIT_WHITESPACE = [" 3", "3 ", "\t3", "3\t", " 3 ", "\u00a03", "3\u2003"]
+LEGACY_WHITESPACE = ["MAX_CONCURRENT_AGENTS= 3", 'MAX_CONCURRENT_AGENTS=" 3"', "MAX_CONCURRENT_AGENTS='3 '"]
+INPUTS_TRIED["numbers that are not numbers"] = (
+    len(NOT_NUMBERS) * sum(len(c) for _, c in NUMBER_KEYS.values()) + 2 * len(LIMIT_WHITESPACE) + len(LEGACY_WHITESPACE)
+)
+
+
+@pytest.mark.parametrize("key", NUMBER_KEYS)
+def test_nan_and_inf_are_refused_naming_the_key(home, key):
+    import tomllib
+
+    import tomli_w
+
+    table, commands = NUMBER_KEYS[key]
+    write_session(home, "github.com-a-b-2", dev("github.com/a/b#2"))
+    config = tomllib.loads(home.config_toml.read_text())
+    for value in NOT_NUMBERS:
+        text = tomli_w.dumps({k: v for k, v in config.items() if k != table})
+        home.config_toml.write_text(f"{text}\n[{table}]\n{key} = {value}\n" + _rest(config.get(table, {}), key))
+        for command in commands:
+            refused_unchanged(home, *command, needles=(key, "finite"))
+        assert run_cli(home, "ls").returncode == 0  # ls keeps working with a broken config.toml
+
+
+def _rest(table, key):
+    import tomli_w
+
+    return tomli_w.dumps({k: v for k, v in table.items() if k != key and not isinstance(v, dict)})
+
+
+def test_whitespace_around_max_concurrent_agents_is_refused_not_trimmed(home):
+    for raw in LIMIT_WHITESPACE:
+        env = {"MAX_CONCURRENT_AGENTS": raw}
+        refused_unchanged(home, "start", "a/b#1", "go", env=env, needles=("whitespace", "MAX_CONCURRENT_AGENTS"))
+        listing = run_cli(home, "ls", env=env)
+        assert listing.returncode == 0 and "whitespace" in listing.stdout
+    for line in LEGACY_WHITESPACE:
+        home.legacy_config.write_text(line + "\n")
+        refused_unchanged(home, "start", "a/b#1", "go", needles=(str(home.legacy_config),))
+
+
 def test_report_the_inputs_tried_per_class():
     """Not a check of the code: prints the counts the issue asks for (`pytest -s` shows them)."""
     print(json.dumps(INPUTS_TRIED, indent=2))
