@@ -49,9 +49,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from kugetsu_tui.base.home import Home
 
+        if args.demo and (args.command is not None or args.home is not None):
+            raise KugetsuError("--demo opens the console on a throwaway home: it takes neither a command nor --home")
+        if args.home == "":
+            raise KugetsuError("--home is empty: give the path of a kugetsu home (or leave --home out)")
         if args.command is None:
             return _open_console(args)
         home = Home.locate(args.home)
+        problem = home.path_problem()
+        if problem:
+            raise KugetsuError(problem)
         return int(args.run(home, args))
     except KugetsuError as exc:
         print(f"kugetsu-tui: {printable(exc)}", file=sys.stderr)  # one line, control characters escaped

@@ -361,6 +361,124 @@ def test_whitespace_around_max_concurrent_agents_is_refused_not_trimmed(home):
         refused_unchanged(home, "start", "a/b#1", "go", needles=(str(home.legacy_config),))
 
 
+# --- paths ---------------------------------------------------------------------------------------
+
+PATH_COMMANDS = [
+    ("ls",),
+    ("ls", "--json"),
+    ("start", "a/b#1", "go"),
+    ("queue", "add", "a/b#1", "go"),
+    ("queue", "ls"),
+    ("continue", "a/b#1"),
+    ("destroy", "-y", "a/b#1"),
+    ("restore", "--list"),
+    ("limit",),
+    ("limit", "4"),
+    ("work",),
+    ("prune", "--merged", "--dry-run"),
+]
+
+
+def _home_is_a_file(root):
+    root.write_text("not a home")
+
+
+def _sessions_is_a_file(root):
+    root.mkdir()
+    (root / "sessions").write_text("not a directory")
+
+
+def _home_links_to_a_file(root):
+    (root.parent / "elsewhere").write_text("x")
+    root.symlink_to(root.parent / "elsewhere")
+
+
+def _sessions_links_to_a_file(root):
+    root.mkdir()
+    (root / "target").write_text("x")
+    (root / "sessions").symlink_to(root / "target")
+
+
+def _sessions_is_a_fifo(root):
+    root.mkdir()
+    os.mkfifo(root / "sessions")
+
+
+BAD_HOMES = {
+    "home is a file": (_home_is_a_file, "kugetsu home"),
+    "sessions is a file": (_sessions_is_a_file, "sessions directory"),
+    "home links to a file": (_home_links_to_a_file, "kugetsu home"),
+    "sessions links to a file": (_sessions_links_to_a_file, "sessions directory"),
+    "sessions is a fifo": (_sessions_is_a_fifo, "sessions directory"),
+}
+DEMO_MISUSES = [
+    ("--demo", "ls"),
+    ("--demo", "--home", "{home}"),
+    ("--demo", "--home", "{home}", "ls"),
+    ("--demo", "limit"),
+]
+INPUTS_TRIED["paths"] = (len(BAD_HOMES) + 1) * len(PATH_COMMANDS) + len(DEMO_MISUSES)
+
+
+@pytest.mark.parametrize("case", BAD_HOMES, ids=list(BAD_HOMES))
+def test_every_command_says_what_is_wrong_with_which_path(tmp_path, case):
+    from kugetsu_tui.base.home import Home
+
+    make, what = BAD_HOMES[case]
+    home = Home(tmp_path / "bad" / "home")
+    home.root.parent.mkdir()
+    make(home.root)
+    wrong = home.root if what == "kugetsu home" else home.sessions_dir
+    for command in PATH_COMMANDS:
+        refused_unchanged(home, *command, needles=(what, str(wrong), "not a directory"))
+
+
+def test_an_empty_home_and_demo_with_a_command_or_a_home_are_refused(home):
+    for command in PATH_COMMANDS:
+        refused_unchanged(home, "--home", "", *command, needles=("--home is empty",))
+    for misuse in DEMO_MISUSES:
+        refused_unchanged(home, *[str(home.root) if a == "{home}" else a for a in misuse], needles=("--demo",))
+
+
+# --- the console without a terminal ----------------------------------------------------------------
+
+CONSOLE_ARGS = [(), ("--home", "{home}"), ("--demo",)]
+TERMINAL_ENDS = ["neither", "stdin only", "stdout only"]
+INPUTS_TRIED["the console without a terminal"] = len(CONSOLE_ARGS) * len(TERMINAL_ENDS)
+
+
+def test_the_console_without_a_terminal_refuses_in_one_line_at_once(home):
+    import pty
+    import subprocess
+    import sys
+    import time
+
+    from tests.helpers import cli_env
+
+    for args in CONSOLE_ARGS:
+        for ends in TERMINAL_ENDS:
+            before = snapshot_tree(home.root.parent)
+            master, slave = pty.openpty()
+            stdin = slave if ends == "stdin only" else subprocess.DEVNULL
+            stdout = slave if ends == "stdout only" else subprocess.PIPE
+            started = time.monotonic()
+            proc = subprocess.run(
+                [sys.executable, "-m", "kugetsu_tui", *[str(home.root) if a == "{home}" else a for a in args]],
+                stdin=stdin,
+                stdout=stdout,
+                stderr=subprocess.PIPE,
+                env=cli_env(home),
+                text=True,
+                timeout=20,
+            )
+            os.close(slave)
+            os.close(master)
+            assert time.monotonic() - started < 10
+            assert_one_line_error(proc, 1, "needs a terminal", "kugetsu-tui ls")
+            assert not proc.stdout, proc.stdout  # no escape codes into a redirection
+            assert snapshot_tree(home.root.parent) == before, (args, ends)
+
+
 def test_report_the_inputs_tried_per_class():
     """Not a check of the code: prints the counts the issue asks for (`pytest -s` shows them)."""
     print(json.dumps(INPUTS_TRIED, indent=2))
