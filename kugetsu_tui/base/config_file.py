@@ -24,3 +24,5 @@ def load_toml(home: Home) -> dict[str, Any]:
         raise KugetsuError(f"{path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise KugetsuError(f"{path} is not valid TOML: {exc}") from None
+    except ValueError:  # tomllib converts integers itself: more digits than Python's int-string limit
+        raise KugetsuError(f"{path} holds a number too long to read (over 4300 digits)") from None

@@ -479,6 +479,67 @@ def test_the_console_without_a_terminal_refuses_in_one_line_at_once(home):
             assert snapshot_tree(home.root.parent) == before, (args, ends)
 
 
+# --- sizes -----------------------------------------------------------------------------------------
+
+LIMIT_BOUND = "from 1 to 999999999999999999"
+HUGE_LIMITS = ["9223372036854775807", "1000000000000000000", "1" * 19, "9" * 5000, "18446744073709551616"]
+
+
+def _over_limit_messages():
+    from kugetsu_tui.lifecycle.start import MAX_ARGUMENT_BYTES
+
+    return ["x" * (MAX_ARGUMENT_BYTES + 1), "é" * (MAX_ARGUMENT_BYTES // 2 + 1), "y" * 1_000_000, "z" * (4 << 20)]
+
+
+INPUTS_TRIED["sizes"] = 4 * 4 + 3 + 1 + len(HUGE_LIMITS) * 3 + 1
+
+
+def test_a_message_over_the_kernels_argument_limit_is_refused_at_once_naming_it(home):
+    """Over MAX_ARG_STRLEN no argv can carry it, the CLI's own included: the console's start dialog and
+    queue files written by others are where such a message comes from, so the core is called directly."""
+    from kugetsu_tui.lifecycle.start import MAX_ARGUMENT_BYTES, continue_session, start_session
+    from kugetsu_tui.queue.drain import drain_once
+    from kugetsu_tui.queue.manage import enqueue, start_or_queue
+    from tests.helpers import create_demo_session, demo_store
+
+    sid = create_demo_session(demo_store(home), "sized")
+    write_session(home, "github.com-a-b-5", dev("github.com/a/b#5", sid))
+    calls = [
+        lambda m: start_session(home, "a/b#1", m),
+        lambda m: start_or_queue(home, "a/b#1", m),
+        lambda m: enqueue(home, "a/b#1", m),
+        lambda m: continue_session(home, "a/b#5", m),
+    ]
+    for message in _over_limit_messages():
+        for call in calls:
+            before = snapshot_tree(home.root.parent)
+            with pytest.raises(KugetsuError, match=f"limit of {MAX_ARGUMENT_BYTES} bytes .*MAX_ARG_STRLEN"):
+                call(message)
+            assert snapshot_tree(home.root.parent) == before
+    # A queue file holding such a message (kugetsu wrote it): an error at once, not three retries (a file
+    # over 1 MiB is a broken item, never started, so the last message is not tried here).
+    for number, message in enumerate(_over_limit_messages()[:3], start=1):
+        item = {"id": f"q_{number}", "issue_ref": f"github.com/a/b#{10 + number}", "message": message}
+        home.queue_items_dir.mkdir(parents=True, exist_ok=True)
+        (home.queue_items_dir / f"q_{number}.json").write_text(json.dumps(dict(item, state="pending")))
+    drain_once(home)
+    for number in range(1, 4):
+        done = json.loads((home.queue_items_dir / f"q_{number}.json").read_text())
+        assert done["state"] == "error" and "MAX_ARG_STRLEN" in done["error"], done["state"]
+    accepted = run_cli(home, "queue", "add", "a/b#2", "m" * MAX_ARGUMENT_BYTES)  # the largest an argv carries
+    assert accepted.returncode == 0, accepted.stderr
+
+
+def test_a_limit_past_its_bound_says_the_real_bound(home):
+    for value in HUGE_LIMITS:
+        refused_unchanged(home, "limit", value, needles=(LIMIT_BOUND,))
+        refused_unchanged(home, "start", "a/b#1", "go", env={"MAX_CONCURRENT_AGENTS": value}, needles=(LIMIT_BOUND,))
+        home.config_toml.write_text(f"max_concurrent_agents = {value}\n" + home.config_toml.read_text())
+        refused_unchanged(home, "start", "a/b#1", "go", needles=(str(home.config_toml),))
+        home.config_toml.write_text(home.config_toml.read_text().split("\n", 1)[1])
+    assert run_cli(home, "limit", "999999999999999999").returncode == 0
+
+
 def test_report_the_inputs_tried_per_class():
     """Not a check of the code: prints the counts the issue asks for (`pytest -s` shows them)."""
     print(json.dumps(INPUTS_TRIED, indent=2))
