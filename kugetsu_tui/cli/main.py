@@ -9,6 +9,7 @@ and Textual with it, is imported only when it is opened.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from typing import NoReturn
@@ -44,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     # A name that is not UTF-8 is printed escaped where we know it is one; anywhere else it must not
     # turn a finished command into a traceback.
-    sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+    if isinstance(sys.stdout, io.TextIOWrapper):  # not when a caller replaced it (a StringIO)
+        sys.stdout.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     try:
         from kugetsu_tui.base.home import Home
