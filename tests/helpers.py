@@ -177,6 +177,28 @@ def tree_listing(root: Path) -> dict[str, tuple[str, int, str]]:
     return result
 
 
+def snapshot_tree(root: Path) -> dict[bytes, tuple[int, bytes]]:
+    """Every entry under `root`, byte for byte: names as bytes (undecodable ones too), the mode, and the
+    content of a file or the target of a symlink (never followed). Equal snapshots: nothing changed."""
+    result: dict[bytes, tuple[int, bytes]] = {}
+    top = os.fsencode(root)
+    if not os.path.lexists(top):
+        return result
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in [*dirnames, *filenames]:
+            path = os.path.join(dirpath, name)
+            info = os.lstat(path)
+            if stat.S_ISLNK(info.st_mode):
+                content = os.readlink(path)
+            elif stat.S_ISREG(info.st_mode):
+                with open(path, "rb") as handle:
+                    content = handle.read()
+            else:
+                content = b""
+            result[os.path.relpath(path, top)] = (info.st_mode, content)
+    return result
+
+
 # --- agent configuration ------------------------------------------------------------------------
 
 

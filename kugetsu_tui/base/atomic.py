@@ -40,4 +40,15 @@ def write_bytes(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
 
 
 def write_json(path: Path, data: Any) -> None:
-    write_bytes(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    write_bytes(path, encode_json(data, indent=2))
+
+
+def encode_json(data: Any, indent: int | None = None) -> bytes:
+    """UTF-8 JSON; text that UTF-8 cannot carry (a file name that is not UTF-8, in Python's surrogateescape)
+    is written as `\\udcXX` escapes, which read back to the same name."""
+    separators = None if indent else (",", ":")
+    text = json.dumps(data, indent=indent, ensure_ascii=False, separators=separators) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(data, indent=indent, separators=separators) + "\n").encode("ascii")

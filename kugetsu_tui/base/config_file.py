@@ -48,6 +48,8 @@ def _read(home: Home) -> tuple[str, dict[str, Any]]:
         raise KugetsuError(f"{path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise KugetsuError(f"{path} is not valid TOML: {exc}") from None
+    except ValueError:  # tomllib converts integers itself: more digits than Python's int-string limit
+        raise KugetsuError(f"{path} holds a number too long to read (over 4300 digits)") from None
     _parsed[path] = (raw, text, data)
     return text, data
 

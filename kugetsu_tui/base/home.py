@@ -27,6 +27,14 @@ class Home(NamedTuple):
             return cls(Path(env).expanduser().absolute())
         return cls(Path.home() / ".kugetsu")
 
+    def path_problem(self) -> str | None:
+        """What is wrong with the home's paths for a command, or None. A missing home is fine (created when
+        written); a file where the home or its sessions directory should be would read as no sessions."""
+        for path, what in ((self.root, "the kugetsu home"), (self.sessions_dir, "the sessions directory")):
+            if os.path.lexists(path) and not os.path.isdir(path):
+                return f"{what} {path} is not a directory: move that file away, or give another --home"
+        return None
+
     @property
     def sessions_dir(self) -> Path:
         return self.root / "sessions"

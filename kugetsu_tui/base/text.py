@@ -6,16 +6,31 @@ them) are shown as visible escapes, never sent to the terminal.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 
 _CONTROL = {i: f"\\x{i:02x}" for i in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
+# Bidi controls and line separators reorder or break what follows them on a terminal.
+_CONTROL.update({i: f"\\u{i:04x}" for i in [0x61C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]})
+_CONTROL.update({i: f"\\u{i:04x}" for i in (0x2028, 0x2029)})
+# Lone surrogates cannot be written as UTF-8 at all; U+DC80-U+DCFF are the bytes of a file name that is
+# not UTF-8 (Python's surrogateescape), shown as the byte: `\xff`, which find_session takes back.
+_CONTROL.update({i: f"\\u{i:04x}" for i in range(0xD800, 0xE000)})
+_CONTROL.update({i: f"\\x{i - 0xDC00:02x}" for i in range(0xDC80, 0xDD00)})
+_UNDECODABLE_IN_JSON = re.compile(r"(?<!\\ud[89ab][0-9a-f]{2})\\udc([89a-f][0-9a-f])")
 
 
 def printable(value: object) -> str:
     if value is None:
         return ""
     return str(value).translate(_CONTROL)
+
+
+def undecodable_as_text(json_text: str) -> str:
+    """JSON (ensure_ascii) with each undecodable byte of a name as the text `\\xNN`, the way the text
+    output shows it: a lone surrogate escape is not Unicode, and jq and others replace it."""
+    return _UNDECODABLE_IN_JSON.sub(r"\\\\x\1", json_text) if "\\udc" in json_text else json_text
 
 
 def age(seconds: float | None, *, coarse: bool = False) -> str:

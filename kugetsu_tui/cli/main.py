@@ -9,11 +9,13 @@ and Textual with it, is imported only when it is opened.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from typing import NoReturn
 
 from kugetsu_tui.base.errors import ExitCode, KugetsuError
+from kugetsu_tui.base.text import printable
 from kugetsu_tui.cli import permissions, queue, sessions, work
 
 
@@ -41,16 +43,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A name that is not UTF-8 is printed escaped where we know it is one; anywhere else it must not
+    # turn a finished command into a traceback.
+    if isinstance(sys.stdout, io.TextIOWrapper):  # not when a caller replaced it (a StringIO)
+        sys.stdout.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     try:
         from kugetsu_tui.base.home import Home
 
+        if args.demo and (args.command is not None or args.home is not None):
+            raise KugetsuError("--demo opens the console on a throwaway home: it takes neither a command nor --home")
+        if args.home == "":
+            raise KugetsuError("--home is empty: give the path of a kugetsu home (or leave --home out)")
         if args.command is None:
             return _open_console(args)
         home = Home.locate(args.home)
+        problem = home.path_problem()
+        if problem:
+            raise KugetsuError(problem)
         return int(args.run(home, args))
     except KugetsuError as exc:
-        print(f"kugetsu-tui: {exc}", file=sys.stderr)
+        print(f"kugetsu-tui: {printable(exc)}", file=sys.stderr)  # one line, control characters escaped
         return exc.exit_code
     except BrokenPipeError:
         # The reader went away (`ls | head`): not an error worth a message.

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -137,8 +136,10 @@ def _ls(home: Home, args: argparse.Namespace) -> int:
     positions = {item.id: number for number, item in enumerate(pending_in_order(items), start=1)}
     queued = sum(1 for i in items if i.state in WAITING)
     if args.json:
-        json.dump({"queued": queued, "items": [item_json(i, positions.get(i.id)) for i in items]}, sys.stdout, indent=2)
-        print()
+        from kugetsu_tui.base.text import undecodable_as_text
+
+        listing = {"queued": queued, "items": [item_json(i, positions.get(i.id)) for i in items]}
+        print(undecodable_as_text(json.dumps(listing, indent=2)))
         return ExitCode.OK
     if not items:
         print("the queue is empty")

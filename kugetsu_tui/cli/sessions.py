@@ -105,7 +105,9 @@ def _print_json_rows(data: dict[str, Any], rows_key: str) -> None:
             lines.append(f"  {encode(key)}: [\n{rows}\n  ]{comma}")
         else:
             lines.append(f"  {encode(key)}: {encode(value)}{comma}")
-    sys.stdout.write("{\n" + "\n".join(lines) + "\n}\n")
+    from kugetsu_tui.base.text import undecodable_as_text
+
+    sys.stdout.write(undecodable_as_text("{\n" + "\n".join(lines) + "\n}\n"))
 
 
 def _with_work(home: Home, snapshot: Overview) -> dict[str, Any]:
@@ -161,7 +163,12 @@ def cmd_continue(home: Home, args: argparse.Namespace) -> int:
     from kugetsu_tui.lifecycle.start import continue_session
 
     launched = continue_session(home, args.ref, args.message)
-    print(f"continued {launched.name} (opencode session {launched.opencode_session_id}, log {launched.log})")
+    from kugetsu_tui.base.text import printable
+
+    print(
+        f"continued {printable(launched.name)} (opencode session {launched.opencode_session_id}, "
+        f"log {printable(launched.log)})"
+    )
     return ExitCode.OK
 
 
@@ -186,11 +193,9 @@ def cmd_destroy(home: Home, args: argparse.Namespace) -> int:
             return ExitCode.ERROR
     result = destroy_session(home, args.target, allow_base=args.base, allow_pm=args.pm_agent, force=args.force)
     for warning in result.warnings:
-        print(f"kugetsu-tui: warning: {warning}", file=sys.stderr)
-    print(
-        f"destroyed {result.entry.session_name}: archived as {result.entry.path} "
-        f"(restore with: kugetsu-tui restore {result.entry.session_name})"
-    )
+        print(f"kugetsu-tui: warning: {printable(warning)}", file=sys.stderr)
+    name = printable(result.entry.session_name)
+    print(f"destroyed {name}: archived as {printable(result.entry.path)} (restore with: kugetsu-tui restore {name})")
     return ExitCode.OK
 
 
@@ -209,7 +214,7 @@ def cmd_restore(home: Home, args: argparse.Namespace) -> int:
             )
         return ExitCode.OK
     session = restore_session(home, args.name)
-    print(f"restored {session.name} ({session.path})")
+    print(f"restored {printable(session.name)} ({printable(session.path)})")
     if session.data.get("error"):
         print(f"kugetsu-tui: warning: {printable(session.data['error'])}", file=sys.stderr)
     return ExitCode.OK

@@ -156,5 +156,6 @@ def _result_json(plan: PrunePlan, result: PruneResult | None, dry_run: bool) -> 
 
 
 def _dump(data: dict[str, Any]) -> None:
-    json.dump(data, sys.stdout, indent=2)
-    print()
+    from kugetsu_tui.base.text import undecodable_as_text
+
+    print(undecodable_as_text(json.dumps(data, indent=2)))

@@ -106,7 +106,15 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
     def on_mount(self) -> None:
         # The figure first (a directory listing; the main screen draws it as it mounts), the rows as
         # soon as the watcher has read them.
-        self.model.active = count_active(self.home)
+        try:
+            self.model.active = count_active(self.home)
+        except OSError as exc:  # e.g. a symlink loop, or no permission: start anyway, and say what is wrong
+            self.notify(
+                f"cannot list {printable(self.home.sessions_dir)}: {exc.strerror or exc}",
+                title="Sessions unreadable",
+                severity="error",
+                markup=False,
+            )
         self._reread_config()
         # The watchers read every file (in a thread, but holding the GIL for much of it): started after
         # the first frame, they no longer delay the figure (start-up at 10,000 sessions).

@@ -20,6 +20,8 @@ from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.locking import sessions_lock
 from kugetsu_tui.base.process import live_process, terminate_tree
+from kugetsu_tui.base.refs import session_id_problem
+from kugetsu_tui.base.text import printable
 from kugetsu_tui.lifecycle.start import find_session
 from kugetsu_tui.opencode.directories import export_directory, run_directory
 from kugetsu_tui.opencode.events import last_words
@@ -36,6 +38,8 @@ from kugetsu_tui.sessions.files import (
     kind_for_filename,
     now_iso,
     read_session,
+    same_issue_file,
+    write_session_file,
 )
 from kugetsu_tui.sessions.states import State
 from kugetsu_tui.worktrees.saved_work import WorktreeRecord, remove_worktree, restore_work, save_work
@@ -115,7 +119,7 @@ def destroy_session(
         raise KugetsuError("refusing to destroy the PM agent session without --pm-agent")
     config = config or load_agent_config(home)
     warnings: list[str] = []
-    sid = None if session.corrupt else session.opencode_session_id
+    sid = None if session.corrupt else _usable_id(session, force, warnings)
 
     # Export and save the worktree while nothing has been touched: a refused destroy has no side effect.
     transcript = _export(session, sid, config, force, warnings)
@@ -158,6 +162,22 @@ def destroy_session(
     if work is not None and work.complete:
         warnings += remove_worktree(work.record)
     return Destroyed(ArchiveEntry(entry_dir, meta), warnings)
+
+
+def _usable_id(session: Session, force: bool, warnings: list[str]) -> str | None:
+    """The session's opencode id, if it has opencode's form; one that has not (a NUL, `--share`) can
+    neither be exported nor deleted: refused unless --force, which destroys without them."""
+    sid = session.opencode_session_id
+    problem = sid and session_id_problem(sid)
+    if not problem:
+        return sid
+    if not force:
+        raise KugetsuError(
+            f"cannot export {session.name}: its opencode_session_id {problem}; the session is kept and nothing "
+            "was changed. Use --force to destroy it without a transcript"
+        )
+    warnings.append(f"destroyed without a transcript, and not deleted from opencode: its opencode_session_id {problem}")
+    return None
 
 
 def stop_agent(session: Session) -> bool:
@@ -316,14 +336,18 @@ def find_entry(home: Home, name: str) -> ArchiveEntry:
     for entry in entries:
         if entry.id == name:
             return entry
+    for entry in entries:  # an entry as `restore --list` shows it, undecodable bytes escaped
+        if "\\" in name and printable(entry.id) == name:
+            return entry
     wanted = {name, name[:-5] if name.endswith(".json") else name}
     try:
         from kugetsu_tui.base.refs import parse_issue_ref
 
         wanted.add(parse_issue_ref(name).session_name)
     except KugetsuError:
-        pass
-    matches = [e for e in entries if e.session_name in wanted]
+        if "#" in name or "/issues/" in name:
+            raise  # meant as a ref: say why it is not one
+    matches = [e for e in entries if e.session_name in wanted or printable(e.session_name) in wanted]
     if not matches:
         raise KugetsuError(f"nothing archived under {name!r} in {home.archive_dir} (see: kugetsu-tui restore --list)")
     return matches[-1]
@@ -340,8 +364,12 @@ def restore_session(home: Home, name: str, config: AgentConfig | None = None) ->
     if not os.path.lexists(archived):
         raise KugetsuError(f"archive entry {entry.id} has no {SESSION_FILE}")
     target = home.session_path(session_name)
-    if os.path.lexists(target):
-        raise KugetsuError(f"{session_name} exists again in sessions/: destroy it first to restore the archived one")
+    other = same_issue_file(home.sessions_dir, session_name)
+    if os.path.lexists(target) or other:
+        raise KugetsuError(
+            f"{session_name} exists again in sessions/ (as {other or target.name}): destroy it first to restore "
+            "the archived one"
+        )
     if kind == KIND_DEV:
         check_capacity(home, what)  # preflight before the import
 
@@ -355,7 +383,7 @@ def restore_session(home: Home, name: str, config: AgentConfig | None = None) ->
         if restored is None:
             os.rename(archived, target)
         else:
-            write_json(target, dict(restored, state=State.RESTORING))
+            write_session_file(target, dict(restored, state=State.RESTORING))
     try:
         record = _restore_worktree(entry, restored)
     except KugetsuError:
@@ -370,7 +398,7 @@ def restore_session(home: Home, name: str, config: AgentConfig | None = None) ->
         raise
     with sessions_lock(home):
         if restored is not None:
-            write_json(target, dict(restored, restored_at=now_iso(), **_restored_state(entry, restored)))
+            write_session_file(target, dict(restored, restored_at=now_iso(), **_restored_state(entry, restored)))
         session = read_session(target)
         index.add_entry(home, session)
     log = entry.path / LOG_FILE

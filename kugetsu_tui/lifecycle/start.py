@@ -17,7 +17,8 @@ from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.locking import sessions_lock
 from kugetsu_tui.base.process import is_alive, pid_running, start_time
-from kugetsu_tui.base.refs import parse_issue_ref
+from kugetsu_tui.base.refs import parse_issue_ref, session_id_problem
+from kugetsu_tui.base.text import printable
 from kugetsu_tui.lifecycle.launch import launch_supervised
 from kugetsu_tui.opencode.directories import learn_directory, require_session_directory, run_directory
 from kugetsu_tui.opencode.events import last_words
@@ -25,7 +26,15 @@ from kugetsu_tui.opencode.settings import AgentConfig, load_agent_config, render
 from kugetsu_tui.opencode.steps import require_program, run_step
 from kugetsu_tui.sessions import index
 from kugetsu_tui.sessions.admission import check_capacity
-from kugetsu_tui.sessions.files import BASE_FILE, Session, now_iso, read_session, update_session
+from kugetsu_tui.sessions.files import (
+    BASE_FILE,
+    Session,
+    now_iso,
+    read_session,
+    same_issue_file,
+    session_names,
+    update_session,
+)
 from kugetsu_tui.sessions.states import LAUNCHING, State
 
 if TYPE_CHECKING:
@@ -40,6 +49,25 @@ def new_run_id() -> str:
 
 
 DEFAULT_CONTINUE_MESSAGE = "continue"
+#: Linux's MAX_ARG_STRLEN: one argument of an exec, with its NUL, is at most 32 pages.
+MAX_ARGUMENT_BYTES = 32 * os.sysconf("SC_PAGE_SIZE") - 1
+
+
+def check_message(message: str) -> None:
+    """Refuse a message no agent can be given, before anything is written or queued: one that is not
+    UTF-8 text, holds a NUL, or is longer than the kernel takes in one argument (queued, it would
+    fail every retry with "Argument list too long")."""
+    try:
+        size = len(message.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise KugetsuError("the message is not valid UTF-8 text") from None
+    if "\0" in message:
+        raise KugetsuError("the message contains a NUL character, which no program argument can carry")
+    if size > MAX_ARGUMENT_BYTES:
+        raise KugetsuError(
+            f"the message is {size} bytes, over the kernel's limit of {MAX_ARGUMENT_BYTES} bytes for one "
+            "argument (MAX_ARG_STRLEN): shorten it, e.g. point the agent to a file"
+        )
 
 
 class Launched(NamedTuple):
@@ -57,11 +85,12 @@ class Launched(NamedTuple):
 def find_session(home: Home, target: str) -> Session:
     """A session by issue ref, session name or file name; a clear error if there is none."""
     candidates = []
+    base = os.path.basename(target)
     try:
         candidates.append(parse_issue_ref(target).session_name)
     except KugetsuError:
-        pass
-    base = os.path.basename(target)
+        if "#" in target or "/issues/" in target:
+            raise  # meant as a ref: why it is not one says more than "no session"
     if base == target and base not in ("", ".", ".."):
         candidates.append(base[:-5] if base.endswith(".json") else base)
     for name in candidates:
@@ -69,6 +98,10 @@ def find_session(home: Home, target: str) -> Session:
             return read_session(home.session_path(name))
         except FileNotFoundError:
             continue
+    if "\\" in target:  # a name as `ls` shows it, its undecodable bytes and control characters escaped
+        shown = [n[:-5] for n in session_names(home.sessions_dir) if target in (printable(n), printable(n[:-5]))]
+        if len(shown) == 1:
+            return read_session(home.session_path(shown[0]))
     raise KugetsuError(f"no session {target!r} in {home.sessions_dir} (see: kugetsu-tui ls)")
 
 
@@ -86,6 +119,9 @@ def base_session_id(home: Home) -> str:
             f"the base session {path} has no opencode_session_id "
             f"({base.error or 'field missing'}): fix it or run `kugetsu init`"
         )
+    problem = session_id_problem(base.opencode_session_id)
+    if problem:
+        raise KugetsuError(f"the base session {path} cannot be forked: its opencode_session_id {problem}")
     return base.opencode_session_id
 
 
@@ -104,6 +140,7 @@ def start_session(
     admission are one step. If it raises, nothing is admitted.
     """
     ref = parse_issue_ref(ref_text)
+    check_message(message)
     what = f"start dev session for {ref}"
     config = config or load_agent_config(home)
     path = home.session_path(ref.session_name)
@@ -238,12 +275,17 @@ def continue_session(
     home: Home, target: str, message: str | None = None, config: AgentConfig | None = None
 ) -> Launched:
     """Send a further message to an existing session. Never counted, never capped."""
+    if message is not None:
+        check_message(message)
     session = find_session(home, target)
     if session.corrupt:
         raise KugetsuError(f"cannot continue {session.name}: its file is unusable ({session.error})")
     sid = session.opencode_session_id
     if not sid:
         raise KugetsuError(f"cannot continue {session.name}: it has no opencode session id yet")
+    problem = session_id_problem(sid)
+    if problem:
+        raise KugetsuError(f"cannot continue {session.name}: its opencode_session_id {problem}")
     if is_alive(session.pid, session.data.get("pid_started")):
         raise KugetsuError(f"cannot continue {session.name}: its agent is still running (pid {session.pid})")
     config = config or load_agent_config(home)
@@ -312,7 +354,13 @@ def _record_supervisor(home: Home, name: str, run_id: str, pid: int) -> None:
     update_session(home, name, apply, run_id=run_id)
 
 
-def _refuse_existing(path: Any, ref: str) -> None:
+def _refuse_existing(path: Path, ref: str) -> None:
+    other = same_issue_file(path.parent, path.name[: -len(".json")])
+    if other is not None:
+        raise KugetsuError(
+            f"{ref} already has a session as {other} (owners and repositories are case-insensitive): "
+            f"use `kugetsu-tui continue {other[: -len('.json')]}`"
+        )
     if not os.path.lexists(path):
         return
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -56,8 +57,8 @@ def load_agent_config(home: Home) -> AgentConfig:
                     )
         templates[step] = value
     start_wait = section.get("start_wait", DEFAULT_START_WAIT)
-    if isinstance(start_wait, bool) or not isinstance(start_wait, (int, float)) or start_wait < 0:
-        raise KugetsuError(f"{where} start_wait must be a number of seconds >= 0")
+    if not _finite(start_wait) or start_wait < 0:  # nan compares false with everything: start never timed out
+        raise KugetsuError(f"{where} start_wait must be a finite number of seconds >= 0 (not nan or inf)")
     cwd = section.get("cwd")
     if cwd is not None and not isinstance(cwd, str):
         raise KugetsuError(f"{where} cwd must be a directory path string")
@@ -65,11 +66,16 @@ def load_agent_config(home: Home) -> AgentConfig:
     if server is not None and (not isinstance(server, str) or not server.startswith("http://")):
         raise KugetsuError(f'{where} server must be the URL of `opencode serve`, e.g. "http://127.0.0.1:4096"')
     stall_after = section.get("stall_after", DEFAULT_STALL_AFTER)
-    if isinstance(stall_after, bool) or not isinstance(stall_after, (int, float)) or stall_after <= 0:
-        raise KugetsuError(f"{where} stall_after must be a number of seconds > 0")
+    if not _finite(stall_after) or stall_after <= 0:
+        raise KugetsuError(f"{where} stall_after must be a finite number of seconds > 0 (not nan or inf)")
     return AgentConfig(
         templates, float(start_wait), os.path.expanduser(cwd) if cwd else None, server or None, float(stall_after)
     )
+
+
+def _finite(value: object) -> bool:
+    """A TOML number that is a real amount: not a boolean, nan or inf (TOML has both)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def render(template: list[str], values: Mapping[str, str]) -> list[str]:
@@ -81,4 +87,13 @@ def render(template: list[str], values: Mapping[str, str]) -> list[str]:
             raise KugetsuError(f"the agent command needs {{{key}}}, which is not available for this step")
         return values[key]
 
-    return [_PLACEHOLDER.sub(fill, element) for element in template]
+    argv = []
+    for element in template:
+        filled = _PLACEHOLDER.sub(fill, element)
+        # A value that is a whole argument before any `--` would be read as an option (`--share`).
+        if filled.startswith("-") and _PLACEHOLDER.fullmatch(element) and "--" not in argv:
+            raise KugetsuError(
+                f"refusing to pass {filled[:40]!r} as {element}: a value starting with '-' reads as an option"
+            )
+        argv.append(filled)
+    return argv

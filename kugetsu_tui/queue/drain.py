@@ -13,7 +13,7 @@ from collections.abc import Callable
 from kugetsu_tui.base.errors import AtCapacityError, KugetsuError
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.refs import parse_issue_ref
-from kugetsu_tui.lifecycle.start import start_session
+from kugetsu_tui.lifecycle.start import check_message, start_session
 from kugetsu_tui.opencode.settings import AgentConfig, load_agent_config
 from kugetsu_tui.queue.claims import (
     ClaimLost,
@@ -27,7 +27,7 @@ from kugetsu_tui.queue.claims import (
     write_claim,
 )
 from kugetsu_tui.queue.items import QueueItem, list_items, pending_in_order
-from kugetsu_tui.sessions.files import count_active
+from kugetsu_tui.sessions.files import count_active, same_issue_file
 from kugetsu_tui.sessions.limit import resolve_limit
 
 
@@ -76,10 +76,12 @@ def drain_once(
 def _start_item(home: Home, item: QueueItem, config: AgentConfig, tried: set[str]) -> DrainResult | None:
     try:
         ref = parse_issue_ref(item.issue_ref or "")
+        check_message(item.message)  # a message no agent can take fails every retry: refused at once
     except KugetsuError as exc:
         tried.add(item.id)
         return refuse_item(home, item, str(exc))
-    existing = home.session_path(ref.session_name)
+    other = same_issue_file(home.sessions_dir, ref.session_name)  # the issue's session under another case
+    existing = home.session_path(other[: -len(".json")] if other else ref.session_name)
     if os.path.lexists(existing):
         tried.add(item.id)
         return refuse_item(home, item, f"{ref} already has a session ({existing.name})")

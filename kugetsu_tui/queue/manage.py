@@ -16,7 +16,7 @@ from kugetsu_tui.base.errors import AtCapacityError, KugetsuError
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.locking import sessions_lock
 from kugetsu_tui.base.refs import IssueRef, parse_issue_ref
-from kugetsu_tui.lifecycle.start import Launched, start_session
+from kugetsu_tui.lifecycle.start import Launched, check_message, start_session
 from kugetsu_tui.queue.items import (
     WAITING,
     ItemState,
@@ -29,6 +29,7 @@ from kugetsu_tui.queue.items import (
     pending_in_order,
     read_item,
 )
+from kugetsu_tui.sessions.files import same_issue_file
 
 
 class Queued(NamedTuple):
@@ -48,7 +49,7 @@ def position_of(home: Home, item_id: str) -> int | None:
 def refuse_queued(home: Home, ref: IssueRef) -> None:
     """Refuse a ref that already waits in the queue (kugetsu's naming: same file name, same session)."""
     for item in list_items(home):
-        if item.state in WAITING and _session_name(item) == ref.session_name:
+        if item.state in WAITING and (_session_name(item) or "").casefold() == ref.session_name.casefold():
             raise KugetsuError(f"{ref} is already queued as {item.id} ({item.state}): see `kugetsu-tui queue ls`")
 
 
@@ -62,12 +63,15 @@ def _session_name(item: QueueItem) -> str | None:
 def enqueue(home: Home, ref_text: str, message: str) -> Queued:
     """Add a pending item at the back of the queue; refused if the ref has a session or a waiting item."""
     ref = parse_issue_ref(ref_text)
-    ensure_queue_dirs(home)
+    check_message(message)
     with sessions_lock(home):
         session = home.session_path(ref.session_name)
-        if os.path.lexists(session):
-            raise KugetsuError(f"{ref} already has a session ({session.name}): use `kugetsu-tui continue {ref}`")
+        other = same_issue_file(home.sessions_dir, ref.session_name)
+        if os.path.lexists(session) or other:
+            name = other or session.name
+            raise KugetsuError(f"{ref} already has a session ({name}): use `kugetsu-tui continue {name[:-5]}`")
         refuse_queued(home, ref)
+        ensure_queue_dirs(home)  # after the refusals: a refused add leaves the home as it was
         item_id = new_item_id()
         path = home.queue_items_dir / f"{item_id}.json"
         write_json(
@@ -91,6 +95,7 @@ def enqueue(home: Home, ref_text: str, message: str) -> Queued:
 def start_or_queue(home: Home, ref_text: str, message: str) -> Launched | Queued:
     """Start now if a slot is free, else queue: nothing is lost at capacity."""
     ref = parse_issue_ref(ref_text)
+    check_message(message)
     try:
         return start_session(home, ref.text, message, on_admit=lambda run_id: refuse_queued(home, ref))
     except AtCapacityError:

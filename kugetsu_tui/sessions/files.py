@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from kugetsu_tui.base.atomic import write_json
+from kugetsu_tui.base.atomic import encode_json, write_bytes
+from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.locking import sessions_lock
 from kugetsu_tui.sessions.states import State
@@ -94,7 +95,9 @@ class Session(NamedTuple):
 
     @property
     def log(self) -> str | None:
-        return _text(self.data.get("log"))
+        """The agent log's path; None for one no file can have (a NUL byte: every os call refuses it)."""
+        value = _text(self.data.get("log"))
+        return None if value is None or "\0" in value else value
 
     def created_timestamp(self) -> float:
         """Creation time for ordering: `created_at` when it parses, else the file's mtime."""
@@ -168,6 +171,8 @@ def read_session(path: Path) -> Session:
         return corrupt(f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", info.st_mtime)
     except RecursionError:
         return corrupt("invalid JSON: nested too deeply", info.st_mtime)
+    except ValueError:  # a number of more digits than Python converts (4300)
+        return corrupt("invalid JSON: a number too long to read", info.st_mtime)
     if not isinstance(data, dict):
         return corrupt(f"JSON {_JSON_TYPES.get(type(data), 'value')} where an object was expected", info.st_mtime)
     return Session(name=name, path=path, kind=kind, data=data, mtime=info.st_mtime)
@@ -179,6 +184,16 @@ def session_names(sessions_dir: Path) -> list[str]:
         return [name for name in os.listdir(sessions_dir) if is_session_filename(name)]
     except (FileNotFoundError, NotADirectoryError):
         return []
+
+
+def same_issue_file(sessions_dir: Path, name: str) -> str | None:
+    """The file of another session named `name` up to case: GitHub and Gitea owners and repositories,
+    and hosts, are case-insensitive, so `ACME/Widgets#84` and `acme/widgets#84` are one issue."""
+    wanted = f"{name}.json".casefold()
+    for found in session_names(sessions_dir):
+        if found.casefold() == wanted and found != f"{name}.json":
+            return found
+    return None
 
 
 def session_paths(sessions_dir: Path) -> list[Path]:
@@ -228,5 +243,19 @@ def update_session(
         data = dict(session.data)
         result = mutate(data)
         data = result if result is not None else data
-        write_json(session.path, data)
+        write_session_file(session.path, data)
         return data
+
+
+def write_session_file(path: Path, data: dict[str, Any]) -> None:
+    """Write a session indented, as kugetsu does, or compact when indenting would take it past the cap
+    (deep nesting grows with the indent): a file we could read is never made one we cannot."""
+    try:
+        encoded = encode_json(data, indent=2)
+        if len(encoded) > MAX_SESSION_BYTES:
+            encoded = encode_json(data)
+    except (RecursionError, ValueError):
+        encoded = b""
+    if not encoded or len(encoded) > MAX_SESSION_BYTES:
+        raise KugetsuError(f"cannot rewrite {path.name}: it would not fit in 1 MiB as JSON; nothing was written")
+    write_bytes(path, encoded)

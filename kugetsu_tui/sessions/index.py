@@ -13,19 +13,20 @@ from typing import Any
 
 from kugetsu_tui.base.atomic import write_json
 from kugetsu_tui.base.home import Home
-from kugetsu_tui.sessions.files import KIND_BASE, KIND_PM, Session
+from kugetsu_tui.sessions.files import KIND_BASE, KIND_PM, Session, read_session
 
 
 def read_index(home: Home) -> dict[str, Any]:
+    """The index, read with the guards of a session file (a regular file, at most 1 MiB, a non-blocking
+    open): a FIFO would block start and destroy forever, a symlink to /dev/zero read until killed."""
     try:
-        data = json.loads(home.index_path.read_text("utf-8"))
+        found = read_session(home.index_path)
     except FileNotFoundError:
-        data = {}
-    except (OSError, ValueError):
-        data = None
-    if not isinstance(data, dict):
-        _set_aside(home)
-        data = {}
+        data: dict[str, Any] = {}
+    else:
+        if found.corrupt:
+            _set_aside(home)
+        data = dict(found.data)
     data.setdefault("base", None)
     data.setdefault("pm_agent", None)
     if not isinstance(data.get("issues"), dict):
@@ -54,7 +55,7 @@ def add_entry(home: Home, session: Session) -> None:
 
 def remove_entry(home: Home, session: Session) -> None:
     """Drop every index entry that points at this session's file."""
-    if not home.index_path.exists():
+    if not os.path.lexists(home.index_path):
         return
     index = read_index(home)
     before = json.dumps(index, sort_keys=True)

@@ -31,11 +31,20 @@ class Limit(NamedTuple):
     error: str | None = None
 
 
+#: The largest limit taken: 18 digits, checked as text before any conversion.
+MAX_LIMIT = 10**18 - 1
+_RULE = f"must be a whole number from 1 to {MAX_LIMIT}"
+
+
 def _check(raw: str, source: str) -> Limit:
-    text = raw.strip()
-    if _PLAIN_INT.fullmatch(text) and len(text) <= 18 and int(text) >= 1:
-        return Limit(int(text), source)
-    return Limit(None, source, f"invalid limit {raw!r} from {source}: must be a whole number of at least 1")
+    """Exactly a decimal number: whitespace around it is refused, never trimmed. kugetsu sources its
+    config with bash, where `MAX_CONCURRENT_AGENTS= 3` assigns nothing, so the two tools could
+    otherwise disagree about one line; a refused limit says so and refuses starts until it is fixed."""
+    if raw.strip() != raw and _PLAIN_INT.fullmatch(raw.strip()):
+        return Limit(None, source, f"invalid limit {raw!r} from {source}: whitespace around the number ({_RULE})")
+    if _PLAIN_INT.fullmatch(raw) and len(raw) <= len(str(MAX_LIMIT)) and int(raw) >= 1:
+        return Limit(int(raw), source)
+    return Limit(None, source, f"invalid limit {raw!r} from {source}: {_RULE}")
 
 
 def _toml_limit(home: Home, value: Any) -> Limit:
@@ -50,7 +59,7 @@ def _toml_limit(home: Home, value: Any) -> Limit:
                 f"invalid limit {value!r} from {source}: write it as a plain decimal `{LIMIT_KEY} = N` on its own line",
             )
         return _check(raw, source)
-    return Limit(None, source, f"invalid limit {value!r} from {source}: must be a whole number of at least 1")
+    return Limit(None, source, f"invalid limit {value!r} from {source}: {_RULE}")
 
 
 def _raw_toml_value(home: Home, value: int) -> str | None:
@@ -88,7 +97,9 @@ def _legacy_limit(home: Home) -> Limit | None:
 
 
 def _unquote_bash(value: str) -> str:
-    value = value.strip()
+    """The value as bash assigns it: quoted, the text inside; unquoted, up to the end of the line or a
+    comment (a leading blank is kept: bash assigns nothing there, and _check refuses it)."""
+    value = value.rstrip()
     quoted = re.fullmatch(r"""(["'])(.*?)\1(?:\s+#.*)?""", value)
     if quoted:
         return quoted.group(2)
@@ -122,8 +133,8 @@ def save_limit(home: Home, value: int) -> None:
 
     from kugetsu_tui.base.atomic import write_bytes
 
-    if value < 1:
-        raise KugetsuError(f"invalid limit {value}: must be a whole number of at least 1")
+    if not 1 <= value <= MAX_LIMIT:
+        raise KugetsuError(f"invalid limit {value}: {_RULE}")
     data = {**load_toml(home), LIMIT_KEY: value}
     home.ensure(home.root)
     write_bytes(home.config_toml, tomli_w.dumps(data).encode("utf-8"))

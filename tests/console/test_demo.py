@@ -24,6 +24,7 @@ def test_demo_home_has_every_state_and_is_removed_with_its_agents_on_exit(monkey
         seen["active"], seen["limit"] = snapshot.active, snapshot.limit.value
 
     monkeypatch.setattr(KugetsuConsole, "run", fake_run)
+    monkeypatch.setattr(console_run, "has_terminal", lambda: True)  # pytest captures stdout
     monkeypatch.setenv("MAX_CONCURRENT_AGENTS", "1")  # the demo shows its own limit, not the user's
     assert console_run.run_console(demo=True) == 0
 

@@ -395,10 +395,10 @@ def test_an_empty_start_template_turns_starting_off(home):
     ],
 )
 def test_render_never_splits_or_reexpands_a_value(value):
-    template = ["prog", "run", "--session", "{session_id}", "--title={issue_ref}", "{message}"]
+    template = ["prog", "run", "--session", "{session_id}", "--title={issue_ref}", "--", "{message}"]
     argv = render(template, {"session_id": "ses_1", "issue_ref": value, "message": value})
     assert len(argv) == len(template)
-    assert argv == ["prog", "run", "--session", "ses_1", f"--title={value}", value]
+    assert argv == ["prog", "run", "--session", "ses_1", f"--title={value}", "--", value]
 
 
 def test_render_refuses_a_placeholder_without_a_value():

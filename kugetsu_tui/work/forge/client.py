@@ -110,6 +110,7 @@ class ForgeClient:
             data = json.loads(b"".join(chunks).decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             return Reply(error=f"{origin} answered {_path(url)} with something that is not JSON")
+        data = kept_fields(data)
         with self._lock:
             if etag:
                 self._responses[url] = {"etag": etag, "body": data, "seen": self._clock()}
@@ -189,6 +190,23 @@ class ForgeClient:
             pass  # a cache that cannot be written costs requests, never a result
 
 
+#: What status.py reads of an issue or a pull request (and of each in a list); nothing else is kept, in
+#: memory or in forge-cache.json: a forge that echoes the request's headers would put the token there.
+KEPT_FIELDS = ("number", "state", "state_reason", "merged", "merged_at", "html_url")
+
+
+def kept_fields(body: Any) -> Any:
+    """A response body cut down to KEPT_FIELDS and `head.ref`; a list item that is not an object is dropped."""
+    if isinstance(body, list):
+        return [kept_fields(item) for item in body if isinstance(item, dict)]
+    if not isinstance(body, dict):
+        return None
+    kept = {key: body[key] for key in KEPT_FIELDS if key in body and not isinstance(body[key], (dict, list))}
+    if isinstance(body.get("head"), dict) and "ref" in body["head"]:
+        kept["head"] = {"ref": body["head"]["ref"]}
+    return kept
+
+
 def _load_cache(path: Path | None) -> dict[str, dict[str, Any]]:
     empty: dict[str, dict[str, Any]] = {"responses": {}, "blocked": {}}
     if path is None:
@@ -199,10 +217,14 @@ def _load_cache(path: Path | None) -> dict[str, dict[str, Any]]:
         return empty
     if not isinstance(data, dict):
         return empty
-    return {
+    cache = {
         key: {k: v for k, v in data[key].items() if isinstance(v, dict)} if isinstance(data.get(key), dict) else {}
         for key in empty
     }
+    for response in cache["responses"].values():  # a cache written before KEPT_FIELDS: cut down too
+        if "body" in response:
+            response["body"] = kept_fields(response["body"])
+    return cache
 
 
 def _origin(url: str) -> str:

@@ -6,6 +6,7 @@ forge off for that host. The token itself is never in a file: only the name of t
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -60,8 +61,8 @@ def parse_forge_settings(table: Any, where: str = "config.toml [forge]") -> Forg
     interval = DEFAULT_INTERVAL
     for key, value in table.items():
         if key == "interval":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise KugetsuError(f"{where} interval must be a number of seconds > 0")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise KugetsuError(f"{where} interval must be a finite number of seconds > 0 (not nan or inf)")
             interval = float(value)
         elif isinstance(value, dict):
             hosts[key.lower()] = _host_settings(key.lower(), value, f'{where[:-1]}."{key}"]')
