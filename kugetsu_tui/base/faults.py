@@ -10,14 +10,19 @@ from __future__ import annotations
 import os
 
 _passed = [0]
+_setting: list[tuple[str, str]] = []
 
 
 def fault_point(label: str) -> None:
-    at = os.environ.get("KUGETSU_TUI_KILL_AT")
-    if at is None:
-        return
+    if not _setting:
+        at = os.environ.get("KUGETSU_TUI_KILL_AT")
+        if at is None:
+            return
+        # Only this process: the supervisor it launches must not count (or die at) points of its own.
+        _setting.append((at, os.environ.pop("KUGETSU_TUI_FAULT_TRACE", "")))
+        del os.environ["KUGETSU_TUI_KILL_AT"]
+    at, trace = _setting[0]
     _passed[0] += 1
-    trace = os.environ.get("KUGETSU_TUI_FAULT_TRACE")
     if trace:
         with open(trace, "a", encoding="utf-8") as handle:
             handle.write(f"{_passed[0]} {os.getpid()} {label}\n")

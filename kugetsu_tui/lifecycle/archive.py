@@ -315,7 +315,10 @@ def _unlist(home: Home, name: str) -> None:
 
 
 def _destroy_rest(home: Home, record: dict[str, Any], config: AgentConfig | None) -> list[str]:
-    """The log, the worktree, and last the opencode session: problems are warnings (all is in the entry)."""
+    """The log, the opencode session (run in its own directory, so before the worktree), the worktree.
+
+    Problems are warnings: everything is in the entry.
+    """
     name = str(record["name"])
     entry = home.archive_dir / str(record["entry"])
     warnings: list[str] = []
@@ -326,29 +329,36 @@ def _destroy_rest(home: Home, record: dict[str, Any], config: AgentConfig | None
         except OSError as exc:
             warnings.append(f"the log {log} was not removed (it is archived too): {_reason(exc)}")
         fault_point("log removed")
+    sid = record.get("opencode_session_id")
+    if isinstance(sid, str) and sid:
+        _delete_archived(home, entry, name, sid, record, config or load_agent_config(home), warnings)
     saved = _read_meta(entry).get("worktree")
     if isinstance(saved, dict) and saved.get("saved_after_stop", True):  # else the worktree holds more than the entry
         try:
             warnings += remove_worktree(_saved_record(saved))
         except (KugetsuError, OSError, KeyError, TypeError) as exc:
             warnings.append(f"the worktree {saved.get('worktree_path')} was not removed: {exc}")
-    sid = record.get("opencode_session_id")
-    if isinstance(sid, str) and sid:
-        config = config or load_agent_config(home)
-        try:
-            _set_meta(entry, deleted_from_opencode=True)  # said before it happens: a kill here is redone by recovery
-        except OSError as exc:
-            warnings.append(
-                f"opencode session {sid} was not deleted: the archive entry cannot be updated: {_reason(exc)}"
-            )
-            return warnings
-        cwd = str(record.get("run_dir") or home.root)
-        if not _delete(name, str(record.get("issue_ref") or ""), sid, cwd, config, warnings):
-            try:
-                _set_meta(entry, deleted_from_opencode=False)
-            except OSError as exc:
-                warnings.append(f"the archive entry {entry.name} still says it was deleted: {_reason(exc)}")
     return warnings
+
+
+def _delete_archived(
+    home: Home, entry: Path, name: str, sid: str, record: dict[str, Any], config: AgentConfig, warnings: list[str]
+) -> None:
+    """Delete the opencode session of a complete entry, and say so in its meta.json."""
+    try:
+        _set_meta(entry, deleted_from_opencode=True)  # said before it happens: a kill here is redone by recovery
+    except OSError as exc:
+        warnings.append(f"opencode session {sid} was not deleted: the archive entry cannot be updated: {_reason(exc)}")
+        return
+    run_dir = str(record.get("run_dir") or "")
+    cwd = run_dir if os.path.isdir(run_dir) else str(home.root)
+    if not _delete(name, str(record.get("issue_ref") or ""), sid, cwd, config, warnings):
+        if warnings and "not found" in warnings[-1].lower():
+            return  # not in opencode (a destroy killed after deleting it): meta.json rightly says deleted
+        try:
+            _set_meta(entry, deleted_from_opencode=False)
+        except OSError as exc:
+            warnings.append(f"the archive entry {entry.name} still says it was deleted: {_reason(exc)}")
 
 
 def _saved_record(saved: dict[str, Any]) -> WorktreeRecord:
@@ -544,7 +554,7 @@ def find_entry(home: Home, name: str) -> ArchiveEntry:
         pass
     matches = [e for e in entries if e.session_name in wanted]
     if not matches:
-        raise KugetsuError(f"nothing archived under {name!r} in {home.archive_dir} (see: kugetsu-tui restore --list)")
+        raise _nothing_archived(home, name)
     return max(matches, key=lambda e: (e.rank(), e.archived_at, e.id))
 
 
@@ -554,10 +564,19 @@ def restore_session(home: Home, name: str, config: AgentConfig | None = None) ->
     Under the session's journal: a kill or a failure at any step is rolled back (the entry stays whole
     in the archive until the session file is back), or finished once the file is back.
     """
-    session_name = find_entry(home, name).session_name
+    try:
+        session_name = find_entry(home, name).session_name
+    except KugetsuError:
+        return _finished_restore(home, name)
     journal = acquire(home, session_name, "restore")
     try:
-        entry = find_entry(home, name)  # again: recovery may have changed the archive
+        try:
+            entry = find_entry(home, name)  # again: recovery may have finished an interrupted restore of it
+        except KugetsuError:
+            if not os.path.lexists(home.session_path(session_name)):
+                raise
+            journal.finish()
+            return read_session(home.session_path(session_name))
         config = config or load_agent_config(home)
         _restore(home, journal, entry, config)
     except BaseException:
@@ -570,6 +589,22 @@ def restore_session(home: Home, name: str, config: AgentConfig | None = None) ->
         raise
     journal.finish()
     return session
+
+
+def _finished_restore(home: Home, name: str) -> Session:
+    """A restore killed after its entry left the archive: recovery finishes it, and that is the restore."""
+    for session_name in session_names(name):
+        if read_record(home, session_name) is not None:
+            acquire(home, session_name, "restore").finish()  # recovers it
+            try:
+                return read_session(home.session_path(session_name))
+            except FileNotFoundError:
+                pass
+    raise _nothing_archived(home, name)
+
+
+def _nothing_archived(home: Home, name: str) -> KugetsuError:
+    return KugetsuError(f"nothing archived under {name!r} in {home.archive_dir} (see: kugetsu-tui restore --list)")
 
 
 def _restore(home: Home, journal: Journal, entry: ArchiveEntry, config: AgentConfig) -> None:

@@ -77,12 +77,19 @@ def clean_leftovers(home: Home, name: str) -> None:
 def recover_all(home: Home, dry_run: bool = False) -> list[str]:
     """Every interrupted operation, finished or rolled back (or, with dry_run, what would be done)."""
     lines = []
-    for name, record in sorted(records(home).items()):
-        if owner_alive(record):
+    found = records(home)
+    try:
+        locks = {f[: -len(".lock")] for f in os.listdir(home.journal_dir) if f.endswith(".lock")}
+    except OSError:
+        locks = set()
+    for name in sorted(set(found) | locks):
+        record = found.get(name)
+        if record is not None and owner_alive(record):
             lines.append(f"{name}: {record.get('op')} in progress (pid {record.get('pid')}): left alone")
             continue
         if dry_run:
-            lines.append(f"{name}: would {plan(home, record)}")
+            if record is not None:
+                lines.append(f"{name}: would {plan(home, record)}")
             continue
         try:
             journal = acquire(home, name, "recover", recover=False)
@@ -90,7 +97,9 @@ def recover_all(home: Home, dry_run: bool = False) -> list[str]:
             lines.append(f"{name}: {exc}")
             continue
         try:
-            lines.append(f"{name}: {recover_record(home, name)}")
+            if record is not None:
+                lines.append(f"{name}: {recover_record(home, name)}")
+            clean_leftovers(home, name)  # a lock file, staging or temp files of a process killed early
         finally:
             journal.release()
     return lines
