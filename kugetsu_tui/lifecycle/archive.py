@@ -353,7 +353,7 @@ def _delete_archived(
     run_dir = str(record.get("run_dir") or "")
     cwd = run_dir if os.path.isdir(run_dir) else str(home.root)
     if not _delete(name, str(record.get("issue_ref") or ""), sid, cwd, config, warnings):
-        if warnings and "not found" in warnings[-1].lower():
+        if warnings and "session not found" in warnings[-1].lower():
             return  # not in opencode (a destroy killed after deleting it): meta.json rightly says deleted
         try:
             _set_meta(entry, deleted_from_opencode=False)
