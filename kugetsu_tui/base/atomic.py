@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from kugetsu_tui.base.faults import fault_point
 from kugetsu_tui.base.home import FILE_MODE
 
 
@@ -25,6 +26,7 @@ def write_bytes(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        fault_point(f"written {tmp.name}")
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -32,11 +34,8 @@ def write_bytes(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
         except FileNotFoundError:
             pass
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_dir(path.parent)
+    fault_point(f"renamed {path.name}")
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -52,3 +51,44 @@ def encode_json(data: Any, indent: int | None = None) -> bytes:
         return text.encode("utf-8")
     except UnicodeEncodeError:
         return (json.dumps(data, indent=indent, separators=separators) + "\n").encode("ascii")
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a directory's entries (a rename, a new file) durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(root: Path) -> None:
+    """fsync every regular file and directory under `root` (files written by git or tar), then `root` itself."""
+    for directory, _dirs, files in os.walk(root):
+        for name in files:
+            file = os.path.join(directory, name)
+            if os.path.isfile(file) and not os.path.islink(file):
+                fd = os.open(file, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        fsync_dir(Path(directory))
+
+
+def remove_stale_temps(directory: Path) -> None:
+    """Remove temp files (`.NAME.PID.HEX.tmp`) whose writer is gone: a kill between write and rename leaves one."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        parts = name.split(".")
+        if not (name.startswith(".") and name.endswith(".tmp") and len(parts) >= 4 and parts[-3].isdigit()):
+            continue
+        if os.path.exists(f"/proc/{parts[-3]}"):
+            continue  # its writer may still run
+        try:
+            os.unlink(directory / name)
+        except OSError:
+            pass

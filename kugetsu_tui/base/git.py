@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kugetsu_tui.base.errors import KugetsuError
+from kugetsu_tui.base.faults import fault_point
 
 if TYPE_CHECKING:
     import subprocess
@@ -30,6 +31,8 @@ _LOCATION_VARIABLES = (
     "GIT_NAMESPACE",
     "GIT_QUARANTINE_PATH",
 )
+# The commands that change a repository: a crash test kills the process after each (base/faults.py).
+_CHANGING = frozenset({"worktree", "branch", "fetch", "apply", "bundle"})
 INSTALL_HINT = (
     "install git (e.g. `apt-get install git`), or turn worktrees off with `enabled = false` "
     "under [worktrees] in config.toml"
@@ -86,6 +89,8 @@ def run_git(
         raise GitError(f"git {args[0]} timed out after {timeout:g}s in {cwd}") from None
     except OSError as exc:
         raise GitError(f"cannot run git {args[0]} in {cwd}: {exc.strerror or exc}") from None
+    if args[0] in _CHANGING:
+        fault_point(f"git {' '.join(args[:2])}")
     if check and result.returncode not in ok:
         raise GitError(f"git {' '.join(args[:2])} failed in {cwd}: {_last_line(result.stderr or result.stdout)}")
     return result

@@ -65,6 +65,11 @@ class Home(NamedTuple):
         return self.root / "queue" / "items"
 
     @property
+    def journal_dir(self) -> Path:
+        """Intent records of the destroys, restores and starts in progress (lifecycle/journal.py)."""
+        return self.root / "journal"
+
+    @property
     def lock_path(self) -> Path:
         return self.sessions_dir / ".lock"
 

@@ -49,6 +49,10 @@ def add_parsers(sub: Any) -> None:
     restore.add_argument("name", nargs="?", help="session name, issue ref or archive entry")
     restore.add_argument("--list", action="store_true", help="list the archive")
 
+    recover = sub.add_parser("recover", help="finish or roll back destroys, restores and starts that were interrupted")
+    recover.set_defaults(run=cmd_recover)
+    recover.add_argument("--dry-run", action="store_true", help="say what would be done, change nothing")
+
     limit = sub.add_parser("limit", help="show the limit, or set it in config.toml")
     limit.set_defaults(run=cmd_limit)
     limit.add_argument("value", nargs="?", help="new MAX_CONCURRENT_AGENTS (a whole number >= 1)")
@@ -208,15 +212,29 @@ def cmd_restore(home: Home, args: argparse.Namespace) -> int:
         if not entries:
             print("the archive is empty")
         for entry in entries:
+            missing = entry.missing()
+            incomplete = (
+                f"  INCOMPLETE: holds {', '.join(entry.holds())}; lacks {', '.join(missing)}" if missing else ""
+            )
             print(
                 f"{printable(entry.id)}  {printable(entry.meta.get('issue_ref') or entry.session_name)}  "
-                f"archived {printable(entry.archived_at)}"
+                f"archived {printable(entry.archived_at or '?')}{printable(incomplete)}"
             )
         return ExitCode.OK
     session = restore_session(home, args.name)
     print(f"restored {printable(session.name)} ({printable(session.path)})")
     if session.data.get("error"):
         print(f"kugetsu-tui: warning: {printable(session.data['error'])}", file=sys.stderr)
+    return ExitCode.OK
+
+
+def cmd_recover(home: Home, args: argparse.Namespace) -> int:
+    from kugetsu_tui.base.text import printable
+    from kugetsu_tui.lifecycle.recover import recover_all
+
+    lines = recover_all(home, dry_run=args.dry_run)
+    for line in lines or ["nothing to recover"]:
+        print(printable(line))
     return ExitCode.OK
 
 

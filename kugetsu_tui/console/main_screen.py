@@ -302,7 +302,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         from kugetsu_tui.console.dialogs import MessageDialog
 
         item = self.selected()
-        if item is None:
+        if item is None or self._being_destroyed(item.session.name):
             return
         name = item.session.name
 
@@ -334,7 +334,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             self._confirm_remove_queued(queued)
             return
         item = self.selected()
-        if item is None:
+        if item is None or self._being_destroyed(item.session.name):
             return
         from kugetsu_tui.console.dialogs import ConfirmDialog
         from kugetsu_tui.lifecycle.archive import (
@@ -351,12 +351,12 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             if not yes:
                 return
             if special is None:
-                self.run_destroy([(s.name, s.kind)])
+                self.start_destroy([(s.name, s.kind)])
                 return
 
             def second(again: bool | None) -> None:
                 if again:
-                    self.run_destroy([(s.name, s.kind)])
+                    self.start_destroy([(s.name, s.kind)])
 
             self.app.push_screen(
                 ConfirmDialog(
@@ -388,9 +388,29 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
 
         def answer(yes: bool | None) -> None:
             if yes:
-                self.run_destroy([(s.name, s.kind) for s, _ in sessions], action)
+                self.start_destroy([(s.name, s.kind) for s, _ in sessions], action)
 
         self.app.push_screen(ConfirmDialog(title, body), answer)
+
+    def _being_destroyed(self, name: str) -> bool:
+        if name in self.model.destroying:
+            self.notify(f"{printable(name)} is being destroyed already", markup=False)
+            return True
+        return False
+
+    def start_destroy(self, targets: list[tuple[str, str]], action: str = "destroy") -> None:
+        """The one way in for d, the marked batch and D: a session already being destroyed is left out,
+        and the rest are marked `destroying…` (on the UI thread, so a quick `d y d y` destroys once)."""
+        targets = [(name, kind) for name, kind in targets if not self._being_destroyed(name)]
+        if not targets:
+            return
+        self.model.set_destroying([name for name, _ in targets], True)
+        self.sessions_changed()
+        self.run_destroy(targets, action)
+
+    def _destroy_finished(self, names: list[str]) -> None:
+        self.model.set_destroying(names, False)
+        self.sessions_changed()
 
     @work(thread=True, group="actions", exit_on_error=False)
     def run_destroy(self, targets: list[tuple[str, str]], action: str = "destroy") -> None:
@@ -415,6 +435,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             if entries:
                 self.post_message(SessionsArchived(entries, names, warnings))
             self._destroys_running -= 1
+            self.app.call_from_thread(self._destroy_finished, [name for name, _ in targets])
         if names:
             what = names[0] if len(names) == 1 else f"{len(names)} sessions ({', '.join(names)})"
             self.post_message(ActionDone(action, f"destroyed {what}: archived (u to undo)"))
@@ -449,8 +470,10 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         for index, entry_id in enumerate(entry_ids):
             try:
                 restored.append(restore_session(self.home, entry_id).name)
-            except REFUSALS as exc:  # the rest goes back on the undo stack before the refusal is shown
-                self.post_message(RestoreFailed(entry_ids[index:]))
+            except REFUSALS as exc:  # what can still be undone goes back on the stack before the refusal is shown
+                left = [e for e in entry_ids[index:] if (self.home.archive_dir / e).is_dir()]  # undoable still
+                if left:
+                    self.post_message(RestoreFailed(left))
                 self.post_message(_refused("restore", exc))
                 break
         if restored:

@@ -103,6 +103,7 @@ class ConsoleModel:
         self.server_trouble = ""  # why the opencode server cannot be followed ("" when it can, or is not used)
         self._with_pid: set[str] = set()  # the sessions the process sampler has to look at
         self._pending: set[str] = set()  # keys of rows not drawn yet
+        self.destroying: set[str] = set()  # sessions this console is destroying: no second destroy or continue
 
     # --- the sessions ----------------------------------------------------------------------------
 
@@ -149,6 +150,15 @@ class ConsoleModel:
             else:
                 hidden.append(key)
         return RowChanges(shown, hidden)
+
+    def set_destroying(self, names: Iterable[str], on: bool) -> None:
+        """Mark rows as being destroyed (shown `destroying…`), or clear the mark; they are redrawn."""
+        for name in names:
+            if on:
+                self.destroying.add(name)
+            else:
+                self.destroying.discard(name)
+            self._pending.add(name)
 
     @property
     def has_pending_rows(self) -> bool:
@@ -252,6 +262,11 @@ class ConsoleModel:
     @property
     def can_undo(self) -> bool:
         return bool(self._undo)
+
+    @property
+    def next_undo(self) -> list[str] | None:
+        """The entries u would restore now, left on the stack (None: nothing to undo)."""
+        return list(self._undo[-1]) if self._undo else None
 
     # --- capacity --------------------------------------------------------------------------------
 

@@ -76,9 +76,12 @@ def row_cells(row: Row, model: ConsoleModel, now: float) -> dict[str, Text]:
     if isinstance(row, QueueRow):
         return queue_cells(row, now)
     name = row.session.name
-    return session_cells(
+    cells = session_cells(
         row, model.stats.get(name), model.work(row), name in model.marked, now, model.activity.get(name)
     )
+    if name in model.destroying:
+        cells["state"] = Text("destroying…", style="bold red")
+    return cells
 
 
 def live_texts(row: Row, model: ConsoleModel, now: float) -> tuple[str, ...]:

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kugetsu_tui.base.atomic import write_json
 from kugetsu_tui.base.errors import KugetsuError
+from kugetsu_tui.base.faults import fault_point
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.locking import sessions_lock
 from kugetsu_tui.base.process import is_alive, pid_running, start_time
 from kugetsu_tui.base.refs import parse_issue_ref, session_id_problem
 from kugetsu_tui.base.text import printable
+from kugetsu_tui.lifecycle.journal import acquire
 from kugetsu_tui.lifecycle.launch import launch_supervised
 from kugetsu_tui.opencode.directories import learn_directory, require_session_directory, run_directory
 from kugetsu_tui.opencode.events import last_words
@@ -38,7 +40,7 @@ from kugetsu_tui.sessions.files import (
 from kugetsu_tui.sessions.states import LAUNCHING, State
 
 if TYPE_CHECKING:
-    from kugetsu_tui.worktrees.checkout import Created, WorktreePlan
+    from kugetsu_tui.worktrees.checkout import WorktreePlan
 
 POLL_INTERVAL = 0.05
 
@@ -84,16 +86,7 @@ class Launched(NamedTuple):
 
 def find_session(home: Home, target: str) -> Session:
     """A session by issue ref, session name or file name; a clear error if there is none."""
-    candidates = []
-    base = os.path.basename(target)
-    try:
-        candidates.append(parse_issue_ref(target).session_name)
-    except KugetsuError:
-        if "#" in target or "/issues/" in target:
-            raise  # meant as a ref: why it is not one says more than "no session"
-    if base == target and base not in ("", ".", ".."):
-        candidates.append(base[:-5] if base.endswith(".json") else base)
-    for name in candidates:
+    for name in names_for_target(target):
         try:
             return read_session(home.session_path(name))
         except FileNotFoundError:
@@ -103,6 +96,20 @@ def find_session(home: Home, target: str) -> Session:
         if len(shown) == 1:
             return read_session(home.session_path(shown[0]))
     raise KugetsuError(f"no session {target!r} in {home.sessions_dir} (see: kugetsu-tui ls)")
+
+
+def names_for_target(target: str) -> list[str]:
+    """The session names an issue ref, session name or file name may mean, most likely first."""
+    candidates = []
+    base = os.path.basename(target)
+    try:
+        candidates.append(parse_issue_ref(target).session_name)
+    except KugetsuError:
+        if "#" in target or "/issues/" in target:
+            raise  # meant as a ref: why it is not one says more than "no session"
+    if base == target and base not in ("", ".", ".."):
+        candidates.append(base[:-5] if base.endswith(".json") else base)
+    return candidates
 
 
 def base_session_id(home: Home) -> str:
@@ -185,8 +192,81 @@ def start_session(
     run_id = new_run_id()
     log = home.log_path(ref.session_name)
     home.ensure()
+    journal = acquire(home, ref.session_name, "start")
+    try:
+        journal.write(
+            "admitting",
+            run_id=run_id,
+            worktree=plan.session_fields() if plan else None,
+            path_existed=plan.exists if plan else None,
+            branch_existed=plan.branch_exists if plan else None,
+        )
+        _admit(home, path, ref.text, what, run_id, log, cwd, plan, on_admit)
+    except BaseException:
+        roll_back_start(home, journal.record, config)
+        journal.finish()
+        raise
+    try:
+        if plan is not None:
+            journal.write("worktree")
+            create_worktree(plan)
+            from kugetsu_tui.opencode.fork import new_session_id
+
+            journal.write("forking", session_id=new_session_id())
+            session_id = fork_into(
+                base_id or "",
+                cwd,
+                ref.text,
+                config,
+                home.logs_dir / f".{ref.session_name}.fork.json",
+                run_directory({}, config),
+                journal.record["session_id"],
+            )
+            argv = render(template, dict(values, session_id=session_id))
+            if config.server:  # the copy lives in the worktree, which is its directory by construction
+                from kugetsu_tui.opencode.server_run import server_run_argv
+
+                argv = server_run_argv(config.server, cwd, message, session=session_id)
+        if log.exists():
+            log.unlink()  # a fresh session gets a fresh log
+        journal.write("launching")
+        proc = launch_supervised(home, ref.session_name, run_id, argv, cwd)
+        fault_point("supervisor launched")
+        _record_supervisor(home, ref.session_name, run_id, proc.pid)
+        journal.write("launched")
+        data = _await_launch(home, ref.session_name, run_id, proc.pid, config.start_wait)
+    except BaseException as exc:
+        left = _left_behind(roll_back_start(home, journal.record, config))
+        journal.finish()
+        if isinstance(exc, KugetsuError):
+            raise KugetsuError(f"Cannot {what}: {exc}{left}") from None
+        if isinstance(exc, OSError):
+            raise KugetsuError(f"Cannot {what}: {exc.strerror or exc}{left}") from None
+        raise
+    reported = data.get("first_event_at") if plan else data.get("opencode_session_id")
+    if data.get("state") == State.FAILED and not reported:
+        tail = last_words(_read_log(log))
+        left = _left_behind(roll_back_start(home, journal.record, config))
+        journal.finish()
+        raise KugetsuError(f"Cannot {what}: the agent failed: {tail}{left}")
+    journal.finish()
+    return _launched(ref.session_name, data, log)._replace(warning=plan.warning if plan else None)
+
+
+def _admit(
+    home: Home,
+    path: Path,
+    ref: str,
+    what: str,
+    run_id: str,
+    log: Path,
+    cwd: str,
+    plan: WorktreePlan | None,
+    on_admit: Callable[[str], None] | None,
+) -> None:
+    """Under the lock: recount, claim (on_admit), then the placeholder and its index entry."""
     with sessions_lock(home):
-        _refuse_existing(path, ref.text)
+        _refuse_existing(path, ref)
         check_capacity(home, what)  # authoritative, under the lock
         if on_admit is not None:
             on_admit(run_id)
@@ -194,7 +274,7 @@ def start_session(
             path,
             {
                 "type": "forked",
-                "issue_ref": ref.text,
+                "issue_ref": ref,
                 "opencode_session_id": None,
                 "created_at": now_iso(),
                 "state": State.STARTING,
@@ -207,68 +287,66 @@ def start_session(
             },
         )
         index.add_entry(home, read_session(path))
-    undo = _Undo(home, ref.session_name, run_id, plan, config)
+
+
+def _left_behind(left: list[str]) -> str:
+    return f" (rolled back, but left behind: {'; '.join(left)})" if left else ""
+
+
+def roll_back_start(home: Home, record: dict[str, Any], config: AgentConfig | None = None) -> list[str]:
+    """Remove everything an unfinished start made, in reverse: the opencode copy, the worktree and the
+    branch (if this start made them and they hold no commit), the placeholder, its index entry and log.
+
+    Driven by the journal record alone, so a crashed start is rolled back by another process. A start
+    whose agent already launched (and has not failed before its first event) is left alone. Returns
+    what could not be undone.
+    """
+    name, run_id = str(record.get("name")), str(record.get("run_id"))
+    if record.get("step") in ("launching", "launched") and _launched_alive(home, name, run_id):
+        return []
+    left: list[str] = []
+    session_id, fields = record.get("session_id"), record.get("worktree")
+    config = config or load_agent_config(home)
+    if isinstance(session_id, str) and isinstance(fields, dict) and config.template("delete"):
+        argv = render(config.template("delete"), {"session_id": session_id, "name": name, "issue_ref": ""})
+        where = str(fields["worktree_path"])
+        try:
+            result = run_step("delete", argv, where if os.path.isdir(where) else str(home.root))
+            if result.returncode != 0 and b"not found" not in (result.stdout + result.stderr).lower():
+                left.append(f"opencode session {session_id}")
+        except KugetsuError:
+            left.append(f"opencode session {session_id}")
+    if isinstance(fields, dict) and record.get("step") != "admitting":
+        from kugetsu_tui.worktrees.checkout import discard_started_worktree
+
+        try:
+            discard_started_worktree(
+                Path(fields["repo"]),
+                Path(fields["worktree_path"]),
+                str(fields["branch_name"]),
+                str(fields["worktree_base_commit"]),
+                made_path=not record.get("path_existed"),
+                made_branch=not record.get("branch_existed"),
+            )
+        except KugetsuError as exc:
+            left.append(f"worktree {fields['worktree_path']} ({exc})")
+    (home.logs_dir / f".{name}.fork.json").unlink(missing_ok=True)
+    _roll_back(home, name, run_id)
+    return left
+
+
+def _launched_alive(home: Home, name: str, run_id: str) -> bool:
+    """Did this start's agent launch (and not fail before its first event)? Then the start stands."""
     try:
-        if plan is not None:
-            undo.created = create_worktree(plan)
-            undo.session_id = fork_into(
-                base_id or "",
-                cwd,
-                ref.text,
-                config,
-                home.logs_dir / f".{ref.session_name}.fork.json",
-                run_directory({}, config),
-            )
-            argv = render(template, dict(values, session_id=undo.session_id))
-            if config.server:  # the copy lives in the worktree, which is its directory by construction
-                from kugetsu_tui.opencode.server_run import server_run_argv
-
-                argv = server_run_argv(config.server, cwd, message, session=undo.session_id)
-        if log.exists():
-            log.unlink()  # a fresh session gets a fresh log
-        proc = launch_supervised(home, ref.session_name, run_id, argv, cwd)
-    except KugetsuError as exc:
-        raise KugetsuError(f"Cannot {what}: {exc}{undo.run()}") from None
-    except OSError as exc:
-        raise KugetsuError(f"Cannot {what}: cannot launch the supervisor: {exc}{undo.run()}") from None
-    _record_supervisor(home, ref.session_name, run_id, proc.pid)
-    data = _await_launch(home, ref.session_name, run_id, proc.pid, config.start_wait)
-    reported = data.get("first_event_at") if plan else data.get("opencode_session_id")
-    if data.get("state") == State.FAILED and not reported:
-        tail = last_words(_read_log(log))
-        raise KugetsuError(f"Cannot {what}: the agent failed: {tail}{undo.run()}")
-    return _launched(ref.session_name, data, log)._replace(warning=plan.warning if plan else None)
-
-
-class _Undo:
-    """Everything a failed start made, removed in reverse: opencode session, worktree and branch, file."""
-
-    def __init__(self, home: Home, name: str, run_id: str, plan: WorktreePlan | None, config: AgentConfig) -> None:
-        self.home, self.name, self.run_id, self.plan, self.config = home, name, run_id, plan, config
-        self.created: Created | None = None
-        self.session_id: str | None = None
-
-    def run(self) -> str:
-        """Roll back; returns what could not be undone, as a sentence to append to the error."""
-        left: list[str] = []
-        if self.session_id and self.plan is not None and self.config.template("delete"):
-            argv = render(
-                self.config.template("delete"), {"session_id": self.session_id, "name": self.name, "issue_ref": ""}
-            )
-            try:
-                if run_step("delete", argv, str(self.plan.path)).returncode != 0:
-                    left.append(f"opencode session {self.session_id}")
-            except KugetsuError:
-                left.append(f"opencode session {self.session_id}")
-        if self.plan is not None and self.created is not None:
-            from kugetsu_tui.worktrees.checkout import discard_worktree
-
-            try:
-                discard_worktree(self.plan, self.created)
-            except KugetsuError as exc:
-                left.append(f"worktree {self.plan.path} ({exc})")
-        _roll_back(self.home, self.name, self.run_id)
-        return f" (rolled back, but left behind: {'; '.join(left)})" if left else ""
+        data = read_session(home.session_path(name)).data
+    except FileNotFoundError:
+        return False
+    if data.get("run_id") != run_id:
+        return False
+    state = State.recorded(data.get("state"))
+    if state == State.FAILED and not data.get("first_event_at"):
+        return False
+    return bool(data.get("pid") or data.get("first_event_at") or state != State.STARTING)
 
 
 def continue_session(
@@ -317,6 +395,16 @@ def continue_session(
     require_session_directory(
         home, sid, cwd, config, f"continue {session.name}", {"issue_ref": session.issue_ref or "", "name": session.name}
     )
+    journal = acquire(home, session.name, "continue")  # not while a destroy or restore of it runs
+    try:
+        return _continue(home, session, argv, cwd, found, config)
+    finally:
+        journal.release()
+
+
+def _continue(
+    home: Home, session: Session, argv: list[str], cwd: str, found: dict[str, str], config: AgentConfig
+) -> Launched:
     run_id = new_run_id()
     log = home.log_path(session.name)
     home.ensure()

@@ -87,8 +87,11 @@ def relocated(export: bytes, session_id: str, directory: str, title: str | None 
     return data
 
 
-def fork_into(base_id: str, directory: str, title: str, config: AgentConfig, scratch: Path, export_cwd: str) -> str:
-    """Make a copy of `base_id` that lives in `directory`, through the export and import templates.
+def fork_into(
+    base_id: str, directory: str, title: str, config: AgentConfig, scratch: Path, export_cwd: str, session_id: str
+) -> str:
+    """Make a copy `session_id` (from `new_session_id`, recorded first so a crash can delete it) of
+    `base_id` that lives in `directory`, through the export and import templates.
 
     Returns the new session id. `scratch` is where the rewritten export is written (then removed).
     """
@@ -106,7 +109,6 @@ def fork_into(base_id: str, directory: str, title: str, config: AgentConfig, scr
         raise KugetsuError(
             f"export of the base session {base_id} failed: {last_words(exported.stderr + exported.stdout)}"
         )
-    session_id = new_session_id()
     write_bytes(scratch, json.dumps(relocated(exported.stdout, session_id, directory, title)).encode("utf-8"))
     try:
         imported = run_step(

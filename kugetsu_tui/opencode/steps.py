@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kugetsu_tui.base.errors import KugetsuError
+from kugetsu_tui.base.faults import fault_point
 from kugetsu_tui.opencode.commands import INSTALL_HINT
 
 if TYPE_CHECKING:
@@ -56,10 +57,12 @@ def run_step(step: str, argv: list[str], cwd: str, timeout: float = STEP_TIMEOUT
 
     require_program(argv, step)
     try:
-        return subprocess.run(
+        result = subprocess.run(
             argv, stdin=subprocess.DEVNULL, capture_output=True, cwd=cwd, env=agent_env(cwd), timeout=timeout
         )
     except subprocess.TimeoutExpired:
         raise KugetsuError(f"{step} command timed out after {timeout:.0f}s: {argv[0]}") from None
     except OSError as exc:
         raise KugetsuError(f"cannot run {step} command {argv[0]!r}: {exc.strerror or exc}") from None
+    fault_point(f"{step} ran")
+    return result

@@ -55,6 +55,8 @@ FIELDS: dict[str, Field] = {
     "run_id": Field(_OURS, _RUN | Role.CLAIM),  # every later write of the launch checks it
     "starter_pid": Field(_OURS, _RUN | Role.CLAIM),  # the start that was admitted (its death before launch: failed)
     "starter_started": Field(_OURS, _RUN | Role.CLAIM),
+    "restorer_pid": Field(_OURS, _RUN),  # the restore holding the slot: its death leaves an interrupted restore
+    "restorer_started": Field(_OURS, _RUN),
     "log": Field(_OURS, Role.INTERNAL),  # the agent log
     "cwd": Field(_OURS, Role.INTERNAL),  # where the agent runs: opencode files sessions by directory
     "worktree_base": Field(_OURS, Role.INTERNAL),  # what destroy compares the branch with

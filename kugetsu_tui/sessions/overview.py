@@ -78,6 +78,8 @@ def _shown_state(s: Session, recorded: State, alive: bool) -> State:
         and not is_alive(s.data.get("starter_pid"), s.data.get("starter_started"))
     ):
         return State.FAILED
+    if recorded == State.RESTORING and not is_alive(s.data.get("restorer_pid"), s.data.get("restorer_started")):
+        return State.FAILED  # its restore was killed: it must not look like one in progress
     return recorded
 
 
@@ -87,7 +89,12 @@ def _error(s: Session, recorded: State, shown: State) -> str | None:
     if shown == State.FAILED and recorded == State.RUNNING:
         return "agent process vanished without recording an exit status"
     if shown == State.FAILED and recorded == State.STARTING:
-        return "the start was interrupted before the agent launched"
+        return "the start was interrupted before the agent launched: `kugetsu-tui recover` (or a new start) removes it"
+    if shown == State.FAILED and recorded == State.RESTORING:
+        return (
+            "the restore was interrupted: `kugetsu-tui recover` (or restore or destroy) "
+            "puts it back in the archive and frees its slot"
+        )
     value = s.data.get("error")
     if isinstance(value, str) and value:
         return value

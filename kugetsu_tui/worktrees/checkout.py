@@ -2,7 +2,7 @@
 
 `plan_worktree` checks everything (git, the repository, the branch name, the target path, the
 branch not being checked out elsewhere) without side effects, so that `start` can refuse before
-it writes anything; `create_worktree` then makes it, and `discard_worktree` undoes exactly that.
+it writes anything; `create_worktree` then makes it, and `discard_started_worktree` undoes it (from the start's journal).
 """
 
 from __future__ import annotations
@@ -36,13 +36,6 @@ class WorktreePlan(NamedTuple):
             "worktree_base": self.base,
             "worktree_base_commit": self.base_commit,
         }
-
-
-class Created(NamedTuple):
-    """What `create_worktree` made, so that a failed start removes exactly that."""
-
-    worktree: bool
-    branch: bool
 
 
 def plan_worktree(settings: WorktreeSettings, ref: IssueRef, name: str, agent_dir: str) -> WorktreePlan | None:
@@ -90,28 +83,39 @@ def default_base(repo: Path) -> str:
     return git_ok(["symbolic-ref", "--quiet", "--short", "HEAD"], repo) or "HEAD"
 
 
-def create_worktree(plan: WorktreePlan) -> Created:
+def create_worktree(plan: WorktreePlan) -> None:
     """Make the planned worktree; an existing branch is checked out as it is, never reset."""
     if plan.exists:
-        return Created(worktree=False, branch=False)
+        return
     try:
         plan.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise GitError(f"cannot create the worktree root {plan.path.parent}: {exc.strerror or exc}") from None
     if plan.branch_exists:
         run_git(["worktree", "add", "--", str(plan.path), plan.branch], plan.repo)
-        return Created(worktree=True, branch=False)
+        return
     run_git(["worktree", "add", "-b", plan.branch, "--", str(plan.path), plan.base], plan.repo)
-    return Created(worktree=True, branch=True)
 
 
-def discard_worktree(plan: WorktreePlan, created: Created) -> None:
-    """Undo `create_worktree` for a failed start: the worktree and the branch, if this start made them."""
-    if created.worktree:
-        run_git(["worktree", "remove", "--force", "--", str(plan.path)], plan.repo)
-        run_git(["worktree", "prune"], plan.repo)
-    if created.branch and commits_ahead(plan.repo, plan.base_commit, f"refs/heads/{plan.branch}") == 0:
-        run_git(["branch", "-D", "--", plan.branch], plan.repo)  # nothing on it but the base: nothing lost
+def discard_started_worktree(
+    repo: Path, path: Path, branch: str, base_commit: str, *, made_path: bool, made_branch: bool
+) -> None:
+    """Undo a start's worktree even if the start died half-way through `git worktree add`: the path
+    (if the start made it) and the branch (if it made it and it holds nothing but the base)."""
+    if made_path:
+        run_git(["worktree", "remove", "--force", "--", str(path)], repo, check=False)
+        if os.path.lexists(path):
+            import shutil
+
+            shutil.rmtree(path)  # a checkout cut short before git registered it: nothing of the agent's yet
+        run_git(["worktree", "prune"], repo)
+    ref = f"refs/heads/{branch}"
+    if (
+        made_branch
+        and git_ok(["rev-parse", "--verify", "--quiet", ref], repo)
+        and not commits_ahead(repo, base_commit, ref)
+    ):
+        run_git(["branch", "-D", "--", branch], repo)  # nothing on it but the base: nothing lost
 
 
 def commits_ahead(repo: Path, base: str, tip: str) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -151,6 +152,17 @@ def restore_work(record: WorktreeRecord, saved: Path | None) -> bool:
             run_git(["branch", "-D", "--", record.branch], record.repo, check=False)
         raise GitError(f"cannot restore the worktree {record.path}: {exc}") from None
     return recreated
+
+
+def discard_restored_worktree(record: WorktreeRecord, *, made_path: bool, made_branch: bool) -> None:
+    """Undo an unfinished restore_work (even one killed half-way): the saved work is still in the archive."""
+    if made_path:
+        run_git(["worktree", "remove", "--force", "--", str(record.path)], record.repo, check=False)
+        if os.path.lexists(record.path):
+            shutil.rmtree(record.path)  # a checkout killed before git registered it
+        run_git(["worktree", "prune"], record.repo, check=False)
+    if made_branch and git_ok(["rev-parse", "--verify", "--quiet", f"refs/heads/{record.branch}"], record.repo):
+        run_git(["branch", "-D", "--", record.branch], record.repo, check=False)
 
 
 def _read_meta(saved: Path | None) -> dict[str, Any]:

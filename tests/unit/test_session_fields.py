@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from kugetsu_tui.base.errors import KugetsuError
+from kugetsu_tui.lifecycle import archive
 from kugetsu_tui.lifecycle.archive import destroy_session, restore_session
 from kugetsu_tui.lifecycle.start import continue_session, start_session
 from kugetsu_tui.sessions.fields import CLAIM, FIELDS, INTERNAL, KUGETSU, RUNTIME
@@ -14,10 +17,17 @@ from tests.unit.worktree_support import REPO_KEY, configure, make_repo
 NAME = "github.com-acme-widgets-1"
 
 
-def test_every_field_our_code_writes_is_in_the_table_and_every_field_of_ours_is_written(home, tmp_path):
-    """Through every writer: the start's placeholder in a worktree, the supervisor, continue, a failed run, restore."""
+def test_every_field_our_code_writes_is_in_the_table_and_every_field_of_ours_is_written(home, tmp_path, monkeypatch):
+    """Through every writer: the start's placeholder in a worktree, the supervisor, continue, a failed run, restore
+    (its reservation too, seen at the fault point right after it)."""
     configure(home, {REPO_KEY: str(make_repo(tmp_path / "widgets"))})
     written: set[str] = set()
+
+    def at_fault_point(label: str) -> None:
+        if label == "slot reserved":
+            written.update(json.loads(home.session_path(NAME).read_text()))
+
+    monkeypatch.setattr(archive, "fault_point", at_fault_point)
     start_session(home, "acme/widgets#1", "work")
     written.update(wait_state(home, NAME, "idle"))
     demo_agent_config(home, fail=True)
