@@ -160,7 +160,7 @@ def destroy_session(
         config = config or load_agent_config(home)
         entry, warnings = _save_entry(home, journal, session, force, config)
         try:
-            _unlist(home, name)
+            warnings += _unlist(home, name)
         except (KugetsuError, OSError) as exc:
             _discard_entry(home, entry.path)
             journal.finish()
@@ -287,22 +287,30 @@ def _save_entry(
 
 def finish_destroy(home: Home, record: dict[str, Any]) -> list[str]:
     """Finish an interrupted destroy whose entry is complete and in place; every step can be redone."""
-    _unlist(home, str(record["name"]))
-    return _destroy_rest(home, record, None)
+    warnings = _unlist(home, str(record["name"]))
+    return warnings + _destroy_rest(home, record, None)
 
 
-def _unlist(home: Home, name: str) -> None:
-    """The first destructive step: the session file and its index entry go, which frees the slot."""
+def _unlist(home: Home, name: str) -> list[str]:
+    """The first destructive step: the session file goes, which frees the slot, then its index entry.
+
+    The file first: if it cannot be removed (a directory we may not write), nothing has changed and the
+    caller discards the entry. An index entry that cannot be dropped after that is a warning.
+    """
     with sessions_lock(home):
         path = home.session_path(name)
         if os.path.lexists(path):
             current = read_session(path)
             stop_agent(current)  # a launch may have recorded its processes meanwhile
-            index.remove_entry(home, current)
-            fault_point("index entry removed")
             remove_as_is(path)
             fsync_dir(home.sessions_dir)
             fault_point("session file removed")
+        try:
+            index.remove_file(home, path.name)
+        except (KugetsuError, OSError) as exc:
+            return [f"index.json still names {path.name}: {_reason(exc)}"]
+        fault_point("index entry removed")
+    return []
 
 
 def _destroy_rest(home: Home, record: dict[str, Any], config: AgentConfig | None) -> list[str]:

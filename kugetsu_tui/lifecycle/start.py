@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from kugetsu_tui.base.atomic import write_json
 from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.faults import fault_point
-from kugetsu_tui.base.home import Home
+from kugetsu_tui.base.home import FILE_MODE, Home
 from kugetsu_tui.base.locking import sessions_lock
 from kugetsu_tui.base.process import is_alive, pid_running, start_time
 from kugetsu_tui.base.refs import parse_issue_ref, session_id_problem
 from kugetsu_tui.base.text import printable
-from kugetsu_tui.lifecycle.journal import acquire
+from kugetsu_tui.lifecycle.journal import Journal, acquire
 from kugetsu_tui.lifecycle.launch import launch_supervised
 from kugetsu_tui.opencode.directories import learn_directory, require_session_directory, run_directory
 from kugetsu_tui.opencode.events import last_words
@@ -203,8 +203,7 @@ def start_session(
         )
         _admit(home, path, ref.text, what, run_id, log, cwd, plan, on_admit)
     except BaseException:
-        roll_back_start(home, journal.record, config)
-        journal.finish()
+        _undo_start(home, journal, config)
         raise
     try:
         if plan is not None:
@@ -227,8 +226,7 @@ def start_session(
                 from kugetsu_tui.opencode.server_run import server_run_argv
 
                 argv = server_run_argv(config.server, cwd, message, session=session_id)
-        if log.exists():
-            log.unlink()  # a fresh session gets a fresh log
+        _fresh_log(log)
         journal.write("launching")
         proc = launch_supervised(home, ref.session_name, run_id, argv, cwd)
         fault_point("supervisor launched")
@@ -236,8 +234,7 @@ def start_session(
         journal.write("launched")
         data = _await_launch(home, ref.session_name, run_id, proc.pid, config.start_wait)
     except BaseException as exc:
-        left = _left_behind(roll_back_start(home, journal.record, config))
-        journal.finish()
+        left = _undo_start(home, journal, config)
         if isinstance(exc, KugetsuError):
             raise KugetsuError(f"Cannot {what}: {exc}{left}") from None
         if isinstance(exc, OSError):
@@ -246,8 +243,7 @@ def start_session(
     reported = data.get("first_event_at") if plan else data.get("opencode_session_id")
     if data.get("state") == State.FAILED and not reported:
         tail = last_words(_read_log(log))
-        left = _left_behind(roll_back_start(home, journal.record, config))
-        journal.finish()
+        left = _undo_start(home, journal, config)
         raise KugetsuError(f"Cannot {what}: the agent failed: {tail}{left}")
     journal.finish()
     return _launched(ref.session_name, data, log)._replace(warning=plan.warning if plan else None)
@@ -333,6 +329,21 @@ def roll_back_start(home: Home, record: dict[str, Any], config: AgentConfig | No
     (home.logs_dir / f".{name}.fork.json").unlink(missing_ok=True)
     _roll_back(home, name, run_id)
     return left
+
+
+def _undo_start(home: Home, journal: Journal, config: AgentConfig) -> str:
+    """Roll a failed start back now and drop its record; what could not be undone is said in words.
+
+    If the rollback itself fails (the cause of the failure may stop it too: a directory it may not
+    write), the record stays for recovery (the next command on this session, or `recover`).
+    """
+    try:
+        left = roll_back_start(home, journal.record, config)
+    except (KugetsuError, OSError):
+        journal.release()
+        return "; its rollback is left to `kugetsu-tui recover`"
+    journal.finish()
+    return _left_behind(left)
 
 
 def _launched_alive(home: Home, name: str, run_id: str) -> bool:
@@ -489,8 +500,10 @@ def _await_launch(home: Home, name: str, run_id: str, supervisor_pid: int, wait:
 
 def _roll_back(home: Home, name: str, run_id: str) -> None:
     """Remove a start that failed: its file, its index entry and its log. Nothing is left behind."""
+    path = home.session_path(name)
+    if not os.path.lexists(path):
+        return  # never admitted: the index entry comes after the placeholder, so neither is there
     with sessions_lock(home):
-        path = home.session_path(name)
         try:
             session = read_session(path)
         except FileNotFoundError:
@@ -503,6 +516,16 @@ def _roll_back(home: Home, name: str, run_id: str) -> None:
         home.log_path(name).unlink()
     except FileNotFoundError:
         pass
+
+
+def _fresh_log(log: Path) -> None:
+    """A fresh session gets a fresh log, made here: a log the supervisor could not write would fail the
+    agent with no output at all, so a directory we may not write is said now, in words."""
+    try:
+        log.unlink(missing_ok=True)  # a symlink goes, never its target
+        os.close(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE))
+    except OSError as exc:
+        raise KugetsuError(f"cannot write the agent log {log}: {exc.strerror or exc}") from None
 
 
 def _read_log(log: Path) -> bytes:

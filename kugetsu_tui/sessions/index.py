@@ -13,7 +13,7 @@ from typing import Any
 
 from kugetsu_tui.base.atomic import write_json
 from kugetsu_tui.base.home import Home
-from kugetsu_tui.sessions.files import KIND_BASE, KIND_PM, Session, read_session
+from kugetsu_tui.sessions.files import KIND_BASE, KIND_PM, Session, kind_for_filename, read_session
 
 
 def read_index(home: Home) -> dict[str, Any]:
@@ -55,15 +55,22 @@ def add_entry(home: Home, session: Session) -> None:
 
 def remove_entry(home: Home, session: Session) -> None:
     """Drop every index entry that points at this session's file."""
+    remove_file(home, session.path.name)
+
+
+def remove_file(home: Home, filename: str) -> None:
+    """Drop every index entry that points at `filename` (which may be gone already: a destroy removes the
+    file first, and one killed between the two is finished by recovery)."""
     if not os.path.lexists(home.index_path):
         return
     index = read_index(home)
     before = json.dumps(index, sort_keys=True)
-    if session.kind == KIND_BASE:
+    kind = kind_for_filename(filename)
+    if kind == KIND_BASE:
         index["base"] = None
-    elif session.kind == KIND_PM:
+    elif kind == KIND_PM:
         index["pm_agent"] = None
     else:
-        index["issues"] = {ref: f for ref, f in index["issues"].items() if f != session.path.name}
+        index["issues"] = {ref: f for ref, f in index["issues"].items() if f != filename}
     if json.dumps(index, sort_keys=True) != before:
         write_json(home.index_path, index)
