@@ -126,10 +126,17 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         except KugetsuError as exc:
             self.notify(str(exc), severity="warning", markup=False)
         self._start_following_the_server()
+        self._recover_if_needed()
         if self.check_work:
             self.call_after_refresh(self.start_work_checks)
         else:
             self.call_after_refresh(self.main_screen.run_check_work, check=False)
+
+    def _recover_if_needed(self) -> None:
+        """An operation killed mid-way leaves its intent record under journal/, which is gone at rest:
+        one stat says whether there is anything to recover."""
+        if os.path.isdir(self.home.journal_dir):
+            self.main_screen.run_recover()
 
     def _reread_config(self) -> None:
         """The limit and the stall time, from the files as they are now."""
@@ -241,6 +248,8 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
             self._reread_config()
         self._ticks += 1
         everything = self._ticks % SAMPLE_ALL_EVERY == 0
+        if everything:
+            self._recover_if_needed()
         on_screen = set(self.main_screen.table.visible_keys())
         watched = self.model.watched_processes() if self.sample_processes else {}
         due = None if everything else on_screen & watched.keys()

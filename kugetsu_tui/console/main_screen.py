@@ -596,6 +596,15 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         self.notify("checking the work of every dev session…", markup=False)
         self.run_check_work(announce=True)
 
+    @work(thread=True, group="recover", exclusive=True, exit_on_error=False)
+    def run_recover(self) -> None:
+        """Finish or roll back what a killed destroy, restore or start left (the console's own, or a
+        CLI's): no state outlives its process, and no slot stays held by a dead operation."""
+        from kugetsu_tui.lifecycle.recover import recover_all
+
+        for line in self._core_call("recover", recover_all, self.home, only_done=True) or []:
+            self.post_message(ActionDone("recover", f"recovered {line}"))
+
     @work(thread=True, group="work-check", exclusive=True, exit_on_error=False)
     def run_check_work(self, announce: bool = False, check: bool = True) -> None:
         """Ask the forge and git now (blocking: network and git), then show the fresh cache.

@@ -25,7 +25,7 @@ from kugetsu_tui.base.locking import sessions_lock
 from kugetsu_tui.base.process import live_process, start_time, terminate_tree
 from kugetsu_tui.base.refs import session_id_problem
 from kugetsu_tui.base.text import printable
-from kugetsu_tui.lifecycle.journal import Journal, acquire, read_record
+from kugetsu_tui.lifecycle.journal import Journal, acquire
 from kugetsu_tui.lifecycle.start import find_session, names_for_target
 from kugetsu_tui.opencode.directories import export_directory, run_directory
 from kugetsu_tui.opencode.events import last_words
@@ -45,6 +45,7 @@ from kugetsu_tui.sessions.files import (
     same_issue_file,
     write_session_file,
 )
+from kugetsu_tui.sessions.intents import read_record
 from kugetsu_tui.sessions.states import State
 from kugetsu_tui.worktrees.saved_work import (
     WorktreeRecord,

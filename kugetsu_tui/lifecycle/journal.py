@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import json
 import os
 from typing import Any
 
@@ -20,7 +19,8 @@ from kugetsu_tui.base.atomic import fsync_dir, remove_stale_temps, write_json
 from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.faults import fault_point
 from kugetsu_tui.base.home import FILE_MODE, Home
-from kugetsu_tui.base.process import is_alive, start_time
+from kugetsu_tui.base.process import start_time
+from kugetsu_tui.sessions.intents import read_record, record_path
 
 #: What an operation in progress is called in a refusal.
 DOING = {"destroy": "destroyed", "restore": "restored", "start": "started", "continue": "continued"}
@@ -101,38 +101,6 @@ def _lock(home: Home, name: str) -> int | None:
         if same:
             return fd
         os.close(fd)
-
-
-def record_path(home: Home, name: str) -> Any:
-    return home.journal_dir / f"{name}.json"
-
-
-def read_record(home: Home, name: str) -> dict[str, Any] | None:
-    """A session's intent record, if one is there (None if none or unreadable)."""
-    try:
-        data = json.loads(record_path(home, name).read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def records(home: Home) -> dict[str, dict[str, Any]]:
-    """Every intent record by session name (one listing: `ls` pays nothing while there are none)."""
-    try:
-        names = os.listdir(home.journal_dir)
-    except OSError:
-        return {}
-    found = {}
-    for file in names:
-        if file.endswith(".json") and not file.startswith("."):
-            record = read_record(home, file[:-5])
-            if record is not None:
-                found[file[:-5]] = record
-    return found
-
-
-def owner_alive(record: dict[str, Any]) -> bool:
-    return is_alive(record.get("pid"), record.get("pid_started"))
 
 
 def acquire(home: Home, name: str, op: str, *, recover: bool = True) -> Journal:

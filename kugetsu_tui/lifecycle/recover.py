@@ -16,8 +16,9 @@ from kugetsu_tui.base.atomic import fsync_dir, remove_stale_temps
 from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.lifecycle import archive
-from kugetsu_tui.lifecycle.journal import Busy, acquire, owner_alive, read_record, record_path, records
+from kugetsu_tui.lifecycle.journal import Busy, acquire
 from kugetsu_tui.lifecycle.start import roll_back_start
+from kugetsu_tui.sessions.intents import owner_alive, read_record, record_path, records
 
 
 def plan(home: Home, record: dict[str, Any]) -> str:
@@ -74,8 +75,11 @@ def clean_leftovers(home: Home, name: str) -> None:
         remove_stale_temps(directory)
 
 
-def recover_all(home: Home, dry_run: bool = False) -> list[str]:
-    """Every interrupted operation, finished or rolled back (or, with dry_run, what would be done)."""
+def recover_all(home: Home, dry_run: bool = False, *, only_done: bool = False) -> list[str]:
+    """Every interrupted operation, finished or rolled back (or, with dry_run, what would be done).
+
+    `only_done`: say only what was recovered, not the operations in progress left alone (the console
+    runs this every few seconds, beside its own destroys)."""
     lines = []
     found = records(home)
     try:
@@ -85,7 +89,8 @@ def recover_all(home: Home, dry_run: bool = False) -> list[str]:
     for name in sorted(set(found) | locks):
         record = found.get(name)
         if record is not None and owner_alive(record):
-            lines.append(f"{name}: {record.get('op')} in progress (pid {record.get('pid')}): left alone")
+            if not only_done:
+                lines.append(f"{name}: {record.get('op')} in progress (pid {record.get('pid')}): left alone")
             continue
         if dry_run:
             if record is not None:
@@ -94,7 +99,8 @@ def recover_all(home: Home, dry_run: bool = False) -> list[str]:
         try:
             journal = acquire(home, name, "recover", recover=False)
         except Busy as exc:
-            lines.append(f"{name}: {exc}")
+            if not only_done:
+                lines.append(f"{name}: {exc}")
             continue
         try:
             if record is not None:

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.process import is_alive
 from kugetsu_tui.sessions.files import KIND_DEV, Session, list_sessions, read_session
+from kugetsu_tui.sessions.intents import interrupted
 from kugetsu_tui.sessions.limit import Limit, resolve_limit
 from kugetsu_tui.sessions.states import MEANINGS, State
 
@@ -124,5 +125,11 @@ class Overview(NamedTuple):
 
 def overview(home: Home) -> Overview:
     sessions = [view(s) for s in list_sessions(home)]
+    stopped = interrupted(home)
+    if stopped:  # an operation's process died mid-way: its state is not the session's own
+        sessions = [
+            v._replace(shown_state=State.FAILED, error=stopped[v.session.name]) if v.session.name in stopped else v
+            for v in sessions
+        ]
     active = sum(1 for v in sessions if v.session.kind == KIND_DEV)
     return Overview(active, resolve_limit(home), sessions)

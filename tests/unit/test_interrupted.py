@@ -53,3 +53,25 @@ def test_restore_list_shows_an_incomplete_entry_with_what_it_holds(home):
     (entry / "meta.json").write_text(json.dumps({"name": NAME, "archived_at": "2026-01-01T00:00:00+00:00"}))
     listing = run_cli(home, "restore", "--list").stdout
     assert "INCOMPLETE: holds transcript; lacks session file" in listing
+
+
+def test_a_destroy_killed_once_its_entry_is_complete_is_shown_interrupted_until_recovered(home, tmp_path):
+    trace = tmp_path / "trace"
+    run_cli(home, "start", REF, "x")
+    wait_state(home, NAME, "idle")
+    assert (
+        run_cli(
+            home, "destroy", REF, "-y", env={"KUGETSU_TUI_KILL_AT": "0", "KUGETSU_TUI_FAULT_TRACE": str(trace)}
+        ).returncode
+        == 0
+    )
+    (at,) = [line.split()[0] for line in trace.read_text().splitlines() if line.endswith(" entry in place")]
+    assert run_cli(home, "restore", NAME).returncode == 0
+    killed = run_cli(home, "destroy", REF, "-y", env={"KUGETSU_TUI_KILL_AT": at})
+    assert killed.returncode == -9 and dev_files(home) == [f"{NAME}.json"]
+    (mine,) = [s for s in json.loads(run_cli(home, "ls", "--json").stdout)["sessions"] if s["name"] == NAME]
+    assert mine["state"] == "failed" and "destroy was interrupted" in mine["error"]
+    assert "destroy was interrupted" in run_cli(home, "ls").stdout
+    assert run_cli(home, "recover").returncode == 0
+    assert dev_files(home) == [] and len(list(home.archive_dir.iterdir())) == 1
+    assert all(s["name"] != NAME for s in json.loads(run_cli(home, "ls", "--json").stdout)["sessions"])
