@@ -235,7 +235,8 @@ def cmd_recover(home: Home, args: argparse.Namespace) -> int:
     lines = recover_all(home, dry_run=args.dry_run)
     for line in lines or ["nothing to recover"]:
         print(printable(line))
-    return ExitCode.OK
+    failed = [line for line in lines if ": could not recover: " in line]
+    return ExitCode.ERROR if failed else ExitCode.OK
 
 
 def cmd_limit(home: Home, args: argparse.Namespace) -> int:

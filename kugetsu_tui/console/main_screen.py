@@ -104,6 +104,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
 
     def __init__(self, home: Home, model: ConsoleModel, clock: Callable[[], float] = time.time) -> None:
         super().__init__()
+        self._recovery_said: set[str] = set()  # what recovery reported, so each is said once
         self.home = home
         self.model = model
         self.clock = clock
@@ -603,7 +604,13 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         from kugetsu_tui.lifecycle.recover import recover_all
 
         for line in self._core_call("recover", recover_all, self.home, only_done=True) or []:
-            self.post_message(ActionDone("recover", f"recovered {line}"))
+            if line in self._recovery_said:  # one that cannot be recovered is tried every 5 s: said once
+                continue
+            self._recovery_said.add(line)
+            if ": could not recover: " in line:
+                self.post_message(ActionWarning("recover", line))
+            else:
+                self.post_message(ActionDone("recover", f"recovered {line}"))
 
     @work(thread=True, group="work-check", exclusive=True, exit_on_error=False)
     def run_check_work(self, announce: bool = False, check: bool = True) -> None:

@@ -151,8 +151,13 @@ def destroy_session(
     file and index entry (the slot is freed), the log, the worktree, and last the opencode session.
     """
     name = _session_name(home, target)
+    pending = read_record(home, name)  # a destroy killed mid-way, which taking the lock finishes or undoes
     journal = acquire(home, name, "destroy")
     try:
+        finished = _finished_destroy(home, name, pending)
+        if finished is not None:
+            journal.release()
+            return finished
         session = find_session(home, target)
         if session.kind == KIND_BASE and not allow_base:
             raise KugetsuError("refusing to destroy the base session without --base (every dev session forks it)")
@@ -179,6 +184,18 @@ def destroy_session(
         raise
     journal.finish()
     return Destroyed(entry, warnings)
+
+
+def _finished_destroy(home: Home, name: str, pending: dict[str, Any] | None) -> Destroyed | None:
+    """The destroy asked for, if recovery just finished an interrupted one of this session."""
+    if pending is None or pending.get("op") != "destroy" or os.path.lexists(home.session_path(name)):
+        return None
+    entry = home.archive_dir / str(pending.get("entry"))
+    if not entry.is_dir():
+        return None
+    return Destroyed(
+        ArchiveEntry(entry, _read_meta(entry)), ["it was being destroyed when that was interrupted: finished now"]
+    )
 
 
 def _reason(exc: BaseException) -> str:
@@ -208,17 +225,16 @@ def _session_name(home: Home, target: str) -> str:
 
 
 def _abandon(home: Home, journal: Journal) -> None:
-    """After a failure: roll the operation back or forward now; if even that fails, recovery will."""
-    if not journal.record:
-        journal.release()
-        return
-    from kugetsu_tui.lifecycle.recover import recover_record
+    """After a failure, still holding the session's lock (so no other operation can start meanwhile):
+    roll the operation back or forward now; if even that fails, the record stays for recovery."""
+    if journal.record:  # not finished yet
+        from kugetsu_tui.lifecycle.recover import recover_record
 
+        try:
+            recover_record(home, journal.name)
+        except (KugetsuError, OSError):
+            pass  # the record stays: `kugetsu-tui recover` (or the next command on this session) finishes it
     journal.release()
-    try:
-        recover_record(home, journal.name)
-    except (KugetsuError, OSError):
-        pass  # the record stays: `kugetsu-tui recover` (or the next command on this session) finishes it
 
 
 def _save_entry(
@@ -590,6 +606,9 @@ def restore_session(home: Home, name: str, config: AgentConfig | None = None) ->
         return _finished_restore(home, name)
     journal = acquire(home, session_name, "restore")
     try:
+        from kugetsu_tui.lifecycle.recover import recover_interrupted
+
+        recover_interrupted(home)  # other killed operations' slots are free before this one counts
         try:
             entry = find_entry(home, name)  # again: recovery may have finished an interrupted restore of it
         except KugetsuError:
@@ -720,7 +739,8 @@ def roll_back_restore(home: Home, record: dict[str, Any], config: AgentConfig | 
         )
     with sessions_lock(home):
         target = home.session_path(name)
-        if os.path.lexists(target) and record.get("step") != "reserving" or _is_placeholder(target, record):
+        archived = home.archive_dir / str(record.get("entry")) / SESSION_FILE
+        if os.path.lexists(target) and record.get("step") != "reserving" or _is_placeholder(target, record, archived):
             current = read_session(target)
             index.remove_entry(home, current)
             remove_as_is(target)
@@ -728,8 +748,16 @@ def roll_back_restore(home: Home, record: dict[str, Any], config: AgentConfig | 
             fault_point("placeholder removed")
 
 
-def _is_placeholder(target: Path, record: dict[str, Any]) -> bool:
-    """Our `restoring` file (a kill may have come before or after it was written)."""
+def _is_placeholder(target: Path, record: dict[str, Any], archived: Path) -> bool:
+    """Our `restoring` file (a kill may have come before or after it was written); for a corrupt session,
+    which is put back byte for byte, the copy of the archived file."""
+    if record.get("corrupt"):
+        try:
+            if archived.is_symlink():
+                return target.is_symlink() and os.readlink(target) == os.readlink(archived)
+            return target.is_file() and not target.is_symlink() and target.read_bytes() == archived.read_bytes()
+        except OSError:
+            return False
     try:
         data = read_session(target).data
     except FileNotFoundError:

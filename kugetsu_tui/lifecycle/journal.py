@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import time
 from typing import Any
 
 from kugetsu_tui.base.atomic import fsync_dir, remove_stale_temps, write_json
@@ -54,6 +55,7 @@ class Journal:
         try:
             if self.record:
                 os.unlink(self.path)
+                self.record = {}
                 fsync_dir(self.path.parent)
                 fault_point(f"journal of {self.name} removed")
         finally:
@@ -87,12 +89,8 @@ def _lock(home: Home, name: str) -> int | None:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
         except FileNotFoundError:
             continue  # the directory was removed by a holder that just finished
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
+        if not _flock_soon(fd):
             os.close(fd)
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise
             return None
         try:
             same = os.fstat(fd).st_ino == os.stat(path).st_ino
@@ -101,6 +99,21 @@ def _lock(home: Home, name: str) -> int | None:
         if same:
             return fd
         os.close(fd)
+
+
+def _flock_soon(fd: int, tries: int = 20, pause: float = 0.005) -> bool:
+    """The lock, if it is free or freed within ~0.1 s: `ls` probing whether an operation runs
+    (sessions/intents.py) holds it for an instant, and must not make a destroy refuse."""
+    for attempt in range(tries):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise
+            if attempt + 1 < tries:
+                time.sleep(pause)
+    return False
 
 
 def acquire(home: Home, name: str, op: str, *, recover: bool = True) -> Journal:

@@ -8,6 +8,7 @@ unless its agent launched. The caller holds the session's journal lock.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from typing import Any
@@ -18,7 +19,7 @@ from kugetsu_tui.base.home import Home
 from kugetsu_tui.lifecycle import archive
 from kugetsu_tui.lifecycle.journal import Busy, acquire
 from kugetsu_tui.lifecycle.start import roll_back_start
-from kugetsu_tui.sessions.intents import owner_alive, read_record, record_path, records
+from kugetsu_tui.sessions.intents import operation_running, read_record, record_path, records, unusable_records
 
 
 def plan(home: Home, record: dict[str, Any]) -> str:
@@ -44,18 +45,21 @@ def recover_record(home: Home, name: str) -> str:
         return "nothing to recover"
     done = plan(home, record)
     op = record.get("op")
-    if op == "destroy":
-        if (home.archive_dir / str(record.get("entry"))).is_dir():
-            archive.finish_destroy(home, record)
-    elif op == "restore":
-        if record.get("step") == "placing":
-            archive.finish_restore(home, record)
-        else:
-            archive.roll_back_restore(home, record)
-    elif op == "start":
-        left = roll_back_start(home, record)
-        if left:
-            raise KugetsuError(f"could not roll back the start of {name}: {'; '.join(left)}")
+    try:
+        if op == "destroy":
+            if (home.archive_dir / str(record.get("entry"))).is_dir():
+                archive.finish_destroy(home, record)
+        elif op == "restore":
+            if record.get("step") == "placing":
+                archive.finish_restore(home, record)
+            else:
+                archive.roll_back_restore(home, record)
+        elif op == "start":
+            left = roll_back_start(home, record)
+            if left:
+                raise KugetsuError(f"could not roll back the start of {name}: {'; '.join(left)}")
+    except (KeyError, TypeError, ValueError) as exc:  # a record written by hand, or by another version
+        raise KugetsuError(f"the {op} record of {name} lacks what recovery needs ({exc}): left in place") from None
     clean_leftovers(home, name)
     os.unlink(record_path(home, name))
     fsync_dir(home.journal_dir)
@@ -69,7 +73,7 @@ def clean_leftovers(home: Home, name: str) -> None:
     except OSError:
         children = []
     for child in children:
-        if child.startswith((f"{archive.STAGING}{name}--", f"{archive.TRASH}{name}--", f".{name}.worktree.")):
+        if child.startswith((f"{archive.STAGING}{name}--", f"{archive.TRASH}{name}--")):
             shutil.rmtree(home.archive_dir / child, ignore_errors=True)
     for directory in (home.root, home.sessions_dir, home.archive_dir, home.logs_dir):
         remove_stale_temps(directory)
@@ -86,10 +90,15 @@ def recover_all(home: Home, dry_run: bool = False, *, only_done: bool = False) -
         locks = {f[: -len(".lock")] for f in os.listdir(home.journal_dir) if f.endswith(".lock")}
     except OSError:
         locks = set()
+    for name in unusable_records(home):
+        if not dry_run:
+            with contextlib.suppress(OSError):
+                os.unlink(record_path(home, name))  # a FIFO, a symlink or broken JSON: no operation to finish
+        lines.append(f"{name}: {'would drop' if dry_run else 'dropped'} an unusable intent record")
     for name in sorted(set(found) | locks):
         record = found.get(name)
-        if record is not None and owner_alive(record):
-            if not only_done:
+        if operation_running(home, name):
+            if not only_done and record is not None:
                 lines.append(f"{name}: {record.get('op')} in progress (pid {record.get('pid')}): left alone")
             continue
         if dry_run:
@@ -106,6 +115,15 @@ def recover_all(home: Home, dry_run: bool = False, *, only_done: bool = False) -
             if record is not None:
                 lines.append(f"{name}: {recover_record(home, name)}")
             clean_leftovers(home, name)  # a lock file, staging or temp files of a process killed early
+        except (KugetsuError, OSError) as exc:  # one that cannot be recovered now does not stop the others
+            lines.append(f"{name}: could not recover: {exc}")
         finally:
             journal.release()
     return lines
+
+
+def recover_interrupted(home: Home) -> None:
+    """Before a start or restore looks at a session or counts the slots: an operation killed mid-way
+    may hold the ref (a dead start's placeholder) or a slot, which recovery frees. One stat at rest."""
+    if os.path.isdir(home.journal_dir):
+        recover_all(home, only_done=True)

@@ -151,6 +151,10 @@ def start_session(
     what = f"start dev session for {ref}"
     config = config or load_agent_config(home)
     path = home.session_path(ref.session_name)
+    if os.path.isdir(home.journal_dir):  # a killed operation may hold this ref or a slot: recovery frees them
+        from kugetsu_tui.lifecycle.recover import recover_interrupted
+
+        recover_interrupted(home)
     _refuse_existing(path, ref.text)
     check_capacity(home, what)  # cheap preflight, before git runs: a refusal at capacity stays fast
 

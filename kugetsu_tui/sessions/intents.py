@@ -8,13 +8,13 @@ no journal/ directory, and reading it costs one failed listing.
 
 from __future__ import annotations
 
-import json
+import fcntl
 import os
 from pathlib import Path
 from typing import Any
 
 from kugetsu_tui.base.home import Home
-from kugetsu_tui.base.process import is_alive
+from kugetsu_tui.sessions.files import read_session
 
 #: What a session is shown with while an interrupted operation waits for recovery.
 INTERRUPTED = {
@@ -29,12 +29,27 @@ def record_path(home: Home, name: str) -> Path:
 
 
 def read_record(home: Home, name: str) -> dict[str, Any] | None:
-    """A session's intent record, if one is there (None if none or unreadable)."""
+    """A session's intent record, read with a session file's guards (a regular file, at most 1 MiB, a
+    non-blocking open: a FIFO or a symlink to /dev/zero under journal/ must not hang `ls`); None if
+    there is none, or it is no record (an object naming a known operation)."""
     try:
-        data = json.loads(record_path(home, name).read_text("utf-8"))
-    except (OSError, ValueError):
+        found = read_session(record_path(home, name))
+    except (FileNotFoundError, NotADirectoryError):
         return None
-    return data if isinstance(data, dict) else None
+    if found.corrupt or found.data.get("op") not in INTERRUPTED:
+        return None
+    return found.data
+
+
+def unusable_records(home: Home) -> list[str]:
+    """Names of files under journal/ that look like records but are none (broken JSON, a FIFO, …)."""
+    try:
+        names = os.listdir(home.journal_dir)
+    except OSError:
+        return []
+    return [
+        f[:-5] for f in names if f.endswith(".json") and not f.startswith(".") and read_record(home, f[:-5]) is None
+    ]
 
 
 def records(home: Home) -> dict[str, dict[str, Any]]:
@@ -52,14 +67,29 @@ def records(home: Home) -> dict[str, dict[str, Any]]:
     return found
 
 
-def owner_alive(record: dict[str, Any]) -> bool:
-    return is_alive(record.get("pid"), record.get("pid_started"))
+def operation_running(home: Home, name: str) -> bool:
+    """Whether a live operation holds the session's lock. The lock, not the record's pid, says it: the
+    kernel drops the lock when its holder dies, and a process that goes on (the console) after one of its
+    operations failed holds it no longer. The probe takes the lock for an instant; `acquire` retries."""
+    try:
+        fd = os.open(home.journal_dir / f"{name}.lock", os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False  # no lock file: nobody holds it
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # drops the probe's lock too
+    return False
 
 
 def interrupted(home: Home) -> dict[str, str]:
-    """Sessions whose operation's process is gone, each with what the operator can do about it."""
+    """Sessions whose operation stopped mid-way, each with what the operator can do about it."""
     return {
-        name: INTERRUPTED.get(str(record.get("op")), "an operation on it was interrupted: run `kugetsu-tui recover`")
+        name: INTERRUPTED[str(record["op"])]
         for name, record in records(home).items()
-        if not owner_alive(record)
+        if not operation_running(home, name)
     }

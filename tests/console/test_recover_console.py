@@ -47,8 +47,7 @@ async def test_an_operation_in_progress_is_left_to_its_process(tmp_path, monkeyp
     messages = Messages()
     try:
         async with app.run_test(size=(120, 30), message_hook=messages) as pilot:
-            app.main_screen.run_recover()
-            await app.workers.wait_for_complete()
+            await app.main_screen.run_recover().wait()  # the one the mount started is replaced (exclusive)
             await pilot.pause()
             assert [m for m in messages.of(ActionDone) if m.action == "recover"] == []
             assert journal.path.exists()

@@ -75,3 +75,112 @@ def test_a_destroy_killed_once_its_entry_is_complete_is_shown_interrupted_until_
     assert run_cli(home, "recover").returncode == 0
     assert dev_files(home) == [] and len(list(home.archive_dir.iterdir())) == 1
     assert all(s["name"] != NAME for s in json.loads(run_cli(home, "ls", "--json").stdout)["sessions"])
+
+
+def test_destroying_again_a_session_whose_destroy_was_killed_finishes_it_and_says_so(home, tmp_path):
+    trace = tmp_path / "trace"
+    run_cli(home, "start", REF, "x")
+    wait_state(home, NAME, "idle")
+    assert (
+        run_cli(
+            home, "destroy", REF, "-y", env={"KUGETSU_TUI_KILL_AT": "0", "KUGETSU_TUI_FAULT_TRACE": str(trace)}
+        ).returncode
+        == 0
+    )
+    (at,) = [line.split()[0] for line in trace.read_text().splitlines() if line.endswith(" session file removed")]
+    assert run_cli(home, "restore", NAME).returncode == 0
+    assert run_cli(home, "destroy", REF, "-y", env={"KUGETSU_TUI_KILL_AT": at}).returncode == -9
+    again = run_cli(home, "destroy", REF, "-y")
+    assert again.returncode == 0, again.stderr
+    assert "destroyed" in again.stdout and "interrupted: finished now" in again.stderr
+    assert dev_files(home) == [] and not home.journal_dir.exists()
+
+
+def test_an_unusable_intent_record_never_hangs_ls_and_recover_drops_it(home):
+    import os
+
+    home.journal_dir.mkdir()
+    os.mkfifo(home.journal_dir / "fifo.json")  # opened blocking, `ls` would wait for a writer forever
+    (home.journal_dir / "broken.json").write_text('{"op": "restore", "step": "placing"')
+    (home.journal_dir / "handmade.json").write_text('{"op": "restore", "step": "placing"}')  # lacks its entry
+    listing = run_cli(home, "ls", timeout=20)
+    assert listing.returncode == 0 and "Traceback" not in listing.stderr
+    done = run_cli(home, "recover", timeout=20)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr  # one it could not recover
+    assert "fifo: dropped an unusable intent record" in done.stdout
+    assert "broken: dropped an unusable intent record" in done.stdout
+    assert "handmade: could not recover" in done.stdout
+    assert not (home.journal_dir / "fifo.json").exists() and not (home.journal_dir / "broken.json").exists()
+
+
+def test_a_corrupt_session_whose_restore_was_killed_after_its_copy_is_rolled_back(home, tmp_path):
+    """A corrupt file is put back byte for byte, not as a `restoring` placeholder: recovery knows its copy."""
+    trace = tmp_path / "trace"
+    home.session_path(NAME).write_bytes(b'{"type": "forked", "state": ')
+    assert run_cli(home, "destroy", NAME, "-y").returncode == 0
+    assert (
+        run_cli(
+            home, "restore", NAME, env={"KUGETSU_TUI_KILL_AT": "0", "KUGETSU_TUI_FAULT_TRACE": str(trace)}
+        ).returncode
+        == 0
+    )
+    (at,) = [line.split()[0] for line in trace.read_text().splitlines() if line.endswith(" slot reserved")]
+    assert run_cli(home, "destroy", NAME, "-y").returncode == 0
+    assert run_cli(home, "restore", NAME, env={"KUGETSU_TUI_KILL_AT": at}).returncode == -9
+    assert dev_files(home) == [f"{NAME}.json"]  # the copy holds a slot
+    done = run_cli(home, "recover")
+    assert done.returncode == 0 and "roll back the restore" in done.stdout, done.stdout
+    assert dev_files(home) == []
+    assert run_cli(home, "restore", NAME).returncode == 0
+    assert home.session_path(NAME).read_bytes() == b'{"type": "forked", "state": '
+
+
+def test_a_failure_is_rolled_back_while_the_lock_is_still_held(home, monkeypatch):
+    """Released first, the lock would let another operation on the session start before the rollback,
+    which would then undo that operation's work (seen with a restore racing a failed one)."""
+    import pytest
+
+    from kugetsu_tui.base.errors import KugetsuError
+    from kugetsu_tui.lifecycle import archive, recover
+    from kugetsu_tui.sessions.intents import operation_running
+
+    run_cli(home, "start", REF, "x")
+    wait_state(home, NAME, "idle")
+    assert run_cli(home, "destroy", REF, "-y").returncode == 0
+    held_during_rollback = []
+    real = recover.recover_record
+
+    def watched(home_, name):
+        held_during_rollback.append(operation_running(home_, name))
+        return real(home_, name)
+
+    monkeypatch.setattr(recover, "recover_record", watched)
+    monkeypatch.setattr(archive, "_import", lambda *a: (_ for _ in ()).throw(KugetsuError("import broke")))
+    with pytest.raises(KugetsuError, match="import broke"):
+        archive.restore_session(home, NAME)
+    assert held_during_rollback == [True]
+    assert dev_files(home) == [] and not home.journal_dir.exists()
+
+
+def test_a_record_left_by_a_process_that_goes_on_is_recovered_in_that_process(home, monkeypatch):
+    """Whether an operation runs is told by its lock, not its pid: the console outlives its failed ones."""
+    import pytest
+
+    from kugetsu_tui.lifecycle import archive
+    from kugetsu_tui.lifecycle.recover import recover_all
+    from kugetsu_tui.sessions import index
+
+    run_cli(home, "start", REF, "x")
+    wait_state(home, NAME, "idle")
+    assert run_cli(home, "destroy", REF, "-y").returncode == 0
+
+    def full(*_args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(index, "add_entry", full)
+    with pytest.raises(OSError):
+        archive.restore_session(home, NAME)
+    monkeypatch.undo()
+    assert (home.journal_dir / f"{NAME}.json").exists()  # the last steps are left to recovery
+    assert recover_all(home, only_done=True) == [f"{NAME}: finish restoring {NAME}"]
+    assert dev_files(home) == [f"{NAME}.json"] and not home.journal_dir.exists()
