@@ -53,6 +53,7 @@ from kugetsu_tui.worktrees.saved_work import (
     remove_worktree,
     restore_work,
     save_work,
+    unchanged_since_saved,
 )
 from kugetsu_tui.worktrees.settings import load_worktree_settings
 
@@ -305,7 +306,7 @@ def _save_entry(
 def finish_destroy(home: Home, record: dict[str, Any]) -> list[str]:
     """Finish an interrupted destroy whose entry is complete and in place; every step can be redone."""
     warnings = _unlist(home, str(record["name"]))
-    return warnings + _destroy_rest(home, record, None)
+    return warnings + _destroy_rest(home, record, None, later=True)
 
 
 def _unlist(home: Home, name: str) -> list[str]:
@@ -330,10 +331,11 @@ def _unlist(home: Home, name: str) -> list[str]:
     return []
 
 
-def _destroy_rest(home: Home, record: dict[str, Any], config: AgentConfig | None) -> list[str]:
+def _destroy_rest(home: Home, record: dict[str, Any], config: AgentConfig | None, *, later: bool = False) -> list[str]:
     """The log, the opencode session (run in its own directory, so before the worktree), the worktree.
 
-    Problems are warnings: everything is in the entry.
+    Problems are warnings: everything is in the entry. `later`: finished by recovery, maybe long after the
+    save, so a worktree that changed since is kept (what changed is in no entry).
     """
     name = str(record["name"])
     entry = home.archive_dir / str(record["entry"])
@@ -351,7 +353,11 @@ def _destroy_rest(home: Home, record: dict[str, Any], config: AgentConfig | None
     saved = _read_meta(entry).get("worktree")
     if isinstance(saved, dict) and saved.get("saved_after_stop", True):  # else the worktree holds more than the entry
         try:
-            warnings += remove_worktree(_saved_record(saved))
+            worktree = _saved_record(saved)
+            if later and not unchanged_since_saved(worktree, entry / WORKTREE_DIR):
+                warnings.append(f"the worktree {worktree.path} changed since it was saved: left in place")
+            else:
+                warnings += remove_worktree(worktree)
         except (KugetsuError, OSError, KeyError, TypeError) as exc:
             warnings.append(f"the worktree {saved.get('worktree_path')} was not removed: {exc}")
     return warnings

@@ -119,6 +119,27 @@ def remove_worktree(record: WorktreeRecord) -> list[str]:
     return warnings
 
 
+def unchanged_since_saved(record: WorktreeRecord, saved: Path) -> bool:
+    """Whether the worktree still holds just what `saved` holds: the same HEAD, uncommitted diff and
+    untracked files. A destroy finished by recovery long after its kill removes the worktree only then,
+    and work done in it meanwhile is in no entry. Any doubt (a git error) says changed: it is kept."""
+    meta = _read_meta(saved)
+    if meta.get("missing") or not record.path.is_dir():
+        return True  # no worktree then, or none now: nothing to lose
+    try:
+        if git_ok(["rev-parse", "HEAD"], record.path) != meta.get("head"):
+            return False
+        patch = run_git(["diff", "--binary", "HEAD"], record.path).stdout
+        if patch != ((saved / PATCH).read_bytes() if (saved / PATCH).exists() else b""):
+            return False
+        untracked = _untracked(record.path)
+        if untracked != meta.get("untracked", []):
+            return False
+        return not untracked or _tar(record.path, untracked) == (saved / UNTRACKED).read_bytes()
+    except (GitError, OSError):
+        return False
+
+
 def restore_work(record: WorktreeRecord, saved: Path | None) -> bool:
     """Recreate the worktree on its branch and re-apply the saved work; True if the branch was recreated."""
     meta = _read_meta(saved)

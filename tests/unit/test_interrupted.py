@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 from tests.helpers import PY, cli_env, dev_files, run_cli, wait_state
 
@@ -184,3 +185,52 @@ def test_a_record_left_by_a_process_that_goes_on_is_recovered_in_that_process(ho
     assert (home.journal_dir / f"{NAME}.json").exists()  # the last steps are left to recovery
     assert recover_all(home, only_done=True) == [f"{NAME}: finish restoring {NAME}"]
     assert dev_files(home) == [f"{NAME}.json"] and not home.journal_dir.exists()
+
+
+def test_a_destroy_finished_long_after_its_kill_keeps_a_worktree_that_changed_since_it_was_saved(tmp_path):
+    """Work done in the worktree between the kill and the recovery is in no entry: the worktree stays."""
+    from tests.helpers import make_home
+    from tests.unit.worktree_support import REPO_KEY, configure, make_repo
+
+    home = make_home(tmp_path)
+    configure(home, {REPO_KEY: str(make_repo(tmp_path / "widgets"))}, cwd=str(tmp_path))
+    name, trace = "github.com-acme-widgets-5", tmp_path / "trace"
+    assert run_cli(home, "start", "acme/widgets#5", "x").returncode == 0
+    worktree = Path(wait_state(home, name, "idle")["worktree_path"])
+    (worktree / "draft.txt").write_text("saved\n")
+    whole = run_cli(
+        home, "destroy", name, "-y", env={"KUGETSU_TUI_KILL_AT": "0", "KUGETSU_TUI_FAULT_TRACE": str(trace)}
+    )
+    assert whole.returncode == 0  # it tells the fault point right after the session file went
+    (at,) = [line.split()[0] for line in trace.read_text().splitlines() if line.endswith(" session file removed")]
+    assert run_cli(home, "restore", name).returncode == 0 and (worktree / "draft.txt").exists()
+    assert run_cli(home, "destroy", name, "-y", env={"KUGETSU_TUI_KILL_AT": at}).returncode == -9
+    assert worktree.is_dir() and dev_files(home) == []
+    (worktree / "after-the-kill.txt").write_text("written before anyone recovered\n")
+    assert run_cli(home, "recover").returncode == 0
+    assert (worktree / "after-the-kill.txt").read_text() == "written before anyone recovered\n"
+    assert not home.journal_dir.exists()
+
+
+def test_a_destroy_finished_by_recovery_removes_a_worktree_that_did_not_change(tmp_path):
+    from tests.helpers import make_home
+    from tests.unit.worktree_support import REPO_KEY, configure, make_repo
+
+    home = make_home(tmp_path)
+    configure(home, {REPO_KEY: str(make_repo(tmp_path / "widgets"))}, cwd=str(tmp_path))
+    name, trace = "github.com-acme-widgets-6", tmp_path / "trace"
+    assert run_cli(home, "start", "acme/widgets#6", "x").returncode == 0
+    worktree = Path(wait_state(home, name, "idle")["worktree_path"])
+    (worktree / "draft.txt").write_text("saved\n")
+    assert (
+        run_cli(
+            home, "destroy", name, "-y", env={"KUGETSU_TUI_KILL_AT": "0", "KUGETSU_TUI_FAULT_TRACE": str(trace)}
+        ).returncode
+        == 0
+    )
+    (at,) = [line.split()[0] for line in trace.read_text().splitlines() if line.endswith(" session file removed")]
+    assert run_cli(home, "restore", name).returncode == 0
+    assert run_cli(home, "destroy", name, "-y", env={"KUGETSU_TUI_KILL_AT": at}).returncode == -9
+    assert run_cli(home, "recover").returncode == 0
+    assert not worktree.exists()
+    assert run_cli(home, "restore", name).returncode == 0 and (worktree / "draft.txt").read_text() == "saved\n"
