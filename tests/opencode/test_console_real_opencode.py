@@ -108,6 +108,8 @@ async def test_start_continue_destroy_and_undo_from_the_keyboard(
         await wait_until(pilot, lambda: not home.session_path(NAME).exists(), AGENT_WAIT, "the destroy")
         [entry] = list_archive(home)
         assert json.loads((entry.path / "export.json").read_text())["info"]["id"] == sid
+        # The session file goes first (the slot is freed), the opencode session after it: wait for the end.
+        await wait_until(pilot, lambda: not home.journal_dir.exists(), AGENT_WAIT, "the destroy to finish")
         assert sid not in opencode.session_ids()
         await wait_until(pilot, lambda: app.model.active == 0, 5, "the slot to free")
 
