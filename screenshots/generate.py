@@ -2,7 +2,9 @@
 
     .venv/bin/python screenshots/generate.py
 
-Each SVG is the app as a user sees it after the keys listed beside it, in a 120x32 terminal.
+Each SVG is the app as a user sees it after the keys listed beside it, in a 120x32 terminal. Each shot
+runs on its own demo home made where `kugetsu-tui --demo` makes it (`/tmp/kugetsu-demo-…/home`), so the
+title shows the path the live demo shows.
 """
 
 from __future__ import annotations
@@ -29,9 +31,13 @@ SHOTS = [
 ]
 
 
+def demo_root() -> Path:
+    """A home where the live demo puts its own (demo/home.py, temporary_demo_home)."""
+    return Path(tempfile.mkdtemp(prefix="kugetsu-demo-")) / "home"
+
+
 async def shoot(home_root: Path, name: str, keys: tuple[str, ...]) -> None:
     app = KugetsuConsole(create_demo_home(home_root))
-    app.sub_title = "~/.kugetsu (demo)"
     try:
         async with app.run_test(size=SIZE, notifications=True) as pilot:
             while len(app.model.views) < 6:
@@ -49,7 +55,6 @@ async def at_capacity(home_root: Path) -> None:
     home = create_demo_home(home_root)
     save_limit(home, 4)
     app = KugetsuConsole(home)
-    app.sub_title = "~/.kugetsu (demo)"
     try:
         async with app.run_test(size=SIZE, notifications=True) as pilot:
             while len(app.model.views) < 6:
@@ -63,15 +68,19 @@ async def at_capacity(home_root: Path) -> None:
 
 
 async def main() -> None:
-    work = Path(tempfile.mkdtemp(prefix="kugetsu-shots-"))
+    for name, keys in SHOTS:
+        root = demo_root()
+        try:
+            await shoot(root, name, keys)
+        finally:
+            shutil.rmtree(root.parent, ignore_errors=True)
+        print(f"wrote {OUT / name}")
+    root = demo_root()
     try:
-        for index, (name, keys) in enumerate(SHOTS):
-            await shoot(work / f"home{index}", name, keys)
-            print(f"wrote {OUT / name}")
-        await at_capacity(work / "capacity")
-        print(f"wrote {OUT / 'at-capacity.svg'}")
+        await at_capacity(root)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(root.parent, ignore_errors=True)
+    print(f"wrote {OUT / 'at-capacity.svg'}")
 
 
 if __name__ == "__main__":
