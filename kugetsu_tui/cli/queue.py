@@ -171,9 +171,10 @@ def _drain(home: Home, args: argparse.Namespace) -> int:
 
     results = drain_once(home)
     for result in results:
-        print(describe(result))
+        if result.outcome != DrainOutcome.BLOCKED:  # a block is the error line on stderr, said once
+            print(describe(result))
     blocked = [r for r in results if r.outcome == DrainOutcome.BLOCKED]
-    if blocked:
+    if blocked:  # drain_once stops at the first one
         from kugetsu_tui.base.errors import KugetsuError
 
         raise KugetsuError(f"queue drain blocked: {blocked[-1].detail}")

@@ -196,6 +196,7 @@ def test_a_drain_blocked_for_every_item_says_why_and_touches_no_item(tmp_path, b
     env = {"MAX_CONCURRENT_AGENTS": "0" if broken == "invalid limit" else "3"}
     result = run_cli(home, "queue", "drain", env=env)
     assert reason in assert_one_line_error(result, 1, "queue drain blocked")
+    assert result.stdout == ""  # the reason is said once, on stderr
     assert _without_lock(tree_listing(home.root)) == _without_lock(before)
 
 
