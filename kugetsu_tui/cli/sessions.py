@@ -163,9 +163,19 @@ def cmd_start(home: Home, args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def refuse_pull_request(target: str) -> None:
+    """A PR URL given for a session: say so, rather than "no session 'https://…/pull/12'"."""
+    from kugetsu_tui.base.refs import pull_request_problem
+
+    problem = pull_request_problem(target)
+    if problem:
+        raise KugetsuError(problem)
+
+
 def cmd_continue(home: Home, args: argparse.Namespace) -> int:
     from kugetsu_tui.lifecycle.start import continue_session
 
+    refuse_pull_request(args.ref)
     launched = continue_session(home, args.ref, args.message)
     from kugetsu_tui.base.text import printable
 
@@ -185,6 +195,7 @@ def cmd_destroy(home: Home, args: argparse.Namespace) -> int:
     from kugetsu_tui.sessions.limit import resolve_limit
     from kugetsu_tui.sessions.overview import view
 
+    refuse_pull_request(args.target)
     if not args.yes:
         session = find_session(home, args.target)
         require_terminal(f"destroy {args.target}")
@@ -221,6 +232,7 @@ def cmd_restore(home: Home, args: argparse.Namespace) -> int:
                 f"archived {printable(entry.archived_at or '?')}{printable(incomplete)}"
             )
         return ExitCode.OK
+    refuse_pull_request(args.name)
     session = restore_session(home, args.name)
     print(f"restored {printable(session.name)} ({printable(session.path)})")
     if session.data.get("error"):
