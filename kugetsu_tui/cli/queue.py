@@ -32,8 +32,12 @@ def add_parsers(sub: Any) -> None:
     add.add_argument("ref", help="HOST/OWNER/REPO#N, OWNER/REPO#N or https://HOST/OWNER/REPO/issues/N")
     add.add_argument("message", help="the first message for the agent")
     ls = commands.add_parser("ls", help="list the queue (pending in order, then the others)")
-    ls.set_defaults(run=_ls)
-    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    ls.set_defaults(run=_ls, lists=True)
+    ls.add_argument(
+        "--json",
+        action="store_true",
+        help="machine-readable output (on a home that does not exist: the empty listing, and exit 1)",
+    )
     ls.add_argument("--all", action="store_true", help="include completed items")
     rm = commands.add_parser("rm", help="remove an item")
     rm.set_defaults(run=_rm)

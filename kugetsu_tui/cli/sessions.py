@@ -22,8 +22,12 @@ if TYPE_CHECKING:
 def add_parsers(sub: Any) -> None:
     """The session commands, on the main parser's subparsers."""
     ls = sub.add_parser("ls", help="list sessions and the active/limit count")
-    ls.set_defaults(run=cmd_ls)
-    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    ls.set_defaults(run=cmd_ls, lists=True)
+    ls.add_argument(
+        "--json",
+        action="store_true",
+        help="machine-readable output (on a home that does not exist: the empty listing, and exit 1)",
+    )
 
     start = sub.add_parser("start", help="start a dev session for an issue (capped)")
     start.set_defaults(run=cmd_start)
@@ -54,7 +58,7 @@ def add_parsers(sub: Any) -> None:
     recover.add_argument("--dry-run", action="store_true", help="say what would be done, change nothing")
 
     limit = sub.add_parser("limit", help="show the limit, or set it in config.toml")
-    limit.set_defaults(run=cmd_limit)
+    limit.set_defaults(run=cmd_limit, creates_home=_sets_a_value)
     limit.add_argument("value", nargs="?", help="new MAX_CONCURRENT_AGENTS (a whole number >= 1)")
 
 
@@ -249,6 +253,11 @@ def cmd_recover(home: Home, args: argparse.Namespace) -> int:
         print(printable(line))
     failed = [line for line in lines if ": could not recover: " in line]
     return ExitCode.ERROR if failed else ExitCode.OK
+
+
+def _sets_a_value(args: argparse.Namespace) -> bool:
+    """`limit N` writes config.toml and creates the home for it; `limit` alone reads."""
+    return args.value is not None
 
 
 def cmd_limit(home: Home, args: argparse.Namespace) -> int:
