@@ -83,6 +83,7 @@ class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]  # argpar
         kwargs.setdefault("description", _sentence(kwargs.get("help")))
         parser = super().add_parser(name, **kwargs)
         _add_global_options(parser, top_level=False)
+        parser.set_defaults(command_parser=parser)  # the innermost command's wins: it is parsed last
         return parser
 
 
@@ -115,7 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     # turn a finished command into a traceback.
     if isinstance(sys.stdout, io.TextIOWrapper):  # not when a caller replaced it (a StringIO)
         sys.stdout.reconfigure(errors="backslashreplace")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the command's own parser, whose --help lists the options it takes
+        getattr(args, "command_parser", parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         from kugetsu_tui.base.home import Home
 

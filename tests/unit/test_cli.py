@@ -238,6 +238,13 @@ def test_usage_errors_exit_1_not_argparses_2_with_one_line(home, args):
     assert "--help" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "prog"), [(("ls", "-j"), "kugetsu-tui ls"), (("queue", "ls", "extra"), "kugetsu-tui queue ls")]
+)
+def test_an_unknown_argument_is_named_by_the_command_whose_help_lists_the_right_ones(home, args, prog):
+    assert_one_line_error(run_cli(home, *args), 1, f"{prog}: error: unrecognized arguments: {args[-1]}")
+
+
 def test_help_exits_0_and_documents_the_exit_codes(home):
     result = run_cli(home, "--help")
     assert result.returncode == 0
