@@ -11,7 +11,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from kugetsu_tui.base.errors import ExitCode
+from kugetsu_tui.base.errors import ExitCode, KugetsuError
 from kugetsu_tui.base.home import Home
 
 if TYPE_CHECKING:
@@ -134,8 +134,11 @@ def _note(item: QueueItem) -> str:
 
 def _ls(home: Home, args: argparse.Namespace) -> int:
     from kugetsu_tui.base.text import printable, since, table_lines
-    from kugetsu_tui.queue.items import WAITING, ItemState, list_items, pending_in_order
+    from kugetsu_tui.queue.items import WAITING, ItemState, list_items, pending_in_order, queue_path_problem
 
+    problem = queue_path_problem(home)
+    if problem:  # not "the queue is empty"
+        raise KugetsuError(problem)
     items = [i for i in list_items(home) if args.all or i.state != ItemState.COMPLETED]
     positions = {item.id: number for number, item in enumerate(pending_in_order(items), start=1)}
     queued = sum(1 for i in items if i.state in WAITING)
@@ -179,8 +182,6 @@ def _drain(home: Home, args: argparse.Namespace) -> int:
             print(describe(result))
     blocked = [r for r in results if r.outcome == DrainOutcome.BLOCKED]
     if blocked:  # drain_once stops at the first one
-        from kugetsu_tui.base.errors import KugetsuError
-
         raise KugetsuError(f"queue drain blocked: {blocked[-1].detail}")
     print(f"{sum(1 for r in results if r.outcome == DrainOutcome.STARTED)} started, {waiting_count(home)} still queued")
     return ExitCode.OK

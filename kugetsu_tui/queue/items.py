@@ -184,5 +184,16 @@ def item_path(home: Home, item_id: str) -> Path:
     return home.queue_items_dir / f"{name}.json"
 
 
+def queue_path_problem(home: Home) -> str | None:
+    """A file where the queue's directories should be (it would read as an empty queue), or None."""
+    for path in (home.queue_items_dir.parent, home.queue_items_dir):
+        if os.path.lexists(path) and not os.path.isdir(path):
+            return f"the queue directory {path} is not a directory: move that file away"
+    return None
+
+
 def ensure_queue_dirs(home: Home) -> None:
+    problem = queue_path_problem(home)
+    if problem:  # else mkdir's bare "File exists"
+        raise KugetsuError(problem)
     home.ensure(home.root, home.queue_items_dir.parent, home.queue_items_dir)

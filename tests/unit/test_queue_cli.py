@@ -227,3 +227,13 @@ def test_an_item_with_an_invalid_ref_becomes_error_with_the_reason(home):
 def test_queue_usage_errors_exit_1(home, args):
     result = run_cli(home, *args)
     assert result.returncode == 1 and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("where", ["queue", "queue/items"])
+@pytest.mark.parametrize("args", [("queue", "ls"), ("queue", "add", "a/b#1", "x"), ("queue", "drain", "--watch")])
+def test_a_file_where_the_queue_directory_should_be_is_named_in_one_line(home, where, args):
+    (home.root / where).parent.mkdir(parents=True, exist_ok=True)
+    (home.root / where).write_text("not a directory")
+    result = run_cli(home, *args, timeout=20)
+    assert_one_line_error(result, 1, f"the queue directory {home.root / where} is not a directory", "move that")
+    assert (home.root / where).read_text() == "not a directory"
