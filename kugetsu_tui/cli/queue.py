@@ -42,10 +42,20 @@ def add_parsers(sub: Any) -> None:
     rm = commands.add_parser("rm", help="remove an item")
     rm.set_defaults(run=_rm)
     rm.add_argument("id", help="item id (see queue ls)")
-    front = commands.add_parser("front", help="move a pending item to the front")
+    front = commands.add_parser(
+        "front",
+        help="move a pending item to the front",
+        description="Move a pending item to the front. Its age (pending_since) is kept: the order is our "
+        "own queue_order field, which kugetsu's daemon does not read.",
+    )
     front.set_defaults(run=_front)
     front.add_argument("id", help="item id (see queue ls)")
-    drain = commands.add_parser("drain", help="start pending items while slots are free")
+    drain = commands.add_parser(
+        "drain",
+        help="start pending items while slots are free",
+        description="Start pending items while slots are free. Exit 1 when something blocks every start "
+        "(no base session, agent program missing, invalid limit, broken config.toml).",
+    )
     drain.set_defaults(run=_drain)
     drain.add_argument("--watch", action="store_true", help="keep draining whenever a slot frees, until stopped")
 

@@ -21,7 +21,12 @@ if TYPE_CHECKING:
 
 def add_parsers(sub: Any) -> None:
     """The session commands, on the main parser's subparsers."""
-    ls = sub.add_parser("ls", help="list sessions and the active/limit count")
+    ls = sub.add_parser(
+        "ls",
+        help="list sessions and the active/limit count",
+        description="List sessions and the active/limit count. A home that does not exist is one line on "
+        "stderr and exit 1 (with --json, its empty listing is printed all the same).",
+    )
     ls.set_defaults(run=cmd_ls, lists=True)
     ls.add_argument(
         "--json",
@@ -29,7 +34,12 @@ def add_parsers(sub: Any) -> None:
         help="machine-readable output (on a home that does not exist: the empty listing, and exit 1)",
     )
 
-    start = sub.add_parser("start", help="start a dev session for an issue (capped)")
+    start = sub.add_parser(
+        "start",
+        help="start a dev session for an issue (capped)",
+        description="Start a dev session for an issue (capped): at capacity it exits 2 (retry later), or "
+        "with --queue queues the work instead.",
+    )
     start.set_defaults(run=cmd_start)
     start.add_argument("ref", help="HOST/OWNER/REPO#N, OWNER/REPO#N or https://HOST/OWNER/REPO/issues/N")
     start.add_argument("message", help="the first message for the agent")
