@@ -9,8 +9,9 @@ broken one is listed as broken and never written to.
 The order: oldest `pending_since` first (kugetsu's field, the item's true age), ties by id, unless an
 item carries our `queue_order`, which is read first. `queue front` writes only that field (a number on
 `pending_since`'s scale, a second before the first item's), never `pending_since`: the age stays true,
-and kugetsu, which ignores fields it does not know, still reads a valid queue in the order items were
-added; only our drainers honour a move to the front. Items kugetsu adds later have no `queue_order`,
+and kugetsu, which reads only its own fields (our `attempts` and claim sit beside them the same way),
+still reads a valid queue in the order items were added (by `pending_since`, or by file name: our ids
+grow with time); only our drainers honour a move to the front. Items kugetsu adds later have no `queue_order`,
 so they go by their `pending_since`, behind the moved ones.
 """
 
