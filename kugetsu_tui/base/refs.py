@@ -22,6 +22,11 @@ _SHORT = re.compile(rf"(?P<owner>{_PART})/(?P<repo>{_PART})#(?P<number>[0-9]+)")
 _FULL = re.compile(rf"(?P<host>{_HOST})/(?P<owner>{_PART})/(?P<repo>{_PART})#(?P<number>[0-9]+)")
 _URL = re.compile(rf"https?://(?P<host>{_HOST})/(?P<owner>{_PART})/(?P<repo>{_PART})/issues/(?P<number>[0-9]+)/?")
 
+# A pull request's page (GitHub `pull`, Gitea/Forgejo `pulls`, GitLab `-/merge_requests`), with any tab after it.
+_PULL_URL = re.compile(
+    rf"https?://(?P<host>{_HOST})/(?P<owner>{_PART})/(?P<repo>{_PART})/(pulls?|-/merge_requests)/[0-9]+(/.*)?"
+)
+
 EXPECTED_FORMS = "HOST/OWNER/REPO#N, OWNER/REPO#N or https://HOST/OWNER/REPO/issues/N"
 
 
@@ -53,7 +58,7 @@ def parse_issue_ref(text: str) -> IssueRef:
     if match is None:
         match = _SHORT.fullmatch(raw)
     if match is None:
-        raise KugetsuError(f"invalid issue ref {_clip(text)!r}: expected {EXPECTED_FORMS}")
+        raise KugetsuError(pull_request_problem(raw) or f"invalid issue ref {_clip(text)!r}: expected {EXPECTED_FORMS}")
     owner, repo = match.group("owner"), match.group("repo")
     for part in (owner, repo):
         if part in (".", ".."):
@@ -67,6 +72,22 @@ def parse_issue_ref(text: str) -> IssueRef:
     if not digits or len(digits) > len(str(MAX_ISSUE_NUMBER)) or int(digits) > MAX_ISSUE_NUMBER:
         raise KugetsuError(f"invalid issue ref {_clip(text)!r}: the issue number must be from 1 to {MAX_ISSUE_NUMBER}")
     return IssueRef(host, owner, repo, int(digits))
+
+
+def pull_request_problem(text: str) -> str | None:
+    """Why a pull-request URL is refused where an issue ref is expected, or None if `text` is not one.
+
+    kugetsu names a session after its issue, so a PR's URL names none (mapping a PR to the issue it
+    closes would ask the forge, which parsing never does); the line shows the issue ref form instead.
+    """
+    match = _PULL_URL.fullmatch(text.strip())
+    if match is None:
+        return None
+    repo = f"{match.group('host').lower()}/{match.group('owner')}/{match.group('repo')}"
+    return (
+        f"invalid issue ref {_clip(text)!r}: that is a pull-request URL, not an issue; give the issue "
+        f"it is for, as {repo}#N or https://{repo}/issues/N"
+    )
 
 
 def _clip(text: str) -> str:

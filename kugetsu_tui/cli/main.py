@@ -12,15 +12,87 @@ import argparse
 import io
 import os
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from kugetsu_tui.base.errors import ExitCode, KugetsuError
 from kugetsu_tui.base.text import printable
 from kugetsu_tui.cli import permissions, queue, sessions, work
 
+PROGRAM = "kugetsu-tui"
+HOME_ENV = "KUGETSU_HOME"
+#: What a home that does not exist gets. Exit 1, not 0: a wrong --home or KUGETSU_HOME is a mistake to
+#: report, not an empty home ("active 0/3" would read as all well). A read never creates the home.
+MISSING_HOME_HELP = (
+    "A home that does not exist is one line on stderr and exit 1 for every command but `limit N` (which "
+    "creates it for config.toml), and nothing is created; `ls --json` and `queue ls --json` still print "
+    "their empty listing on stdout, so that what reads them can parse it."
+)
+
+
+class _Version(argparse.Action):
+    """`--version`: the installed package's version, looked up only when asked (importlib.metadata is slow)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> NoReturn:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version(PROGRAM)
+        except PackageNotFoundError:
+            found = "(version unknown: the package is not installed)"
+        print(f"{PROGRAM} {found}")  # on stdout, where a script reads it (argparse's own goes to stderr)
+        parser.exit(ExitCode.OK)
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, top_level: bool) -> None:
+    """The options every command takes, before or after its name: `--home X ls` is `ls --home X`.
+
+    After a command they default to SUPPRESS, so a command only sets what was typed after it and
+    leaves the top level's value alone otherwise. If both are given, the one after the command wins
+    (it is parsed last, as the last of a repeated option always wins in argparse). A command option
+    of the same name would make argparse raise "conflicting option string" when the parser is built:
+    the tests build it, so such a clash cannot ship.
+    """
+    default: dict[str, Any] = {} if top_level else {"default": argparse.SUPPRESS}
+    group = parser.add_argument_group("global options (before or after the command)")
+    group.add_argument("--home", metavar="PATH", help=f"kugetsu home (default: ${HOME_ENV} or ~/.kugetsu)", **default)
+    group.add_argument(
+        "--demo",
+        action="store_true",
+        help="open the console on a temporary demo home with a simulated agent",
+        **default,
+    )
+    group.add_argument("--version", action=_Version, help=f"print '{PROGRAM} VERSION' and exit")
+
+
+def _sentence(text: str | None) -> str | None:
+    """A command's one-line help as its --help description: capitalised, with a full stop."""
+    if not text:
+        return None
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", ")", "!", "?")) else f"{text}."
+
+
+class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]  # argparse's own subparsers action
+    """Every subcommand (and sub-subcommand) gets the global options, and its help as its description
+    unless it gives a better one: `kugetsu-tui ls --help` says what `ls` is for."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("description", _sentence(kwargs.get("help")))
+        parser = super().add_parser(name, **kwargs)
+        _add_global_options(parser, top_level=False)
+        parser.set_defaults(command_parser=parser)  # the innermost command's wins: it is parsed last
+        return parser
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse exits 2 on bad usage, but 2 means 'at capacity' here: bad usage is 1."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", "parsers", _Commands)
 
     def error(self, message: str) -> NoReturn:
         self.exit(ExitCode.ERROR, f"{self.prog}: error: {message} (see --help)\n")
@@ -28,14 +100,11 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="kugetsu-tui",
+        prog=PROGRAM,
         description="Operator console and CLI for kugetsu agent sessions. With no command, opens the console.",
-        epilog="exit codes: 0 ok, 1 error, 2 at capacity (retry later)",
+        epilog=f"exit codes: 0 ok, 1 error, 2 at capacity (retry later). {MISSING_HOME_HELP}",
     )
-    parser.add_argument("--home", help="kugetsu home (default: $KUGETSU_HOME or ~/.kugetsu)")
-    parser.add_argument(
-        "--demo", action="store_true", help="open the console on a temporary demo home with a simulated agent"
-    )
+    _add_global_options(parser, top_level=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for group in (sessions, work, queue, permissions):
         group.add_parsers(sub)
@@ -47,7 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     # turn a finished command into a traceback.
     if isinstance(sys.stdout, io.TextIOWrapper):  # not when a caller replaced it (a StringIO)
         sys.stdout.reconfigure(errors="backslashreplace")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the command's own parser, whose --help lists the options it takes
+        getattr(args, "command_parser", parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         from kugetsu_tui.base.home import Home
 
@@ -61,9 +133,13 @@ def main(argv: list[str] | None = None) -> int:
         problem = home.path_problem()
         if problem:
             raise KugetsuError(problem)
+        if not os.path.lexists(home.root) and not getattr(args, "creates_home", _never)(args):
+            if getattr(args, "json", False) and getattr(args, "lists", False):
+                args.run(home, args)  # its empty listing (a pure read: nothing is created), for a parser
+            raise KugetsuError(_missing_home(home.root, args))
         return int(args.run(home, args))
     except KugetsuError as exc:
-        print(f"kugetsu-tui: {printable(exc)}", file=sys.stderr)  # one line, control characters escaped
+        print(f"{PROGRAM}: {printable(exc)}", file=sys.stderr)  # one line, control characters escaped
         return exc.exit_code
     except BrokenPipeError:
         # The reader went away (`ls | head`): not an error worth a message.
@@ -71,11 +147,24 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.OK
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
-        print(f"kugetsu-tui: {exc.strerror or exc}{where}", file=sys.stderr)
+        print(f"{PROGRAM}: {exc.strerror or exc}{where}", file=sys.stderr)
         return ExitCode.ERROR
     except KeyboardInterrupt:
-        print("kugetsu-tui: interrupted", file=sys.stderr)
+        print(f"{PROGRAM}: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
+
+
+def _never(args: argparse.Namespace) -> bool:
+    return False
+
+
+def _missing_home(root: os.PathLike[str], args: argparse.Namespace) -> str:
+    """The one line for a home that is not there: which path, where it came from, how to name another."""
+    source = "given by --home" if args.home else f"from ${HOME_ENV}" if os.environ.get(HOME_ENV) else "the default"
+    return (
+        f"the kugetsu home {os.fspath(root)} ({source}) does not exist: point at yours with --home PATH "
+        f"or {HOME_ENV}=PATH (`kugetsu init` creates one)"
+    )
 
 
 def _open_console(args: argparse.Namespace) -> int:

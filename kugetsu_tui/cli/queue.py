@@ -11,7 +11,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from kugetsu_tui.base.errors import ExitCode
+from kugetsu_tui.base.errors import ExitCode, KugetsuError
 from kugetsu_tui.base.home import Home
 
 if TYPE_CHECKING:
@@ -32,16 +32,30 @@ def add_parsers(sub: Any) -> None:
     add.add_argument("ref", help="HOST/OWNER/REPO#N, OWNER/REPO#N or https://HOST/OWNER/REPO/issues/N")
     add.add_argument("message", help="the first message for the agent")
     ls = commands.add_parser("ls", help="list the queue (pending in order, then the others)")
-    ls.set_defaults(run=_ls)
-    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    ls.set_defaults(run=_ls, lists=True)
+    ls.add_argument(
+        "--json",
+        action="store_true",
+        help="machine-readable output (on a home that does not exist: the empty listing, and exit 1)",
+    )
     ls.add_argument("--all", action="store_true", help="include completed items")
     rm = commands.add_parser("rm", help="remove an item")
     rm.set_defaults(run=_rm)
     rm.add_argument("id", help="item id (see queue ls)")
-    front = commands.add_parser("front", help="move a pending item to the front")
+    front = commands.add_parser(
+        "front",
+        help="move a pending item to the front",
+        description="Move a pending item to the front. Its age (pending_since) is kept: the order is our "
+        "own queue_order field, which kugetsu's daemon does not read.",
+    )
     front.set_defaults(run=_front)
     front.add_argument("id", help="item id (see queue ls)")
-    drain = commands.add_parser("drain", help="start pending items while slots are free")
+    drain = commands.add_parser(
+        "drain",
+        help="start pending items while slots are free",
+        description="Start pending items while slots are free. Exit 1 when something blocks every start "
+        "(no base session, agent program missing, invalid limit, broken config.toml).",
+    )
     drain.set_defaults(run=_drain)
     drain.add_argument("--watch", action="store_true", help="keep draining whenever a slot frees, until stopped")
 
@@ -130,8 +144,11 @@ def _note(item: QueueItem) -> str:
 
 def _ls(home: Home, args: argparse.Namespace) -> int:
     from kugetsu_tui.base.text import printable, since, table_lines
-    from kugetsu_tui.queue.items import WAITING, ItemState, list_items, pending_in_order
+    from kugetsu_tui.queue.items import WAITING, ItemState, list_items, pending_in_order, queue_path_problem
 
+    problem = queue_path_problem(home)
+    if problem:  # not "the queue is empty"
+        raise KugetsuError(problem)
     items = [i for i in list_items(home) if args.all or i.state != ItemState.COMPLETED]
     positions = {item.id: number for number, item in enumerate(pending_in_order(items), start=1)}
     queued = sum(1 for i in items if i.state in WAITING)
@@ -171,11 +188,10 @@ def _drain(home: Home, args: argparse.Namespace) -> int:
 
     results = drain_once(home)
     for result in results:
-        print(describe(result))
+        if result.outcome != DrainOutcome.BLOCKED:  # a block is the error line on stderr, said once
+            print(describe(result))
     blocked = [r for r in results if r.outcome == DrainOutcome.BLOCKED]
-    if blocked:
-        from kugetsu_tui.base.errors import KugetsuError
-
+    if blocked:  # drain_once stops at the first one
         raise KugetsuError(f"queue drain blocked: {blocked[-1].detail}")
     print(f"{sum(1 for r in results if r.outcome == DrainOutcome.STARTED)} started, {waiting_count(home)} still queued")
     return ExitCode.OK

@@ -21,11 +21,25 @@ if TYPE_CHECKING:
 
 def add_parsers(sub: Any) -> None:
     """The session commands, on the main parser's subparsers."""
-    ls = sub.add_parser("ls", help="list sessions and the active/limit count")
-    ls.set_defaults(run=cmd_ls)
-    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    ls = sub.add_parser(
+        "ls",
+        help="list sessions and the active/limit count",
+        description="List sessions and the active/limit count. A home that does not exist is one line on "
+        "stderr and exit 1 (with --json, its empty listing is printed all the same).",
+    )
+    ls.set_defaults(run=cmd_ls, lists=True)
+    ls.add_argument(
+        "--json",
+        action="store_true",
+        help="machine-readable output (on a home that does not exist: the empty listing, and exit 1)",
+    )
 
-    start = sub.add_parser("start", help="start a dev session for an issue (capped)")
+    start = sub.add_parser(
+        "start",
+        help="start a dev session for an issue (capped)",
+        description="Start a dev session for an issue (capped): at capacity it exits 2 (retry later), or "
+        "with --queue queues the work instead.",
+    )
     start.set_defaults(run=cmd_start)
     start.add_argument("ref", help="HOST/OWNER/REPO#N, OWNER/REPO#N or https://HOST/OWNER/REPO/issues/N")
     start.add_argument("message", help="the first message for the agent")
@@ -54,7 +68,7 @@ def add_parsers(sub: Any) -> None:
     recover.add_argument("--dry-run", action="store_true", help="say what would be done, change nothing")
 
     limit = sub.add_parser("limit", help="show the limit, or set it in config.toml")
-    limit.set_defaults(run=cmd_limit)
+    limit.set_defaults(run=cmd_limit, creates_home=_sets_a_value)
     limit.add_argument("value", nargs="?", help="new MAX_CONCURRENT_AGENTS (a whole number >= 1)")
 
 
@@ -163,9 +177,19 @@ def cmd_start(home: Home, args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def refuse_pull_request(target: str) -> None:
+    """A PR URL given for a session: say so, rather than "no session 'https://…/pull/12'"."""
+    from kugetsu_tui.base.refs import pull_request_problem
+
+    problem = pull_request_problem(target)
+    if problem:
+        raise KugetsuError(problem)
+
+
 def cmd_continue(home: Home, args: argparse.Namespace) -> int:
     from kugetsu_tui.lifecycle.start import continue_session
 
+    refuse_pull_request(args.ref)
     launched = continue_session(home, args.ref, args.message)
     from kugetsu_tui.base.text import printable
 
@@ -185,6 +209,7 @@ def cmd_destroy(home: Home, args: argparse.Namespace) -> int:
     from kugetsu_tui.sessions.limit import resolve_limit
     from kugetsu_tui.sessions.overview import view
 
+    refuse_pull_request(args.target)
     if not args.yes:
         session = find_session(home, args.target)
         require_terminal(f"destroy {args.target}")
@@ -221,6 +246,7 @@ def cmd_restore(home: Home, args: argparse.Namespace) -> int:
                 f"archived {printable(entry.archived_at or '?')}{printable(incomplete)}"
             )
         return ExitCode.OK
+    refuse_pull_request(args.name)
     session = restore_session(home, args.name)
     print(f"restored {printable(session.name)} ({printable(session.path)})")
     if session.data.get("error"):
@@ -237,6 +263,11 @@ def cmd_recover(home: Home, args: argparse.Namespace) -> int:
         print(printable(line))
     failed = [line for line in lines if ": could not recover: " in line]
     return ExitCode.ERROR if failed else ExitCode.OK
+
+
+def _sets_a_value(args: argparse.Namespace) -> bool:
+    """`limit N` writes config.toml and creates the home for it; `limit` alone reads."""
+    return args.value is not None
 
 
 def cmd_limit(home: Home, args: argparse.Namespace) -> int:

@@ -5,10 +5,19 @@ kugetsu (#140, #147) writes `{"id": "q_…", "issue_ref", "message", "state", "p
 `last_error`, `session` and the claim (`run_id`, `claimed_at`, `claimed_by`), and keep every field we do not
 know. Files are read like session files (symlinks never followed, nothing raised for their content): a
 broken one is listed as broken and never written to.
+
+The order: oldest `pending_since` first (kugetsu's field, the item's true age), ties by id, unless an
+item carries our `queue_order`, which is read first. `queue front` writes only that field (a number on
+`pending_since`'s scale, a second before the first item's), never `pending_since`: the age stays true,
+and kugetsu, which reads only its own fields (our `attempts` and claim sit beside them the same way),
+still reads a valid queue in the order items were added (by `pending_since`, or by file name: our ids
+grow with time); only our drainers honour a move to the front. Items kugetsu adds later have no `queue_order`,
+so they go by their `pending_since`, behind the moved ones.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from datetime import UTC, datetime
@@ -32,6 +41,8 @@ class ItemState(StrEnum):
     BROKEN = "broken"  # ours, never written: the file is not a usable item
 
 
+#: Ours, kugetsu ignores it: the queue's order when `queue front` moved an item (see the module's docstring).
+ORDER_FIELD = "queue_order"
 WAITING = frozenset({ItemState.PENDING, ItemState.STARTING})  # what "queued" counts
 MAX_ATTEMPTS = 3
 _DISPLAY_ORDER: dict[str, int] = {
@@ -101,13 +112,20 @@ class QueueItem(NamedTuple):
         return self.error or _text(self.data.get("error")) or _text(self.data.get("last_error"))
 
     def queued_timestamp(self) -> float:
-        """`pending_since` when it parses, else the file's mtime: the queue's order."""
+        """`pending_since` when it parses, else the file's mtime: when it was queued (its age)."""
         stamp = parse_time(self.data.get("pending_since"))
         return self.mtime if stamp is None else stamp
 
+    def queue_order(self) -> float:
+        """Where it stands in the queue: our `queue_order` if it is a finite number, else when it was queued."""
+        value = self.data.get(ORDER_FIELD)
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+        return self.queued_timestamp()
+
     def order_key(self) -> tuple[float, str]:
         # Ties (kugetsu writes whole seconds) go by id: ours grow with time.
-        return (self.queued_timestamp(), self.id)
+        return (self.queue_order(), self.id)
 
     def display_key(self) -> tuple[int, float, str]:
         rank = len(_DISPLAY_ORDER) + (1 if self.broken else 0)
@@ -145,7 +163,7 @@ def list_items(home: Home) -> list[QueueItem]:
 
 
 def pending_in_order(items: list[QueueItem]) -> list[QueueItem]:
-    """Pending items, oldest `pending_since` first: position N in the queue is index N-1."""
+    """Pending items in queue order (`queue_order`, else oldest `pending_since`): position N is index N-1."""
     return sorted((i for i in items if i.state == ItemState.PENDING), key=QueueItem.order_key)
 
 
@@ -167,5 +185,16 @@ def item_path(home: Home, item_id: str) -> Path:
     return home.queue_items_dir / f"{name}.json"
 
 
+def queue_path_problem(home: Home) -> str | None:
+    """A file where the queue's directories should be (it would read as an empty queue), or None."""
+    for path in (home.queue_items_dir.parent, home.queue_items_dir):
+        if os.path.lexists(path) and not os.path.isdir(path):
+            return f"the queue directory {path} is not a directory: move that file away"
+    return None
+
+
 def ensure_queue_dirs(home: Home) -> None:
+    problem = queue_path_problem(home)
+    if problem:  # else mkdir's bare "File exists"
+        raise KugetsuError(problem)
     home.ensure(home.root, home.queue_items_dir.parent, home.queue_items_dir)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import stat
-from datetime import UTC, datetime
 from typing import NamedTuple
 
 from kugetsu_tui.base.atomic import write_json
@@ -18,6 +17,7 @@ from kugetsu_tui.base.locking import sessions_lock
 from kugetsu_tui.base.refs import IssueRef, parse_issue_ref
 from kugetsu_tui.lifecycle.start import Launched, check_message, start_session
 from kugetsu_tui.queue.items import (
+    ORDER_FIELD,
     WAITING,
     ItemState,
     QueueItem,
@@ -123,9 +123,10 @@ def remove_item(home: Home, item_id: str) -> QueueItem:
 
 
 def move_to_front(home: Home, item_id: str) -> QueueItem:
-    """Make a pending item the next to start: its `pending_since` becomes a second before the first one's.
+    """Make a pending item the next to start: its `queue_order` becomes a second before the first one's.
 
-    The order lives in kugetsu's own field, so kugetsu's daemon sees the same order.
+    `pending_since` is left as it was, so the item's age stays true; why kugetsu still reads a sane
+    queue is in queue/items.py.
     """
     with sessions_lock(home):
         item = _existing(home, item_id)
@@ -134,6 +135,5 @@ def move_to_front(home: Home, item_id: str) -> QueueItem:
         first = pending_in_order(list_items(home))[0]
         if first.id == item.id:
             return item
-        earlier = datetime.fromtimestamp(first.queued_timestamp() - 1, UTC).astimezone()
-        write_json(item.path, dict(item.data, pending_since=earlier.isoformat(timespec="seconds")))
+        write_json(item.path, dict(item.data, **{ORDER_FIELD: first.queue_order() - 1}))
         return read_item(item.path)

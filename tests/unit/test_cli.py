@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
+import tomllib
 
 import pytest
 
+from kugetsu_tui.cli.main import build_parser
 from kugetsu_tui.lifecycle.start import start_session
 from tests.helpers import (
     PY,
+    ROOT,
     SEED_DEV_NAMES,
     assert_one_line_error,
     cli_env,
@@ -98,11 +102,62 @@ def test_ls_corrects_a_running_state_whose_agent_vanished(home):
     assert "vanished" in run_cli(home, "ls").stdout
 
 
-def test_ls_on_a_home_that_does_not_exist_creates_nothing(tmp_path):
+def test_ls_json_on_a_home_that_does_not_exist_says_so_exits_1_keeps_its_json_and_creates_nothing(tmp_path):
     missing = tmp_path / "nothing-here"
-    listing = ls_json(missing)
-    assert listing == {"active": 0, "limit": 3, "sessions": [], "queued": 0}
+    result = run_cli(missing, "ls", "--json")
+    assert_one_line_error(result, 1, f"the kugetsu home {missing} (from $KUGETSU_HOME) does not exist", "--home")
+    assert json.loads(result.stdout) == {"active": 0, "limit": 3, "sessions": [], "queued": 0}
     assert not missing.exists()
+
+
+EVERY_COMMAND = [
+    ("ls",),
+    ("work",),
+    ("work", "--json"),
+    ("prune", "--merged", "--dry-run"),
+    ("restore", "--list"),
+    ("restore", "x"),
+    ("recover", "--dry-run"),
+    ("recover",),
+    ("limit",),
+    ("continue", "a/b#1"),
+    ("destroy", "a/b#1", "-y"),
+    ("start", "a/b#1", "go"),
+    ("start", "a/b#1", "go", "--queue"),
+    ("permissions",),
+    ("queue", "add", "a/b#1", "go"),
+    ("queue", "rm", "q_1"),
+    ("queue", "front", "q_1"),
+    ("queue", "drain"),
+    ("queue", "drain", "--watch"),
+]
+
+
+@pytest.mark.parametrize("args", EVERY_COMMAND, ids=" ".join)
+def test_every_command_on_a_home_that_does_not_exist_says_so_in_one_line_and_creates_nothing(tmp_path, args):
+    missing = tmp_path / "nothing-here"
+    result = run_cli(None, "--home", str(missing), *args)
+    assert_one_line_error(result, 1, f"the kugetsu home {missing} (given by --home) does not exist", "KUGETSU_HOME")
+    assert result.stdout == ""
+    assert not missing.exists()
+
+
+def test_queue_ls_json_on_a_home_that_does_not_exist_keeps_its_json(tmp_path):
+    result = run_cli(None, "queue", "ls", "--json", "--home", str(tmp_path / "none"))
+    assert_one_line_error(result, 1, "does not exist")
+    assert json.loads(result.stdout) == {"queued": 0, "items": []}
+
+
+def test_limit_n_still_creates_a_missing_home_for_its_config(tmp_path):
+    missing = tmp_path / "new-home"
+    result = run_cli(missing, "limit", "4")
+    assert result.returncode == 0, result.stderr
+    assert (missing / "config.toml").is_file()
+
+
+def test_the_missing_home_line_names_the_default_when_nothing_pointed_elsewhere(tmp_path):
+    result = run_cli(None, "ls", env={"KUGETSU_HOME": None, "HOME": str(tmp_path)})
+    assert_one_line_error(result, 1, f"the kugetsu home {tmp_path / '.kugetsu'} (the default) does not exist")
 
 
 def test_ls_shows_an_invalid_limit_as_a_warning(home):
@@ -183,12 +238,103 @@ def test_usage_errors_exit_1_not_argparses_2_with_one_line(home, args):
     assert "--help" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "prog"), [(("ls", "-j"), "kugetsu-tui ls"), (("queue", "ls", "extra"), "kugetsu-tui queue ls")]
+)
+def test_an_unknown_argument_is_named_by_the_command_whose_help_lists_the_right_ones(home, args, prog):
+    assert_one_line_error(run_cli(home, *args), 1, f"{prog}: error: unrecognized arguments: {args[-1]}")
+
+
 def test_help_exits_0_and_documents_the_exit_codes(home):
     result = run_cli(home, "--help")
     assert result.returncode == 0
     assert "2 at capacity" in result.stdout
     for command in ("ls", "start", "continue", "destroy", "restore", "limit"):
         assert command in result.stdout
+
+
+def _commands(parser, path=()):
+    """Every subcommand and sub-subcommand of `parser`: (words, its parser, its help in the list above it)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, sub in action.choices.items():
+                yield (*path, name), sub, helps[name]
+                yield from _commands(sub, (*path, name))
+
+
+def test_every_subcommand_and_sub_subcommand_has_a_description_in_its_help():
+    commands = list(_commands(build_parser()))
+    words = {" ".join(path) for path, _, _ in commands}
+    assert {"ls", "start", "queue", "queue add", "queue drain", "permissions", "prune"} <= words
+    for path, parser, listed in commands:
+        assert listed, path
+        assert parser.description, path
+        assert parser.description.rstrip(".").lower().startswith(listed.rstrip(".").lower()[:20]), path
+        shown = " ".join(parser.format_help().split())
+        assert " ".join(parser.description.split()) in shown, path
+
+
+def test_a_subcommands_help_shows_its_description_on_the_command_line(home):
+    result = run_cli(home, "queue", "add", "--help")
+    assert result.returncode == 0
+    assert "Queue a start for when a slot frees." in result.stdout
+    assert "Answer one." not in result.stdout and "list the permission asks" not in result.stdout
+    result = run_cli(home, "permissions", "--help")
+    assert "List the permission asks pending in the opencode server, or answer one." in " ".join(result.stdout.split())
+
+
+def test_version_prints_the_package_version_and_exits_0(home):
+    from importlib.metadata import version
+
+    for args in (("--version",), ("ls", "--version")):
+        result = run_cli(home, *args)
+        assert (result.returncode, result.stdout, result.stderr) == (0, f"kugetsu-tui {version('kugetsu-tui')}\n", "")
+    assert version("kugetsu-tui") == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("ls", "--json", "--home", "{other}"),
+        ("ls", "--home={other}", "--json"),
+        ("queue", "ls", "--json", "--home", "{other}"),
+        ("queue", "--home", "{other}", "ls", "--json"),
+    ],
+)
+def test_the_global_home_option_works_after_the_command_too(home, tmp_path, args):
+    other = make_home(tmp_path, "other")
+    write_session(other, "only-in-other")
+    result = run_cli(home, *(a.format(other=other.root) for a in args))
+    assert result.returncode == 0, result.stderr
+    listing = json.loads(result.stdout)
+    if "sessions" in listing:
+        assert [e["name"] for e in listing["sessions"] if e["kind"] == "dev"] == ["only-in-other"]
+
+
+def test_given_before_and_after_the_command_the_home_after_it_wins(home, tmp_path):
+    other = make_home(tmp_path, "other")
+    write_session(other, "only-in-other")
+    args = build_parser().parse_args(["--home", str(home.root), "ls", "--home", str(other.root)])
+    assert args.home == str(other.root)
+    args = build_parser().parse_args(["--home", str(home.root), "ls"])  # not reset by the command's default
+    assert args.home == str(home.root)
+    listing = json.loads(run_cli(home, "--home", "/nonexistent", "ls", "--json", "--home", str(other.root)).stdout)
+    assert [e["name"] for e in listing["sessions"] if e["kind"] == "dev"] == ["only-in-other"]
+
+
+def test_every_command_takes_the_global_options_and_none_can_define_its_own_of_that_name():
+    parser = build_parser()
+    for path, sub, _ in _commands(parser):
+        assert {"--home", "--demo", "--version"} <= set(sub._option_string_actions), path
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    with pytest.raises(argparse.ArgumentError, match="conflicting option string: --home"):
+        commands.add_parser("new-command", help="a command").add_argument("--home")
+
+
+def test_demo_after_a_command_is_refused_as_before_it(home):
+    for args in (("--demo", "ls"), ("ls", "--demo")):
+        assert_one_line_error(run_cli(home, *args), 1, "--demo opens the console on a throwaway home")
 
 
 def test_exit_codes_0_1_2(home):

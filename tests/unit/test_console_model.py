@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.console.model import ConsoleModel, QueueRow, read_changes
 from kugetsu_tui.queue.items import list_items
@@ -153,3 +156,21 @@ def test_a_destroy_unmarks_its_sessions_by_name_at_once(home: Home) -> None:
         model.toggle_mark(n)
     model.archived(["entry-1", "entry-2"], ["a", "b"])  # the names come with the ids: none is parsed from an id
     assert model.marked == {"c"} and set(model.views) == {"a", "b", "c"}  # rows stay until the watcher sees them go
+
+
+def test_a_queued_row_moved_to_the_front_is_first_and_shows_its_true_age(home: Home) -> None:
+    from kugetsu_tui.console.rows import queue_cells, sort_key
+    from kugetsu_tui.queue.manage import move_to_front
+    from tests.unit.queue_fixtures import pending, write_item
+
+    now = time.time()
+    for number, hours in ((1, 5), (2, 3)):
+        stamp = datetime.fromtimestamp(now - hours * 3600, UTC).astimezone().isoformat(timespec="seconds")
+        write_item(home, pending(number, stamp))
+    move_to_front(home, "q_2")
+    model = ConsoleModel(Limit(1, "test"))
+    model.set_queue(list_items(home))
+    rows = sorted(model.queue.values(), key=sort_key)
+    assert [(row.item.id, row.position) for row in rows] == [("q_2", 1), ("q_1", 2)]
+    cells = [queue_cells(row, now) for row in rows]
+    assert [(c["state"].plain, c["age"].plain) for c in cells] == [("queued #1", "3h"), ("queued #2", "5h")]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -116,16 +118,40 @@ def test_queue_rm_refuses_an_item_being_started(home):
     assert item_data(home, "q_4")["state"] == "starting"
 
 
-def test_queue_front_makes_an_item_next_in_kugetsus_own_field(home):
-    write_session(home, "github.com-shoko-kugetsu-1")
-    ids = [queued_id(run_cli(home, "queue", "add", f"shoko/kugetsu#{n}", "x").stdout) for n in (2, 3, 4)]
-    result = run_cli(home, "queue", "front", ids[2])
-    assert result.returncode == 0 and "is next in the queue" in result.stdout
-    assert [e["id"] for e in queue_json(home)["items"]] == [ids[2], ids[0], ids[1]]
-    moved = item_data(home, ids[2])
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", moved["pending_since"])
-    assert run_cli(home, "queue", "front", ids[2]).returncode == 0  # already first: nothing changes
-    assert [e["id"] for e in queue_json(home)["items"]] == [ids[2], ids[0], ids[1]]
+def _hours_ago(hours: float) -> str:
+    return datetime.fromtimestamp(time.time() - hours * 3600, UTC).astimezone().isoformat(timespec="seconds")
+
+
+def _ls_rows(home) -> dict[str, list[str]]:
+    """`queue ls` as {id: [position, state, issue, age, ...]}."""
+    lines = run_cli(home, "queue", "ls").stdout.splitlines()[1:-1]
+    return {cells[1]: cells for cells in (line.split() for line in lines)}
+
+
+def test_queue_front_moves_an_item_ahead_by_position_and_keeps_its_age(home):
+    for number, hours in ((1, 3), (2, 2), (3, 1)):
+        write_item(home, pending(number, _hours_ago(hours)))
+    since = {f"q_{n}": item_data(home, f"q_{n}")["pending_since"] for n in (1, 2, 3)}
+
+    result = run_cli(home, "queue", "front", "q_3")
+    assert result.returncode == 0 and "q_3 (github.com/shoko/kugetsu#3) is next in the queue" in result.stdout
+    assert [(e["id"], e["position"]) for e in queue_json(home)["items"]] == [("q_3", 1), ("q_1", 2), ("q_2", 3)]
+    assert {e["id"]: e["pending_since"] for e in queue_json(home)["items"]} == since  # the age is kugetsu's, kept
+    rows = _ls_rows(home)  # POS and AGE: in front, and still an hour old
+    assert [(rows[i][0], rows[i][4]) for i in ("q_3", "q_1", "q_2")] == [("1", "1h"), ("2", "3h"), ("3", "2h")]
+
+    # kugetsu keeps adding items its own way (no queue_order): they go behind; a second front goes first.
+    write_item(home, pending(4, _hours_ago(0)))
+    assert run_cli(home, "queue", "front", "q_2").returncode == 0
+    assert [e["id"] for e in queue_json(home)["items"]] == ["q_2", "q_3", "q_1", "q_4"]
+    assert item_data(home, "q_2")["pending_since"] == since["q_2"]
+    assert run_cli(home, "queue", "front", "q_2").returncode == 0  # already first: nothing changes
+    assert [e["id"] for e in queue_json(home)["items"]] == ["q_2", "q_3", "q_1", "q_4"]
+
+    result = run_cli(home, "queue", "drain", env=CAP1)  # the drainer starts the one in front
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("started q_2 ")
+    assert item_data(home, "q_2")["state"] == "completed"
 
 
 def test_queue_front_refuses_an_item_that_is_not_pending(home):
@@ -170,6 +196,7 @@ def test_a_drain_blocked_for_every_item_says_why_and_touches_no_item(tmp_path, b
     env = {"MAX_CONCURRENT_AGENTS": "0" if broken == "invalid limit" else "3"}
     result = run_cli(home, "queue", "drain", env=env)
     assert reason in assert_one_line_error(result, 1, "queue drain blocked")
+    assert result.stdout == ""  # the reason is said once, on stderr
     assert _without_lock(tree_listing(home.root)) == _without_lock(before)
 
 
@@ -200,3 +227,13 @@ def test_an_item_with_an_invalid_ref_becomes_error_with_the_reason(home):
 def test_queue_usage_errors_exit_1(home, args):
     result = run_cli(home, *args)
     assert result.returncode == 1 and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("where", ["queue", "queue/items"])
+@pytest.mark.parametrize("args", [("queue", "ls"), ("queue", "add", "a/b#1", "x"), ("queue", "drain", "--watch")])
+def test_a_file_where_the_queue_directory_should_be_is_named_in_one_line(home, where, args):
+    (home.root / where).parent.mkdir(parents=True, exist_ok=True)
+    (home.root / where).write_text("not a directory")
+    result = run_cli(home, *args, timeout=20)
+    assert_one_line_error(result, 1, f"the queue directory {home.root / where} is not a directory", "move that")
+    assert (home.root / where).read_text() == "not a directory"

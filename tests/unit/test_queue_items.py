@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 
 import pytest
 
@@ -198,3 +199,18 @@ def test_queue_ls_json_has_exactly_the_documented_shape(home):
         "fork_pid": 48230,
         "path": str(home.queue_items_dir / "q_1743264000_1170.json"),
     }
+
+
+@pytest.mark.parametrize("bad", [True, "1", None, float("nan"), float("inf"), [1]])
+def test_a_queue_order_that_is_not_a_finite_number_is_ignored(home, bad):
+    write_item(home, pending(1, "2026-03-29T18:00:00+02:00"))
+    write_item(home, pending(2, "2026-03-29T18:00:01+02:00", queue_order=bad))
+    assert [item.id for item in pending_in_order(list_items(home))] == ["q_1", "q_2"]
+
+
+def test_queue_order_is_read_before_pending_since_and_leaves_the_age_alone(home):
+    write_item(home, pending(1, "2026-03-29T18:00:00+02:00"))
+    write_item(home, pending(2, "2026-03-29T19:00:00+02:00", queue_order=0))
+    items = pending_in_order(list_items(home))
+    assert [item.id for item in items] == ["q_2", "q_1"]
+    assert items[0].queued_timestamp() == datetime.fromisoformat("2026-03-29T19:00:00+02:00").timestamp()

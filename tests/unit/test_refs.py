@@ -108,3 +108,55 @@ def test_cli_start_with_a_bad_ref_exits_1_and_writes_nothing_anywhere(home, bad)
     assert result.stdout == ""
     assert tree_listing(root) == before
     assert not (home.root / "logs").exists() and not (home.root / "archive").exists()
+
+
+# --- a pull-request URL where an issue ref is expected ---------------------------------------------
+
+PULL_URLS = [
+    ("https://github.com/shoko/kugetsu/pull/12", "github.com/shoko/kugetsu"),
+    ("https://GitHub.com/shoko/kugetsu/pull/12/files", "github.com/shoko/kugetsu"),
+    ("http://codeberg.org/a-b/c.d/pulls/3", "codeberg.org/a-b/c.d"),
+    ("https://gitlab.example.org/team/app/-/merge_requests/4", "gitlab.example.org/team/app"),
+]
+
+
+@pytest.mark.parametrize(("url", "repo"), PULL_URLS)
+def test_a_pull_request_url_is_refused_as_one_with_the_issue_ref_form_of_its_repository(url, repo):
+    with pytest.raises(KugetsuError) as caught:
+        parse_issue_ref(url)
+    message = str(caught.value)
+    assert message.startswith(f"invalid issue ref {url!r}: that is a pull-request URL, not an issue")
+    assert f"{repo}#N or https://{repo}/issues/N" in message
+    assert "\n" not in message
+
+
+def test_other_bad_refs_keep_the_generic_message():
+    for text in ("https://github.com/shoko/kugetsu/pulls", "https://github.com/shoko/kugetsu/pull/x", "a/b#x"):
+        with pytest.raises(KugetsuError, match="expected HOST/OWNER/REPO#N") as caught:
+            parse_issue_ref(text)
+        assert "pull-request" not in str(caught.value)
+
+
+PR = "https://github.com/shoko/kugetsu/pull/12"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("start", PR, "go"),
+        ("start", PR, "go", "--queue"),
+        ("queue", "add", PR, "go"),
+        ("continue", PR),
+        ("continue", PR, "more"),
+        ("destroy", PR, "-y"),
+        ("restore", PR),
+    ],
+    ids=lambda args: " ".join(args[: 2 if args[0] != "queue" else 3]).replace(PR, "PR"),
+)
+def test_every_command_that_takes_a_ref_refuses_a_pull_request_url_as_one_and_changes_nothing(home, args):
+    before = tree_listing(home.root)
+    result = run_cli(home, *args)
+    assert_one_line_error(result, 1, "is a pull-request URL, not an issue", "github.com/shoko/kugetsu#N")
+    assert "no session" not in result.stderr and "nothing archived" not in result.stderr
+    assert result.stdout == ""
+    assert tree_listing(home.root) == before
