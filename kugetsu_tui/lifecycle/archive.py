@@ -152,10 +152,9 @@ def destroy_session(
     file and index entry (the slot is freed), the log, the worktree, and last the opencode session.
     """
     name = _session_name(home, target)
-    pending = read_record(home, name)  # a destroy killed mid-way, which taking the lock finishes or undoes
-    journal = acquire(home, name, "destroy")
+    journal = acquire(home, name, "destroy")  # finishes or undoes a destroy killed mid-way
     try:
-        finished = _finished_destroy(home, name, pending)
+        finished = _finished_destroy(home, name, journal.recovered)
         if finished is not None:
             journal.release()
             return finished
@@ -188,7 +187,8 @@ def destroy_session(
 
 
 def _finished_destroy(home: Home, name: str, pending: dict[str, Any] | None) -> Destroyed | None:
-    """The destroy asked for, if recovery just finished an interrupted one of this session."""
+    """The destroy asked for, if taking the lock just finished an interrupted one of this session (not a
+    destroy that another live process completed meanwhile: that one is theirs, and this finds no session)."""
     if pending is None or pending.get("op") != "destroy" or os.path.lexists(home.session_path(name)):
         return None
     entry = home.archive_dir / str(pending.get("entry"))
@@ -618,8 +618,13 @@ def restore_session(home: Home, name: str, config: AgentConfig | None = None) ->
         try:
             entry = find_entry(home, name)  # again: recovery may have finished an interrupted restore of it
         except KugetsuError:
+            recovered = journal.recovered or {}
             if not os.path.lexists(home.session_path(session_name)):
                 raise
+            if recovered.get("op") != "restore":  # a live restore by another process won the race
+                raise KugetsuError(
+                    f"{session_name} is back in sessions/ already: another process restored it"
+                ) from None
             journal.finish()
             return read_session(home.session_path(session_name))
         config = config or load_agent_config(home)

@@ -37,6 +37,9 @@ class Journal:
     def __init__(self, home: Home, name: str, op: str, fd: int) -> None:
         self.home, self.name, self.op, self._fd = home, name, op, fd
         self.record: dict[str, Any] = {}
+        #: The record of a dead process's operation that taking this lock recovered, if any. Read under
+        #: the lock: a record read before it may be a live operation's that ended meanwhile.
+        self.recovered: dict[str, Any] | None = None
 
     @property
     def path(self) -> Any:
@@ -132,8 +135,10 @@ def acquire(home: Home, name: str, op: str, *, recover: bool = True) -> Journal:
         from kugetsu_tui.lifecycle.recover import clean_leftovers, recover_record
 
         try:
-            if read_record(home, name) is not None:
+            pending = read_record(home, name)
+            if pending is not None:
                 recover_record(home, name)
+                journal.recovered = pending
             clean_leftovers(home, name)
         except BaseException:
             journal.release()

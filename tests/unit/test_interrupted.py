@@ -11,6 +11,15 @@ from tests.helpers import PY, cli_env, dev_files, run_cli, wait_state
 NAME, REF = "github.com-shoko-kugetsu-49", "github.com/shoko/kugetsu#49"
 
 
+def fault_point_number(home, trace: Path, label: str, *args: str) -> str:
+    """The number of the fault point called `label` that the command passes, from a run that goes to the end
+    (`KUGETSU_TUI_KILL_AT=0` kills nowhere and traces every point), for a later run killed right there."""
+    done = run_cli(home, *args, env={"KUGETSU_TUI_KILL_AT": "0", "KUGETSU_TUI_FAULT_TRACE": str(trace)})
+    assert done.returncode == 0, done.stderr
+    (at,) = [line.split()[0] for line in trace.read_text().splitlines() if line.endswith(f" {label}")]
+    return at
+
+
 def test_a_killed_restore_is_shown_interrupted_and_recover_puts_it_back(home):
     run_cli(home, "start", REF, "x")
     wait_state(home, NAME, "idle")
@@ -47,6 +56,54 @@ def test_two_racing_destroys_give_one_entry_and_one_clear_refusal(home):
     assert len(list(home.archive_dir.iterdir())) == 1
 
 
+def _another_process_runs_first(monkeypatch, *args: str) -> None:
+    """Between this process's first look at the session and its taking the session's lock, another
+    process runs `kugetsu-tui ARGS` to the end: the race of a key pressed twice, made certain."""
+    from kugetsu_tui.lifecycle import journal
+
+    real_lock = journal._lock
+    ran: list[subprocess.CompletedProcess[str]] = []
+
+    def lock_after_the_other(*lock_args):
+        if not ran:
+            ran.append(run_cli(*args))
+            assert ran[0].returncode == 0, ran[0].stderr
+        return real_lock(*lock_args)
+
+    monkeypatch.setattr(journal, "_lock", lock_after_the_other)
+
+
+def test_a_destroy_that_another_process_finished_first_is_refused_not_claimed(home, tmp_path, monkeypatch, capsys):
+    """A record read before the lock may belong to a live destroy that then ends: only a record found
+    under the lock was recovered by this destroy, so only then does it say it finished one."""
+    from kugetsu_tui.cli.main import main
+
+    trace = tmp_path / "trace"
+    run_cli(home, "start", REF, "x")
+    wait_state(home, NAME, "idle")
+    at = fault_point_number(home, trace, "entry in place", "destroy", REF, "-y")
+    assert run_cli(home, "restore", NAME).returncode == 0
+    assert run_cli(home, "destroy", REF, "-y", env={"KUGETSU_TUI_KILL_AT": at}).returncode == -9
+    _another_process_runs_first(monkeypatch, home, "recover")  # it finishes that destroy, not we
+    code = main(["--home", str(home.root), "destroy", REF, "-y"])
+    err = capsys.readouterr().err
+    assert code == 1 and "finished now" not in err, err
+    assert len(list(home.archive_dir.iterdir())) == 1 and not home.journal_dir.exists()
+
+
+def test_a_restore_that_another_process_finished_first_is_refused_not_claimed(home, monkeypatch, capsys):
+    from kugetsu_tui.cli.main import main
+
+    run_cli(home, "start", REF, "x")
+    wait_state(home, NAME, "idle")
+    assert run_cli(home, "destroy", REF, "-y").returncode == 0
+    _another_process_runs_first(monkeypatch, home, "restore", NAME)
+    code = main(["--home", str(home.root), "restore", NAME])
+    err = capsys.readouterr().err
+    assert code == 1 and "another process restored it" in err, err
+    assert dev_files(home) == [f"{NAME}.json"] and not home.journal_dir.exists()
+
+
 def test_restore_list_shows_an_incomplete_entry_with_what_it_holds(home):
     entry = home.archive_dir / f"{NAME}--20260101T000000000000"
     entry.mkdir(parents=True)
@@ -60,13 +117,7 @@ def test_a_destroy_killed_once_its_entry_is_complete_is_shown_interrupted_until_
     trace = tmp_path / "trace"
     run_cli(home, "start", REF, "x")
     wait_state(home, NAME, "idle")
-    assert (
-        run_cli(
-            home, "destroy", REF, "-y", env={"KUGETSU_TUI_KILL_AT": "0", "KUGETSU_TUI_FAULT_TRACE": str(trace)}
-        ).returncode
-        == 0
-    )
-    (at,) = [line.split()[0] for line in trace.read_text().splitlines() if line.endswith(" entry in place")]
+    at = fault_point_number(home, trace, "entry in place", "destroy", REF, "-y")
     assert run_cli(home, "restore", NAME).returncode == 0
     killed = run_cli(home, "destroy", REF, "-y", env={"KUGETSU_TUI_KILL_AT": at})
     assert killed.returncode == -9 and dev_files(home) == [f"{NAME}.json"]
@@ -82,13 +133,7 @@ def test_destroying_again_a_session_whose_destroy_was_killed_finishes_it_and_say
     trace = tmp_path / "trace"
     run_cli(home, "start", REF, "x")
     wait_state(home, NAME, "idle")
-    assert (
-        run_cli(
-            home, "destroy", REF, "-y", env={"KUGETSU_TUI_KILL_AT": "0", "KUGETSU_TUI_FAULT_TRACE": str(trace)}
-        ).returncode
-        == 0
-    )
-    (at,) = [line.split()[0] for line in trace.read_text().splitlines() if line.endswith(" session file removed")]
+    at = fault_point_number(home, trace, "session file removed", "destroy", REF, "-y")
     assert run_cli(home, "restore", NAME).returncode == 0
     assert run_cli(home, "destroy", REF, "-y", env={"KUGETSU_TUI_KILL_AT": at}).returncode == -9
     again = run_cli(home, "destroy", REF, "-y")
@@ -119,13 +164,7 @@ def test_a_corrupt_session_whose_restore_was_killed_after_its_copy_is_rolled_bac
     trace = tmp_path / "trace"
     home.session_path(NAME).write_bytes(b'{"type": "forked", "state": ')
     assert run_cli(home, "destroy", NAME, "-y").returncode == 0
-    assert (
-        run_cli(
-            home, "restore", NAME, env={"KUGETSU_TUI_KILL_AT": "0", "KUGETSU_TUI_FAULT_TRACE": str(trace)}
-        ).returncode
-        == 0
-    )
-    (at,) = [line.split()[0] for line in trace.read_text().splitlines() if line.endswith(" slot reserved")]
+    at = fault_point_number(home, trace, "slot reserved", "restore", NAME)
     assert run_cli(home, "destroy", NAME, "-y").returncode == 0
     assert run_cli(home, "restore", NAME, env={"KUGETSU_TUI_KILL_AT": at}).returncode == -9
     assert dev_files(home) == [f"{NAME}.json"]  # the copy holds a slot
@@ -198,11 +237,7 @@ def test_a_destroy_finished_long_after_its_kill_keeps_a_worktree_that_changed_si
     assert run_cli(home, "start", "acme/widgets#5", "x").returncode == 0
     worktree = Path(wait_state(home, name, "idle")["worktree_path"])
     (worktree / "draft.txt").write_text("saved\n")
-    whole = run_cli(
-        home, "destroy", name, "-y", env={"KUGETSU_TUI_KILL_AT": "0", "KUGETSU_TUI_FAULT_TRACE": str(trace)}
-    )
-    assert whole.returncode == 0  # it tells the fault point right after the session file went
-    (at,) = [line.split()[0] for line in trace.read_text().splitlines() if line.endswith(" session file removed")]
+    at = fault_point_number(home, trace, "session file removed", "destroy", name, "-y")
     assert run_cli(home, "restore", name).returncode == 0 and (worktree / "draft.txt").exists()
     assert run_cli(home, "destroy", name, "-y", env={"KUGETSU_TUI_KILL_AT": at}).returncode == -9
     assert worktree.is_dir() and dev_files(home) == []
@@ -222,13 +257,7 @@ def test_a_destroy_finished_by_recovery_removes_a_worktree_that_did_not_change(t
     assert run_cli(home, "start", "acme/widgets#6", "x").returncode == 0
     worktree = Path(wait_state(home, name, "idle")["worktree_path"])
     (worktree / "draft.txt").write_text("saved\n")
-    assert (
-        run_cli(
-            home, "destroy", name, "-y", env={"KUGETSU_TUI_KILL_AT": "0", "KUGETSU_TUI_FAULT_TRACE": str(trace)}
-        ).returncode
-        == 0
-    )
-    (at,) = [line.split()[0] for line in trace.read_text().splitlines() if line.endswith(" session file removed")]
+    at = fault_point_number(home, trace, "session file removed", "destroy", name, "-y")
     assert run_cli(home, "restore", name).returncode == 0
     assert run_cli(home, "destroy", name, "-y", env={"KUGETSU_TUI_KILL_AT": at}).returncode == -9
     assert run_cli(home, "recover").returncode == 0
