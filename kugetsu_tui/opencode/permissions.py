@@ -22,7 +22,7 @@ def pending_asks(home: Home) -> tuple[OpencodeServer, dict[str, str], list[Permi
     if config.server is None:
         raise KugetsuError(
             "no opencode server configured: set [agent] server in config.toml "
-            '(e.g. "http://127.0.0.1:4096"; see README, Activity and the opencode server)'
+            '(e.g. "http://127.0.0.1:4096"; see docs/opencode-server.md)'
         )
     server = OpencodeServer(config.server, TIMEOUT)
     views = overview(home).sessions
