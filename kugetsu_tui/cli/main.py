@@ -16,7 +16,7 @@ from typing import NoReturn
 
 from kugetsu_tui.base.errors import ExitCode, KugetsuError
 from kugetsu_tui.base.text import printable
-from kugetsu_tui.cli import permissions, queue, sessions, work
+from kugetsu_tui.cli import permissions, queue, review, sessions, work
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="open the console on a temporary demo home with a simulated agent"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for group in (sessions, work, queue, permissions):
+    for group in (sessions, work, queue, permissions, review):
         group.add_parsers(sub)
     return parser
 
