@@ -240,12 +240,8 @@ def test_the_cli_prints_stat_names_and_patches(tmp_path: Path) -> None:
 def test_the_cli_refuses_in_one_line(tmp_path: Path, fields: dict[str, str], words: str) -> None:
     repo = make_repo(tmp_path / "repo")
     home = make_home(tmp_path)
-    write_session(
-        home,
-        "github.com-acme-widgets-3",
-        {"type": "forked", "state": "idle"},
-        **{k: v.replace("{repo}", str(repo)) for k, v in fields.items()},
-    )
+    data = {"type": "forked", "state": "idle", **{k: v.replace("{repo}", str(repo)) for k, v in fields.items()}}
+    write_session(home, "github.com-acme-widgets-3", data)
     assert_one_line_error(run_cli(home, "diff", "acme/widgets#3"), 1, "cannot diff github.com-acme-widgets-3", words)
     assert_one_line_error(run_cli(home, "diff", "acme/widgets#99"), 1, "no session")
 
