@@ -78,6 +78,19 @@ class PatchView(ScrollView, can_focus=True):
         super().notify_style_update()
         self._strips.clear()
 
+    # Jumps are instant: an animated scroll through 50,000 lines would draw every screen on the way.
+    def action_scroll_home(self) -> None:
+        self.scroll_home(animate=False)
+
+    def action_scroll_end(self) -> None:
+        self.scroll_end(animate=False)
+
+    def action_page_up(self) -> None:
+        self.scroll_page_up(animate=False)
+
+    def action_page_down(self) -> None:
+        self.scroll_page_down(animate=False)
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         index = round(self.scroll_y) + y
