@@ -34,9 +34,9 @@ def cmd_attach(home: Home, args: argparse.Namespace) -> int:
     from kugetsu_tui.lifecycle.archive import special_kind
     from kugetsu_tui.lifecycle.take_over import prepare, run
 
+    prepared = prepare(home, args.target)  # why it cannot be taken over says more than "no terminal"
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise KugetsuError(f"attach {args.target}: opencode's TUI needs a terminal on stdin and stdout")
-    prepared = prepare(home, args.target)
     special = special_kind(prepared.session)
     if special is not None and not args.yes:
         require_terminal(f"attach {args.target}", "pass --yes to take it over")
