@@ -18,6 +18,7 @@ files of more than MAX_PATCH_LINES changed lines are summarised instead.
 from __future__ import annotations
 
 import os
+import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -35,6 +36,9 @@ MAX_PATCH_BYTES = 64 * 1024 * 1024
 _BINARY_PROBE = 8000
 _CHUNK = 1 << 20
 _DIFF_OPTIONS = ["--no-color", "--no-ext-diff", "--no-textconv", "-M"]
+#: How long a worktree's size stays good for `diff_size`.
+SIZE_MAX_AGE = 5.0
+_SIZES: dict[str, tuple[float, str | None]] = {}
 
 
 class Section(StrEnum):
@@ -158,6 +162,24 @@ class FilePatch(NamedTuple):
 
     lines: list[str]
     summary: str | None = None
+
+
+def diff_size(data: dict[str, Any], *, max_age: float = SIZE_MAX_AGE) -> str | None:
+    """`3 files, +12 -4, 1 uncommitted` for a session's worktree, read at most every `max_age` seconds
+    per worktree (a preview asks twice a second); None when it has no worktree git can read."""
+    path = data.get("worktree_path")
+    if not isinstance(path, str):
+        return None
+    now = time.monotonic()
+    cached = _SIZES.get(path)
+    if cached is not None and now - cached[0] < max_age:
+        return cached[1]
+    try:
+        size: str | None = read_diff(worktree_record(data)).totals().describe()
+    except (KugetsuError, OSError):
+        size = None
+    _SIZES[path] = (now, size)
+    return size
 
 
 def worktree_record(data: dict[str, Any]) -> WorktreeRecord:

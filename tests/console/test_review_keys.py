@@ -279,3 +279,11 @@ async def test_e_without_an_editor_says_so(demo_home: Home, programs: Path, monk
         await pilot.press("e")
         await wait_until(pilot, lambda: messages.notified("neither $VISUAL nor $EDITOR is set"))
     assert ran(programs) == []
+
+
+def test_the_preview_shows_the_diffs_size(demo_home: Home) -> None:
+    from kugetsu_tui.console.preview import summary
+
+    (worktree(demo_home) / "notes.txt").write_text("one\ntwo\n")
+    assert "\ndiff: 3 files, +5 -1, 2 uncommitted" in summary(demo_home, WITH_WORKTREE).plain
+    assert "diff:" not in summary(demo_home, WITHOUT_WORKTREE).plain

@@ -251,3 +251,17 @@ def test_worktree_record_refuses_without_a_worktree() -> None:
 
     with pytest.raises(KugetsuError, match="no worktree"):
         worktree_record({"state": "idle"})
+
+
+def test_diff_size_is_the_totals_read_at_most_every_max_age(tmp_path: Path) -> None:
+    from kugetsu_tui.worktrees.diff import diff_size
+
+    _, path, record = _worktree(tmp_path)
+    data = {"worktree_path": str(path), "branch_name": "fix/1", "repo": str(record.repo), "worktree_base": "main"}
+    first = diff_size(data)
+    assert first == read_diff(record).totals().describe() and "uncommitted" in first
+    (path / "another.txt").write_text("more\n")
+    assert diff_size(data) == first  # within max_age: not read again
+    assert diff_size(data, max_age=0) == read_diff(record).totals().describe() != first
+    assert diff_size({"state": "idle"}) is None
+    assert diff_size({**data, "worktree_path": str(tmp_path / "gone")}) is None
