@@ -25,7 +25,6 @@ from kugetsu_tui.opencode.events import log_line_words
 from kugetsu_tui.opencode.log_tail import LogTail
 from kugetsu_tui.sessions.overview import read_view
 from kugetsu_tui.work.status import NOT_CHECKED, read_work, work_for
-from kugetsu_tui.worktrees.diff import diff_size
 
 REFRESH_INTERVAL = 0.5
 LOG_LINES = 500
@@ -60,6 +59,8 @@ def summary(home: Home, name: str) -> Text:
         text.append(f"\nworktree: {printable(_home_relative(worktree))}")
     if isinstance(branch, str) and branch:
         text.append(f"\nbranch: {printable(branch)}")
+    from kugetsu_tui.worktrees.diff import diff_size  # not before the first frame
+
     size = None if session.corrupt else diff_size(session.data)  # what a destroy would archive, unseen otherwise
     if size is not None:
         text.append(f"\ndiff: {size}")
