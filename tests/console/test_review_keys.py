@@ -69,12 +69,15 @@ async def select(pilot, app: KugetsuConsole, name: str) -> None:
     await pilot.pause()
 
 
-def suspensions(app: KugetsuConsole) -> list[str]:
-    """Stand in for App.suspend (headless cannot suspend): each suspension is recorded."""
+def suspensions(app: KugetsuConsole, said_first: Messages | None = None, notice: str = "") -> list[str]:
+    """Stand in for App.suspend (headless cannot suspend): each suspension is recorded, and with
+    `said_first`, whether `notice` had been shown by then."""
     seen: list[str] = []
 
     @contextmanager
     def suspend() -> Iterator[None]:
+        if said_first is not None:
+            seen.append(f"notice shown: {said_first.notified(notice)}")
         seen.append("suspended")
         yield
         seen.append("resumed")
@@ -214,15 +217,13 @@ async def test_t_is_refused_while_the_agent_runs_without_a_server(demo_home: Hom
 async def test_t_says_how_to_come_back_then_runs_the_tui_and_says_what_changed(demo_home: Home, programs: Path) -> None:
     app = KugetsuConsole(demo_home, sample_processes=False, check_work=False)
     messages = Messages()
-    seen = suspensions(app)
+    seen = suspensions(app, messages, "quit opencode")
     async with app.run_test(size=(120, 32), message_hook=messages) as pilot:
         await wait_until(pilot, loaded(app))
         await select(pilot, app, WITH_WORKTREE)
         await pilot.press("t")
-        await wait_until(pilot, lambda: messages.notified("quit opencode"), what="how to come back")
-        assert seen == []  # said before suspending
         await wait_until(pilot, lambda: messages.notified(f"nothing changed in {WITH_WORKTREE} meanwhile"))
-        assert seen == ["suspended", "resumed"]
+        assert seen == ["notice shown: True", "suspended", "resumed"]  # how to come back, said before suspending
     (tui,) = ran(programs)
     session = json.loads(demo_home.session_path(WITH_WORKTREE).read_text())
     assert tui["program"] == "opencode"
