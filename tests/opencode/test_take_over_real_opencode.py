@@ -29,7 +29,7 @@ from kugetsu_tui.worktrees.saved_work import WorktreeRecord
 from tests.helpers import PY, assert_one_line_error, cli_env, wait_for
 from tests.unit.worktree_support import git
 
-from .harness import OpenCode, ServeProcess, free_port, write_kugetsu_home
+from .harness import OpenCode, ServeProcess, _unavailable, free_port, write_kugetsu_home
 
 pytestmark = pytest.mark.opencode
 
@@ -80,7 +80,7 @@ class Tmux:
 @pytest.fixture
 def tmux(tmp_path: Path) -> Iterator[Any]:
     if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed")
+        _unavailable("tmux is not installed (apt-get install tmux): the take-over needs a real terminal")
     started: list[Tmux] = []
 
     def start(argv: list[str], env: dict[str, str], cwd: Path) -> Tmux:

@@ -244,6 +244,8 @@ def test_the_cli_refuses_in_one_line(tmp_path: Path, fields: dict[str, str], wor
     write_session(home, "github.com-acme-widgets-3", data)
     assert_one_line_error(run_cli(home, "diff", "acme/widgets#3"), 1, "cannot diff github.com-acme-widgets-3", words)
     assert_one_line_error(run_cli(home, "diff", "acme/widgets#99"), 1, "no session")
+    write_session(home, "github.com-acme-widgets-4", b'{"type": ')
+    assert_one_line_error(run_cli(home, "diff", "acme/widgets#4"), 1, "its file is unusable")
 
 
 def test_worktree_record_refuses_without_a_worktree() -> None:
