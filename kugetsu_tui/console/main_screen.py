@@ -93,6 +93,11 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         Binding("minus", "limit(-1)", "Lower limit", key_display="-", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "app.quit", "Quit"),
+        # Step in and review (console/take_over.py): opencode's TUI, the worktree, its diff.
+        Binding("t", "take_over", "Take over in opencode's TUI", show=False),
+        Binding("e", "edit_worktree", "$EDITOR in the worktree", show=False),
+        Binding("exclamation_mark", "shell_in_worktree", "$SHELL in the worktree", key_display="!", show=False),
+        Binding("v", "view_diff", "Diff against the base", show=False),
     ]
 
     #: The footer figure, bound to the capacity bar; drawn in a frame of its own, before the table.
@@ -770,6 +775,28 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         from kugetsu_tui.console.help_screen import HelpScreen
 
         self.app.push_screen(HelpScreen(self, self.model.limit))
+
+    # --- step in and review: the logic is in console/take_over.py --------------------------------
+
+    def action_take_over(self) -> None:
+        from kugetsu_tui.console.take_over import take_over
+
+        take_over(self)
+
+    def action_edit_worktree(self) -> None:
+        from kugetsu_tui.console.take_over import open_editor
+
+        open_editor(self)
+
+    def action_shell_in_worktree(self) -> None:
+        from kugetsu_tui.console.take_over import open_shell
+
+        open_shell(self)
+
+    def action_view_diff(self) -> None:
+        from kugetsu_tui.console.take_over import view_diff
+
+        view_diff(self)
 
 
 def _refused(action: str, exc: KugetsuError | OSError) -> ActionRefused:

@@ -59,6 +59,11 @@ def summary(home: Home, name: str) -> Text:
         text.append(f"\nworktree: {printable(_home_relative(worktree))}")
     if isinstance(branch, str) and branch:
         text.append(f"\nbranch: {printable(branch)}")
+    from kugetsu_tui.worktrees.diff import diff_size  # not before the first frame
+
+    size = None if session.corrupt else diff_size(session.data)  # what a destroy would archive, unseen otherwise
+    if size is not None:
+        text.append(f"\ndiff: {size}")
     status = work_for(read_work(home), session)
     if status != NOT_CHECKED:
         text.append(f"\nwork: {printable(status.label)}", style="bold")
