@@ -94,11 +94,11 @@ async def test_start_disabled_exactly_at_capacity_and_enabled_after_destroy(stat
         assert start_binding(app).enabled is False
         await pilot.press("s")
         await pilot.pause()
-        # At capacity s says why, and offers to queue the work instead of starting it.
-        assert messages.notified("maximum concurrent agents (3) reached")
+        # At capacity s offers to queue the work instead of starting it; the dialog says why, no toast over it.
         dialog = app.screen
         assert isinstance(dialog, StartDialog) and dialog.queue_because
         assert "maximum concurrent agents (3) reached" in dialog.queue_because
+        assert not messages.of(Notify)
         await pilot.press("escape")
         assert "full" in capacity_text(app)
         static_home.session_path("github.com-acme-widgets-12").unlink()
