@@ -15,6 +15,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -388,17 +389,14 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
     # --- the command palette -----------------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        """Every action bound on the main screen (read from its bindings: none can be left out), then
+        Textual's own commands but its Quit (ours quits too, and says the agents keep running)."""
+        from kugetsu_tui.console.help_screen import bound_commands
+
         main = self.main_screen
-        yield SystemCommand("Start a dev session", "Start an agent for an issue (capped)", main.action_start)
-        yield SystemCommand("Continue the selected session", "Send it a message", main.action_continue_session)
-        yield SystemCommand("Destroy the selected session", "Stop, export, archive", main.action_destroy)
-        yield SystemCommand("Undo the last destroy", "Restore it from the archive", main.action_undo)
-        yield SystemCommand("Filter sessions", "Show only rows containing some text", main.action_filter)
-        yield SystemCommand("Raise the limit", "max_concurrent_agents + 1 in config.toml", lambda: main.action_limit(1))
-        yield SystemCommand(
-            "Lower the limit", "max_concurrent_agents - 1 in config.toml", lambda: main.action_limit(-1)
-        )
+        for title, help_text, action in bound_commands(main):
+            yield SystemCommand(title, help_text, partial(main.run_from_palette, action))
+        yield from (command for command in super().get_system_commands(screen) if command.title != "Quit")
 
 
 def _stall_after(home: Home) -> float:

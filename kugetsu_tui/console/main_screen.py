@@ -129,8 +129,22 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         ),
         Binding("A", "answer('always')", "Allow always", key_display="A", show=False, tooltip="Allow it always"),
         Binding("x", "answer('reject')", "Reject", show=False, tooltip="Reject the selected session's pending ask"),
-        Binding("plus", "limit(1)", "Raise limit", key_display="+", show=False, tooltip="max_concurrent_agents + 1"),
-        Binding("minus", "limit(-1)", "Lower limit", key_display="-", show=False, tooltip="max_concurrent_agents - 1"),
+        Binding(
+            "plus",
+            "limit(1)",
+            "Raise limit",
+            key_display="+",
+            show=False,
+            tooltip="Raise the limit: max_concurrent_agents + 1 in config.toml",
+        ),
+        Binding(
+            "minus",
+            "limit(-1)",
+            "Lower limit",
+            key_display="-",
+            show=False,
+            tooltip="Lower the limit: max_concurrent_agents - 1 in config.toml",
+        ),
     ]
     #: Unavailable, these are hidden from the footer (they matter only now and then); the others are dimmed.
     HIDDEN_WHEN_REFUSED = frozenset({"queue_start", "undo", "clear_filter"})
@@ -889,9 +903,18 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             preview.session_name = name if name in self.model.views else None
 
     def action_help(self) -> None:
+        from kugetsu_tui.console.details import DetailsScreen
         from kugetsu_tui.console.help_screen import HelpScreen
 
-        self.app.push_screen(HelpScreen(self, self.model.limit))
+        self.app.push_screen(HelpScreen(self, self.model.limit, details=DetailsScreen))
+
+    async def run_from_palette(self, action: str) -> None:
+        """A palette command: what its key does, or why not, at once (the palette passes no check_action)."""
+        reason = None if action.startswith("app.") else self.refusal(action.partition("(")[0])
+        if reason is not None:
+            self.action_explain(action.partition("(")[0])
+        else:
+            await self.run_action(action)
 
 
 def _refused(action: str, exc: KugetsuError | OSError) -> ActionRefused:
