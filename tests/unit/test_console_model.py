@@ -153,3 +153,20 @@ def test_a_destroy_unmarks_its_sessions_by_name_at_once(home: Home) -> None:
         model.toggle_mark(n)
     model.archived(["entry-1", "entry-2"], ["a", "b"])  # the names come with the ids: none is parsed from an id
     assert model.marked == {"c"} and set(model.views) == {"a", "b", "c"}  # rows stay until the watcher sees them go
+
+
+def test_the_sessions_that_need_you_are_those_the_title_counts_and_a_filter_finds(home: Home) -> None:
+    from kugetsu_tui.sessions.activities import Activity, ActivityInfo
+
+    write_session(home, "a", issue_ref="github.com/acme/widgets#1")
+    write_session(home, "b", issue_ref="github.com/acme/widgets#2")
+    model = ConsoleModel(Limit(3, "test"))
+    model.merge(views(home, "a", "b"), [])
+    model.set_activities(
+        {"a": ActivityInfo(Activity.NEEDS_INPUT, "bash: rm -rf build"), "b": ActivityInfo(Activity.BUSY)}
+    )
+    assert model.needs_you("a") and not model.needs_you("b") and model.attention == 1
+    show, hide = model.refilter("needs you", ["a", "b"])
+    assert show == [] and hide == ["b"]
+    model.set_activities({"a": ActivityInfo(Activity.BUSY)})  # answered: it works again
+    assert not model.needs_you("a") and model.attention == 0
