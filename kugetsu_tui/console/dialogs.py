@@ -19,6 +19,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
@@ -65,6 +66,21 @@ FIELD_BREAK = re.compile(r"\t|\r\n|\r|\n")
 class Field(Input):
     """An input that passes what follows a Tab (or a line break) in a paste on to the next field:
     a pasted `ref<Tab>message` fills both. In the last field, a paste is Input's own (its first line)."""
+
+    class Settled(Message):
+        """Every field has taken the keys read before this was posted: their values are what was typed.
+
+        Posted to the first field, handed on field by field: each field's queue is first in, first out,
+        so it reaches the dialog after every key typed before Enter, whichever field it was routed to."""
+
+        def __init__(self, later: list[Field]) -> None:
+            super().__init__()
+            self.later = later
+
+    def on_field_settled(self, event: Field.Settled) -> None:
+        if event.later:
+            event.stop()
+            event.later[0].post_message(Field.Settled(event.later[1:]))
 
     def on_paste(self, event: events.Paste) -> None:
         fields = list(self.screen.query(Field))
@@ -131,6 +147,10 @@ class StartDialog(Dialog[tuple[str, str] | None]):
         if self.focused is self.query_one("#ref", Input):
             self.set_focus(self.query_one("#message", Input))  # now: the keys read next are the message's
             return
+        fields = list(self.query(Field))
+        fields[0].post_message(Field.Settled(fields[1:]))  # the values once the keys typed before are in
+
+    def on_field_settled(self) -> None:
         error = self._ref_error()
         if error:
             self.query_one("#ref-error", Static).update(error)

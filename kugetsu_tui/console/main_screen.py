@@ -127,7 +127,14 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         Binding(
             "a", "answer('once')", "Allow once", show=False, tooltip="Allow the selected session's pending ask once"
         ),
-        Binding("A", "answer('always')", "Allow always", key_display="A", show=False, tooltip="Allow it always"),
+        Binding(
+            "A",
+            "answer('always')",
+            "Allow always",
+            key_display="A",
+            show=False,
+            tooltip="Allow the selected session's pending ask always",
+        ),
         Binding("x", "answer('reject')", "Reject", show=False, tooltip="Reject the selected session's pending ask"),
         Binding(
             "plus",

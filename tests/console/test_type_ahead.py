@@ -83,3 +83,12 @@ async def test_s_typed_in_the_filter_box_is_the_filters(demo_home: Home) -> None
         await pilot.pause()
         assert not isinstance(app.screen, (StartDialog, MessageDialog))
         assert app.screen.query_one("#filter", Input).value == "sc"
+
+
+async def test_enter_typed_with_the_rest_submits_what_was_typed_before_it(demo_home: Home) -> None:
+    app = KugetsuConsole(demo_home, sample_processes=False, check_work=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, loaded(app))
+        burst(app, "s", *"github.com/acme/widgets#30", "tab", *"go", "enter")
+        await wait_until(pilot, lambda: "github.com-acme-widgets-30" in app.model.views, what="the start")
+        assert not isinstance(app.screen, StartDialog)
