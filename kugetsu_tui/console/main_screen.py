@@ -887,7 +887,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         text = f"{printable(item.issue_ref or item.id)}: {place}\nmessage: {printable(item.message)}"
         if item.failure:
             text += f"\n{printable(item.failure)}"
-        self.notify(text, title="Queued item (f: to the front, d: remove)", markup=False)
+        self.notify(f"{text}\n(f: to the front, d: remove)", title="Queued item", markup=False)
 
     @on(VirtualTable.RowSelected)
     def _row_selected(self) -> None:
