@@ -118,7 +118,11 @@ def footer_text(limit: Limit | None) -> Text:
         ("N queued", "work waiting for a slot (s at capacity queues it): it starts by itself when one frees."),
         ("server unreachable", "the opencode server of [agent] server does not answer: activities come from the logs."),
         ("polling, waiting for…", "changes are polled (no inotify), or sessions/ does not exist yet."),
-        ("(N need you)", "in the title: agents that need input, were denied, stalled or hit an error; notified once."),
+        (
+            "(N need you)",
+            "in the title: agents that need input, were denied, stalled or hit an error (each is notified once); "
+            "the filter / needs you shows them.",
+        ),
     ):
         text.append("\n")
         text.append(figure, style="bold")
