@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -28,7 +27,8 @@ from kugetsu_tui.sessions.limit import LIMIT_ENV, LIMIT_KEY, Limit
 from kugetsu_tui.sessions.states import MEANINGS
 
 TEXTUAL = "textual"
-#: Keys named in words here: Textual's symbol for Enter is drawn wider than its cell in most fonts.
+#: Keys named in words here: Textual's symbol for Enter (⏎) is drawn wider than its cell in most fonts, so it
+#: ran into the description beside it (the help screenshot's key column overflowed).
 KEY_WORDS = {"enter": "enter"}
 
 
@@ -131,9 +131,8 @@ def footer_text(limit: Limit | None) -> Text:
 
 
 def _table(rows: list[tuple[Text | str, str]], first: str, second: str) -> Table:
-    widest = max([cell_len(first), *(cell_len(left.plain if isinstance(left, Text) else left) for left, _ in rows)])
     table = Table(show_edge=False, box=None, padding=(0, 2, 0, 0), expand=True)
-    table.add_column(first, no_wrap=True, style="bold", min_width=widest)  # never squeezed: keys stay whole
+    table.add_column(first, no_wrap=True, style="bold")
     table.add_column(second, ratio=1)
     for left, right in rows:
         table.add_row(left if isinstance(left, Text) else Text(left), Text(right))

@@ -106,19 +106,22 @@ async def test_help_lists_every_key_of_ours_once_and_none_of_textuals_generic_ke
         assert whole.count("ctrl+p") == 1  # the palette is named once, outside the key table
 
 
-async def test_the_key_column_is_as_wide_as_its_widest_key(static_home: Home) -> None:
+async def test_every_key_is_whole_in_its_column_and_none_is_a_symbol_drawn_wider_than_its_cell(
+    static_home: Home,
+) -> None:
     app = KugetsuConsole(static_home, clock=lambda: FIXED_NOW, sample_processes=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("question_mark")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen) and app.screen.query("#help-footer"))
         help_screen: Any = app.screen
         table = help_screen.query_one("#help-keys", Static).content
-        for width in range(40, 111):  # the help box is 90% of the terminal, up to 110 columns
+        for width in range(30, 111):  # the help box is 90% of the terminal, up to 110 columns
             console = Console(width=width, record=True, file=io.StringIO())
             console.print(table)
             lines = console.export_text().splitlines()
             for keys, _ in help_screen.keys:  # whole, and two spaces before its description
                 assert any(line.startswith(keys + "  ") for line in lines), (width, keys)
+        assert not [keys for keys, _ in help_screen.keys if "⏎" in keys]  # Enter is "enter"
 
 
 async def test_the_palette_has_every_action_bound_on_the_screen(static_home: Home) -> None:
