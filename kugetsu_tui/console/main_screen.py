@@ -160,6 +160,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
 
     #: The footer figure, bound to the capacity bar; drawn in a frame of its own, before the table.
     capacity: var[Capacity | None] = var(None)
+    # What s does follows these; a change redraws the footer's keys (check_action asks `refusal`).
     start_allowed = var(False, bindings=True)
     queue_allowed = var(False, bindings=True)
     can_undo = var(False, bindings=True)
@@ -425,8 +426,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         from kugetsu_tui.console.dialogs import MessageDialog
 
         item = self.selected()
-        reason = self.refusal("continue_session")
-        if reason is not None or item is None:  # said before the dialog opens, not after it
+        if item is None or self.refusal("continue_session") is not None:  # said before a dialog opens, not after
             self.action_explain("continue_session")
             return
         name = item.session.name
@@ -916,7 +916,8 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         self.app.push_screen(HelpScreen(self, self.model.limit, details=DetailsScreen))
 
     async def run_from_palette(self, action: str) -> None:
-        """A palette command: what its key does, or why not, at once (the palette passes no check_action)."""
+        """A palette command: what its key does, or why not, at once (a palette command is not gated by
+        check_action, so it is asked `refusal` first, as the footer is)."""
         reason = None if action.startswith("app.") else self.refusal(action.partition("(")[0])
         if reason is not None:
             self.action_explain(action.partition("(")[0])
