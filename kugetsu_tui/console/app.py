@@ -15,6 +15,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -38,6 +39,7 @@ from kugetsu_tui.console.model import ConsoleModel, config_stamp, read_changes
 from kugetsu_tui.console.settings import console_bell
 from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
 from kugetsu_tui.opencode.settings import DEFAULT_STALL_AFTER
+from kugetsu_tui.sessions.activities import Activity, ActivityInfo
 from kugetsu_tui.sessions.files import count_active
 from kugetsu_tui.sessions.limit import Limit, resolve_limit
 from kugetsu_tui.sessions.watch import is_waiting, session_batches
@@ -340,8 +342,9 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
             return
         self._failing.pop(ACTIVITY_READER, None)
         for name, info in self.model.set_activities(fresh):
-            what = f"{info.state}: {info.detail}" if info.detail else str(info.state)
-            self.notify(what, title=f"{name} wants you", severity="warning", markup=False)
+            item = self.model.views[name]
+            title, text = attention_notice(printable(item.session.issue_ref or name), info)
+            self.notify(text, title=title, severity="warning", markup=False)
             if self._bell:
                 self.bell()
         wanting = self.model.attention
@@ -388,17 +391,30 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
     # --- the command palette -----------------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        """Every action bound on the main screen (read from its bindings: none can be left out), then
+        Textual's own commands but its Quit (ours quits too, and says the agents keep running)."""
+        from kugetsu_tui.console.help_screen import bound_commands
+
         main = self.main_screen
-        yield SystemCommand("Start a dev session", "Start an agent for an issue (capped)", main.action_start)
-        yield SystemCommand("Continue the selected session", "Send it a message", main.action_continue_session)
-        yield SystemCommand("Destroy the selected session", "Stop, export, archive", main.action_destroy)
-        yield SystemCommand("Undo the last destroy", "Restore it from the archive", main.action_undo)
-        yield SystemCommand("Filter sessions", "Show only rows containing some text", main.action_filter)
-        yield SystemCommand("Raise the limit", "max_concurrent_agents + 1 in config.toml", lambda: main.action_limit(1))
-        yield SystemCommand(
-            "Lower the limit", "max_concurrent_agents - 1 in config.toml", lambda: main.action_limit(-1)
-        )
+        for title, help_text, action in bound_commands(main):
+            yield SystemCommand(title, help_text, partial(main.run_from_palette, action))
+        yield from (command for command in super().get_system_commands(screen) if command.title != "Quit")
+
+
+#: What a session did, by the activity it changed to, when the change wants the operator (see `wants_attention`).
+TRANSITIONS = {
+    Activity.NEEDS_INPUT: ("needs input", "it waits for an answer (a, A or x answer a permission ask)"),
+    Activity.DENIED: ("was denied a permission", "opencode refused what the agent asked for"),
+    Activity.STALLED: ("stalled", "its agent has printed nothing for a while"),
+    Activity.ERROR: ("hit an error", "its last message ended in an error"),
+    Activity.IDLE: ("finished", "its agent finished its message: c sends the next one"),
+}
+
+
+def attention_notice(who: str, info: ActivityInfo) -> tuple[str, str]:
+    """(title, text) of the notification for a session whose activity just changed to `info`."""
+    done, meaning = TRANSITIONS.get(info.state, (f"is {info.state}", ""))
+    return f"{who} {done}", printable(info.detail) if info.detail else meaning
 
 
 def _stall_after(home: Home) -> float:

@@ -1,15 +1,25 @@
 """Modal dialogs: start (issue ref + message), continue (message), and yes/no confirmation.
 
 All share `Dialog`: one look (centred box, title, hints, errors) and Escape to cancel.
+
+Keys typed ahead land where they were meant to. Textual routes each key to the widget focused when the
+key is *read*, and runs ordinary bindings only when that widget has handled it: a burst of keys (a fast
+typist, tmux send-keys) would all reach the first field before a Tab moved the focus. So the dialog's
+first field is focused as it is composed (`AUTO_FOCUS`), the keys that move between fields are priority
+bindings (run as the key is read), and a paste holding a Tab fills the fields in turn. The main screen
+binds the keys that open dialogs with priority too, so the dialog is open before the next key is read.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TypeVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
@@ -34,7 +44,12 @@ class Dialog(ModalScreen[DialogResult]):
     Dialog .error { color: $error; height: auto; }
     Dialog Input { margin-bottom: 1; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    AUTO_FOCUS = "Input"
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
+    ]
 
     def cancelled(self) -> DialogResult | None:
         """The result of Escape."""
@@ -44,11 +59,51 @@ class Dialog(ModalScreen[DialogResult]):
         self.dismiss(self.cancelled())
 
 
+#: What ends a field in a paste: the rest goes to the next field.
+FIELD_BREAK = re.compile(r"\t|\r\n|\r|\n")
+
+
+class Field(Input):
+    """An input that passes what follows a Tab (or a line break) in a paste on to the next field:
+    a pasted `ref<Tab>message` fills both. In the last field, a paste is Input's own (its first line)."""
+
+    class Settled(Message):
+        """Every field has taken the keys read before this was posted: their values are what was typed.
+
+        Posted to the first field, handed on field by field: each field's queue is first in, first out,
+        so it reaches the dialog after every key typed before Enter, whichever field it was routed to."""
+
+        def __init__(self, later: list[Field]) -> None:
+            super().__init__()
+            self.later = later
+
+    def on_field_settled(self, event: Field.Settled) -> None:
+        if event.later:
+            event.stop()
+            event.later[0].post_message(Field.Settled(event.later[1:]))
+
+    def on_paste(self, event: events.Paste) -> None:
+        fields = list(self.screen.query(Field))
+        later = fields[fields.index(self) + 1 :] if self in fields else []
+        parts = FIELD_BREAK.split(event.text, maxsplit=1)
+        if not later or len(parts) < 2:
+            return  # Input's own paste
+        event.prevent_default()
+        event.stop()
+        self.insert_text_at_cursor(parts[0])
+        self.screen.set_focus(later[0])  # now, not after the keys already read (as `focus()` would)
+        later[0].post_message(events.Paste(parts[1]))
+
+
 class StartDialog(Dialog[tuple[str, str] | None]):
     """Ask for an issue ref and a first message. Enter in the last field submits; Escape cancels.
 
     With `queue_because` (the cap's refusal), it queues the work instead: it starts when a slot frees.
     """
+
+    AUTO_FOCUS = "#ref"
+    #: Enter moves to the message as the key is read (see the module's docstring), or submits from it.
+    BINDINGS = [Binding("enter", "submit", "Next field or submit", show=False, priority=True)]
 
     def __init__(self, capacity: str, queue_because: str | None = None) -> None:
         super().__init__()
@@ -66,15 +121,12 @@ class StartDialog(Dialog[tuple[str, str] | None]):
                     markup=False,
                 )
             yield Label("Issue ref")
-            yield Input(placeholder="OWNER/REPO#N, HOST/OWNER/REPO#N or an issue URL", id="ref")
+            yield Field(placeholder="OWNER/REPO#N, HOST/OWNER/REPO#N or an issue URL", id="ref")
             yield Static("", id="ref-error", classes="error", markup=False)
             yield Label("Message for the agent")
-            yield Input(placeholder="What should the agent do?", id="message")
+            yield Field(placeholder="What should the agent do?", id="message")
             yield Static("", id="message-error", classes="error", markup=False)
             yield Static(f"Tab: next field   Enter: {verb.lower()}   Escape: cancel", classes="hint", markup=False)
-
-    def on_mount(self) -> None:
-        self.query_one("#ref", Input).focus()
 
     def _ref_error(self) -> str | None:
         text = self.query_one("#ref", Input).value
@@ -91,15 +143,18 @@ class StartDialog(Dialog[tuple[str, str] | None]):
             error = self._ref_error() if event.value.strip() else None
             self.query_one("#ref-error", Static).update(error or "")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        if event.input.id == "ref":
-            self.query_one("#message", Input).focus()
+    def action_submit(self) -> None:
+        if self.focused is self.query_one("#ref", Input):
+            self.set_focus(self.query_one("#message", Input))  # now: the keys read next are the message's
             return
+        fields = list(self.query(Field))
+        fields[0].post_message(Field.Settled(fields[1:]))  # the values once the keys typed before are in
+
+    def on_field_settled(self) -> None:
         error = self._ref_error()
         if error:
             self.query_one("#ref-error", Static).update(error)
-            self.query_one("#ref", Input).focus()
+            self.set_focus(self.query_one("#ref", Input))
             return
         message = self.query_one("#message", Input).value.strip()
         if not message:
@@ -120,9 +175,6 @@ class MessageDialog(Dialog[str | None]):
             yield Static(self.title_text, classes="title", markup=False)
             yield Input(placeholder="continue", id="message")
             yield Static("Enter: send (empty sends 'continue')   Escape: cancel", classes="hint", markup=False)
-
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal
 from textual.reactive import var
 from textual.screen import Screen
@@ -40,6 +40,7 @@ from kugetsu_tui.console.rows import LIVE_COLUMNS, live_texts, row_cells, sort_k
 from kugetsu_tui.console.session_table import SessionTable
 from kugetsu_tui.console.virtual_table import VirtualTable
 from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
+from kugetsu_tui.sessions.continuable import continue_refusal
 from kugetsu_tui.sessions.files import KIND_BASE, KIND_DEV, KIND_PM, Session
 from kugetsu_tui.sessions.limit import LIMIT_ENV, resolve_limit, save_limit
 from kugetsu_tui.sessions.overview import SessionView
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
     from kugetsu_tui.opencode.server import Permission, Question
     from kugetsu_tui.opencode.server_activity import ActivityTracker
 
+#: The actions whose availability follows the row under the cursor.
+ROW_ACTIONS = ("continue_session", "destroy", "details", "mark", "open_url", "queue_front")
 P = ParamSpec("P")
 T = TypeVar("T")
 #: What the core raises when it refuses or fails an action: shown, and the console goes on.
@@ -69,39 +72,107 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     #: Below this width the preview goes under the table: beside it (45 %), the table could not show kind,
     #: issue, state, work and age, the columns that must stay.
     NARROW = 150
+    #: Help and Quit come first, so no width of the footer (80 columns, Undo and Clear filter shown) loses them.
+    #: The keys that open a dialog are priority bindings: the dialog is open, its field focused, before the
+    #: next key is read (see dialogs.py). Each key that can be refused has a second binding, `explain`, that
+    #: says why when the first is dimmed (`refusal`). The tooltip is what help and the palette say of a key.
     BINDINGS = [
-        Binding("s", "start", "Start"),
-        Binding("s", "queue_start", "Queue"),  # at capacity: the refusal, and an offer to queue the work
-        Binding("s", "explain_start", show=False),
-        Binding("c", "continue_session", "Continue"),
-        Binding("d", "destroy", "Destroy"),
-        Binding("u", "undo", "Undo"),
-        Binding("D", "clean_up", "Clean up", key_display="D"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="Every key, state and activity explained"),
+        Binding("q", "app.quit", "Quit", tooltip="Quit the console (the agents keep running)"),
+        Binding(
+            "s", "start", "Start", priority=True, tooltip="Start a dev session for an issue (at capacity: queue it)"
+        ),
+        Binding(
+            "s", "queue_start", "Queue", priority=True, tooltip="Queue work for an issue: it starts when a slot frees"
+        ),
+        Binding("s", "explain('start')", show=False),
+        Binding("c", "continue_session", "Continue", priority=True, tooltip="Send the selected session a message"),
+        Binding("c", "explain('continue_session')", show=False),
+        Binding(
+            "d",
+            "destroy",
+            "Destroy",
+            tooltip="Destroy the marked sessions or the selected one, or remove a queued item",
+        ),
+        Binding("d", "explain('destroy')", show=False),
+        Binding("u", "undo", "Undo", tooltip="Bring back what the last destroy or clean-up archived"),
+        Binding(
+            "D", "clean_up", "Clean up", key_display="D", tooltip="Check the work now, then destroy every done session"
+        ),
         # Shown in help (?) and the palette; left out of the footer so it fits 80 columns.
-        Binding("slash", "filter", "Filter", show=False),
-        Binding("escape", "clear_filter", "Clear filter"),
-        Binding("space", "details", "Details", show=False),
-        Binding("p", "toggle_preview", "Preview", show=False),
-        Binding("m", "mark", "Mark / unmark", show=False),
-        Binding("w", "check_work", "Check work now", show=False),
-        Binding("o", "open_url", "Open PR or issue", show=False),
-        Binding("f", "queue_front", "Move to the queue's front", show=False),
-        Binding("a", "answer('once')", "Allow the pending ask once", show=False),
-        Binding("A", "answer('always')", "Allow it always", key_display="A", show=False),
-        Binding("x", "answer('reject')", "Reject the pending ask", show=False),
-        Binding("plus", "limit(1)", "Raise limit", key_display="+", show=False),
-        Binding("minus", "limit(-1)", "Lower limit", key_display="-", show=False),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "app.quit", "Quit"),
+        Binding(
+            "slash", "filter", "Filter", key_display="/", show=False, tooltip="Show only the rows containing a text"
+        ),
+        Binding("escape", "clear_filter", "Clear filter", tooltip="Clear the filter and close its box"),
+        Binding("space,enter", "details", "Details", show=False, tooltip="The selected session's details and log"),
+        Binding("space", "explain('details')", show=False),
+        Binding(
+            "p", "toggle_preview", "Preview", show=False, tooltip="Show or hide the selected session's live preview"
+        ),
+        Binding(
+            "m", "mark", "Mark / unmark", show=False, tooltip="Mark a dev session, for d to destroy the marked at once"
+        ),
+        Binding("m", "explain('mark')", show=False),
+        Binding(
+            "w", "check_work", "Check work now", show=False, tooltip="Ask the forge and git now which work is done"
+        ),
+        Binding(
+            "o", "open_url", "Open PR or issue", show=False, tooltip="Open the session's PR (or issue) in a browser"
+        ),
+        Binding("o", "explain('open_url')", show=False),
+        Binding(
+            "f", "queue_front", "Queue front", show=False, tooltip="Move the selected queued item to the queue's front"
+        ),
+        Binding("f", "explain('queue_front')", show=False),
+        Binding(
+            "a", "answer('once')", "Allow once", show=False, tooltip="Allow the selected session's pending ask once"
+        ),
+        Binding(
+            "A",
+            "answer('always')",
+            "Allow always",
+            key_display="A",
+            show=False,
+            tooltip="Allow the selected session's pending ask always",
+        ),
+        Binding("x", "answer('reject')", "Reject", show=False, tooltip="Reject the selected session's pending ask"),
+        Binding(
+            "plus",
+            "limit(1)",
+            "Raise limit",
+            key_display="+",
+            show=False,
+            tooltip="Raise the limit: max_concurrent_agents + 1 in config.toml",
+        ),
+        Binding(
+            "minus",
+            "limit(-1)",
+            "Lower limit",
+            key_display="-",
+            show=False,
+            tooltip="Lower the limit: max_concurrent_agents - 1 in config.toml",
+        ),
         # Step in and review (console/take_over.py): opencode's TUI, the worktree, its diff.
-        Binding("t", "take_over", "Take over in opencode's TUI", show=False),
-        Binding("e", "edit_worktree", "$EDITOR in the worktree", show=False),
-        Binding("exclamation_mark", "shell_in_worktree", "$SHELL in the worktree", key_display="!", show=False),
-        Binding("v", "view_diff", "Diff against the base", show=False),
+        Binding("t", "take_over", "Take over", show=False, tooltip="Take the session over in opencode's own TUI"),
+        Binding("e", "edit_worktree", "Edit", show=False, tooltip="$VISUAL or $EDITOR in the session's worktree"),
+        Binding(
+            "exclamation_mark",
+            "shell_in_worktree",
+            "Shell",
+            key_display="!",
+            show=False,
+            tooltip="$SHELL in the session's worktree",
+        ),
+        Binding("v", "view_diff", "Diff", show=False, tooltip="The worktree's diff against its base"),
     ]
+    #: Unavailable, these are hidden from the footer (they matter only now and then); the others are dimmed.
+    HIDDEN_WHEN_REFUSED = frozenset({"queue_start", "undo", "clear_filter"})
+    #: Priority bindings on printable keys: while the filter box has the focus, its keys are the filter's.
+    TYPE_AHEAD = frozenset({"start", "queue_start", "continue_session"})
 
     #: The footer figure, bound to the capacity bar; drawn in a frame of its own, before the table.
     capacity: var[Capacity | None] = var(None)
+    # What s does follows these; a change redraws the footer's keys (check_action asks `refusal`).
     start_allowed = var(False, bindings=True)
     queue_allowed = var(False, bindings=True)
     can_undo = var(False, bindings=True)
@@ -114,6 +185,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         self.model = model
         self.clock = clock
         self._destroys_running = 0
+        self._row_keys: tuple[bool, ...] = ()  # what the selected row allowed when the footer was last drawn
         self._select_when_shown: str | None = None
         self.server: tuple[str, ActivityTracker] | None = None  # the opencode server followed, when set
 
@@ -159,6 +231,15 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         self.show_capacity()
         if self.model.has_pending_rows:
             self._flush_rows()
+            self._refresh_row_keys()  # the selected row may have changed (running -> idle, say)
+
+    def _refresh_row_keys(self) -> None:
+        """Redraw the footer's keys when what the selected row allows has changed, not at every change
+        (a redraw recomposes the footer)."""
+        allowed = tuple(self.refusal(action) is None for action in ROW_ACTIONS)
+        if allowed != self._row_keys:
+            self._row_keys = allowed
+            self.refresh_bindings()
 
     def _flush_rows(self) -> None:
         shown, hidden = self.model.take_row_changes()
@@ -190,21 +271,74 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     # --- which keys are available ---------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "explain":
+            return True
+        if action in self.TYPE_AHEAD and self.focused is self.filter_box:
+            return False
+        if self.refusal(action) is None:
+            return True
+        return False if action in self.HIDDEN_WHEN_REFUSED else None
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """Textual's, with the reason a dimmed key of ours is refused as its tooltip (the footer's hover)."""
+        active = super().active_bindings
+        for key, bound in active.items():
+            if not bound.enabled and bound.node is self:
+                reason = self.refusal(bound.binding.action.partition("(")[0])
+                if reason:
+                    active[key] = bound._replace(tooltip=reason)
+        return active
+
+    def refusal(self, action: str) -> str | None:
+        """Why the key of `action` cannot act now, on the row under the cursor (None: it can).
+
+        The one answer for the footer (dimmed or hidden), the key's `explain` binding and the palette.
+        Cheap: the footer asks it for every key whenever the bindings are refreshed.
+        """
         if action == "start":
-            return True if self.start_allowed else None
+            return self.model.start_refusal()
         if action == "queue_start":
-            return self.queue_allowed  # hidden unless at capacity
-        if action in ("continue_session", "details", "mark", "open_url"):
-            return True if self.selected() else None
-        if action == "destroy":
-            return True if self.selected() or self.selected_queued() or self.model.marked else None
-        if action == "queue_front":
-            return True if self.selected_queued() else None
+            return None if self.model.full else self.model.start_refusal() or "a slot is free: s starts the work now"
         if action == "undo":
-            return True if self.can_undo else False  # shown only when there is something to undo
+            if self.can_undo:
+                return None
+            if self._destroys_running:
+                return "a destroy is still saving its work: u undoes it once it is archived"
+            return "nothing to undo"
         if action == "clear_filter":
-            return self.filter_open
-        return True
+            return None if self.filter_open else "no filter is set"
+        queued, item = self.selected_queued(), self.selected()
+        if action == "destroy":
+            return None if self.model.marked or queued or item else "no row is selected"
+        if action == "queue_front":
+            return None if queued else "f moves a queued item to the queue's front: this row is not queued"
+        if action not in ("continue_session", "mark", "open_url", "details"):
+            return None
+        if queued is not None:
+            if action == "details":
+                return None  # the queued item's ref and message
+            what = {"continue_session": "no session to continue", "mark": "nothing to mark", "open_url": "no PR"}
+            return f"{printable(queued.item.issue_ref or queued.item.id)} is queued: {what[action]} yet"
+        if item is None:
+            return "no session is selected"
+        if action == "continue_session":
+            if item.session.name in self.model.destroying:
+                return f"{printable(item.session.name)} is being destroyed"
+            return continue_refusal(item.session, item.alive)
+        if action == "mark" and item.session.kind != KIND_DEV:
+            return "only dev sessions can be marked (base and PM are destroyed one at a time)"
+        return None
+
+    def action_explain(self, action: str) -> None:
+        """The second binding of a refused key: say why, at once."""
+        reason = self.refusal(action)
+        if reason is None:
+            return
+        if action == "start":
+            self._explain_refusal(reason)
+        else:
+            self.notify(reason, title="Not now", severity="warning", markup=False)
 
     def selected(self) -> SessionView | None:
         """The session under the cursor (None on a queued item's row)."""
@@ -240,18 +374,14 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         capacity = f"{self.model.active}/{self.model.limit.value} active"
         self.app.push_screen(StartDialog(capacity), self._start_confirmed)
 
-    def action_explain_start(self) -> None:
-        self._explain_refusal(self.model.start_refusal() or "start is available again")
-
     def action_queue_start(self) -> None:
-        """At capacity: say why a start is refused, and offer to queue the work instead."""
+        """At capacity: offer to queue the work instead; the dialog says why (no toast over it)."""
         reason = self.model.start_refusal()
         if not reason or not self.model.full:
             self.action_start()
             return
         from kugetsu_tui.console.dialogs import StartDialog
 
-        self._explain_refusal(reason)
         capacity = f"{self.model.active}/{self.model.limit.value} full, {self.model.queued} queued"
         self.app.push_screen(StartDialog(capacity, queue_because=reason), self._queue_confirmed)
 
@@ -308,7 +438,8 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         from kugetsu_tui.console.dialogs import MessageDialog
 
         item = self.selected()
-        if item is None or self._being_destroyed(item.session.name):
+        if item is None or self.refusal("continue_session") is not None:  # said before a dialog opens, not after
+            self.action_explain("continue_session")
             return
         name = item.session.name
 
@@ -487,10 +618,8 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
 
     def action_mark(self) -> None:
         item = self.selected()
-        if item is None:
-            return
-        if item.session.kind != KIND_DEV:
-            self.notify("only dev sessions can be marked (base and PM are destroyed one at a time)", markup=False)
+        if item is None or self.refusal("mark") is not None:
+            self.action_explain("mark")
             return
         self.model.toggle_mark(item.session.name)
         self.sessions_changed()
@@ -544,8 +673,10 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
 
     def action_queue_front(self) -> None:
         queued = self.selected_queued()
-        if queued is not None:
-            self.run_queue_change("front", queued.item.id)
+        if queued is None:
+            self.action_explain("queue_front")
+            return
+        self.run_queue_change("front", queued.item.id)
 
     @work(thread=True, group="actions", exit_on_error=False)
     def run_queue_change(self, change: str, item_id: str) -> None:
@@ -566,6 +697,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             self.notify("answering asks needs [agent] server in config.toml (an `opencode serve`)", markup=False)
             return
         if item is None or not item.session.opencode_session_id:
+            self.notify("no pending ask here: a, A and x answer the selected session's ask", markup=False)
             return
         url, tracker = self.server
         asks = [a for a in tracker.pending() if a.session_id == item.session.opencode_session_id]
@@ -650,6 +782,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
 
         item = self.selected()
         if item is None:
+            self.action_explain("open_url")
             return
         url = browse_url(item.session, self.model.work(item))
         if url is None:
@@ -749,11 +882,24 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     # --- details and help -----------------------------------------------------------------------
 
     def action_details(self) -> None:
-        item = self.selected()
-        if item is not None:
+        queued, item = self.selected_queued(), self.selected()
+        if queued is not None:
+            self.show_queued(queued)
+        elif item is None:
+            self.action_explain("details")
+        else:
             from kugetsu_tui.console.details import DetailsScreen
 
             self.app.push_screen(DetailsScreen(self.home, item.session.name))
+
+    def show_queued(self, queued: QueueRow) -> None:
+        """A queued item has no session, details or output yet: its ref, place and message say what it is."""
+        item = queued.item
+        place = f"queued #{queued.position}" if queued.position is not None else printable(item.state)
+        text = f"{printable(item.issue_ref or item.id)}: {place}\nmessage: {printable(item.message)}"
+        if item.failure:
+            text += f"\n{printable(item.failure)}"
+        self.notify(f"{text}\n(f: to the front, d: remove)", title="Queued item", markup=False)
 
     @on(VirtualTable.RowSelected)
     def _row_selected(self) -> None:
@@ -762,19 +908,33 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     @on(VirtualTable.RowHighlighted)
     def _row_highlighted(self, event: VirtualTable.RowHighlighted) -> None:
         self.query_one(SessionPreview).session_name = event.key if event.key in self.model.views else None
-        self.refresh_bindings()  # the keys that need a selected session
+        self._refresh_row_keys()  # the keys that need a selected session
 
     def action_toggle_preview(self) -> None:
         """The selected session's state, work and live output beside the table (read only while shown)."""
         preview = self.query_one(SessionPreview)
+        queued = self.selected_queued()
+        if queued is not None and not preview.has_class("shown"):  # an empty pane would say nothing
+            self.show_queued(queued)
+            return
         if preview.toggle():
             name = self.table.selected_name
             preview.session_name = name if name in self.model.views else None
 
     def action_help(self) -> None:
+        from kugetsu_tui.console.details import DetailsScreen
         from kugetsu_tui.console.help_screen import HelpScreen
 
-        self.app.push_screen(HelpScreen(self, self.model.limit))
+        self.app.push_screen(HelpScreen(self, self.model.limit, details=DetailsScreen))
+
+    async def run_from_palette(self, action: str) -> None:
+        """A palette command: what its key does, or why not, at once (a palette command is not gated by
+        check_action, so it is asked `refusal` first, as the footer is)."""
+        reason = None if action.startswith("app.") else self.refusal(action.partition("(")[0])
+        if reason is not None:
+            self.action_explain(action.partition("(")[0])
+        else:
+            await self.run_action(action)
 
     # --- step in and review: the logic is in console/take_over.py --------------------------------
 

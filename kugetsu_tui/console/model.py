@@ -24,6 +24,8 @@ from kugetsu_tui.work.status import NOT_CHECKED, WorkStatus, work_for
 Stats = tuple[float, int]
 #: row keys of queued items: "/" can never be part of a session (file) name
 QUEUE_KEY_PREFIX = "queue/"
+#: what a filter finds in the rows of sessions that need the operator (the title counts them)
+NEEDS_YOU = "needs you"
 
 
 class Capacity(NamedTuple):
@@ -221,10 +223,16 @@ class ConsoleModel:
                 wanted.append((name, info))
         return wanted
 
+    def needs_you(self, name: str) -> bool:
+        """Whether the session's agent wants the operator now (an ask, a denial, silence, an error): the
+        rows the title's "(N need you)" counts, and that a filter on "needs you" shows."""
+        info = self.activity.get(name)
+        return info is not None and info.state in ATTENTION and name in self.views
+
     @property
     def attention(self) -> int:
-        """Sessions whose agent wants the operator now (asks, denials, silence, errors)."""
-        return sum(1 for n, info in self.activity.items() if info.state in ATTENTION and n in self.views)
+        """How many sessions need the operator now (`needs_you`)."""
+        return sum(1 for name in self.activity if self.needs_you(name))
 
     # --- marks -----------------------------------------------------------------------------------
 
@@ -325,6 +333,7 @@ class ConsoleModel:
                 s.data.get("branch_name"),
                 self.work(row).label if s.kind == KIND_DEV else None,
                 activity.state if activity else None,
+                NEEDS_YOU if self.needs_you(s.name) else None,
             )
         haystack = " ".join(str(x) for x in fields if x)
         return self.filter_text.lower() in haystack.lower()

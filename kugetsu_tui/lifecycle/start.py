@@ -28,6 +28,7 @@ from kugetsu_tui.opencode.settings import AgentConfig, load_agent_config, render
 from kugetsu_tui.opencode.steps import require_program, run_step
 from kugetsu_tui.sessions import index
 from kugetsu_tui.sessions.admission import check_capacity
+from kugetsu_tui.sessions.continuable import continue_refusal
 from kugetsu_tui.sessions.files import (
     BASE_FILE,
     Session,
@@ -371,16 +372,11 @@ def continue_session(
     if message is not None:
         check_message(message)
     session = find_session(home, target)
-    if session.corrupt:
-        raise KugetsuError(f"cannot continue {session.name}: its file is unusable ({session.error})")
+    refused = continue_refusal(session, is_alive(session.pid, session.data.get("pid_started")))
+    if refused:
+        raise KugetsuError(refused)
     sid = session.opencode_session_id
-    if not sid:
-        raise KugetsuError(f"cannot continue {session.name}: it has no opencode session id yet")
-    problem = session_id_problem(sid)
-    if problem:
-        raise KugetsuError(f"cannot continue {session.name}: its opencode_session_id {problem}")
-    if is_alive(session.pid, session.data.get("pid_started")):
-        raise KugetsuError(f"cannot continue {session.name}: its agent is still running (pid {session.pid})")
+    assert sid  # continue_refusal says so otherwise
     config = config or load_agent_config(home)
     template = config.template("continue")
     if not template:

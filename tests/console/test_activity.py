@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
+from textual.notifications import Notify
+
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.process import start_time
-from kugetsu_tui.console.app import KugetsuConsole
+from kugetsu_tui.console.app import KugetsuConsole, attention_notice
 from kugetsu_tui.console.session_table import SessionTable
+from kugetsu_tui.sessions.activities import Activity, ActivityInfo
 from tests.helpers import Messages, wait_until, write_session
 
 NAME = "github.com-acme-widgets-30"
@@ -58,7 +62,25 @@ async def test_a_silent_agent_is_stalled_then_busy_again_and_stalling_asks_for_t
         await wait_until(pilot, lambda: activity_cell(app).startswith("busy: last event"), what="busy again")
         assert app.title == "kugetsu-tui (1 needs you)"
         os.utime(log, (old, old))
-        await wait_until(pilot, lambda: messages.notified("stalled"), what="the attention notification")
+        await wait_until(pilot, lambda: messages.notified("no event for"), what="the attention notification")
+        [notice] = [n.notification for n in messages.of(Notify) if "no event for" in n.notification.message]
+        assert notice.title == "github.com/acme/widgets#30 stalled"  # by its ref, as its row shows it
         assert rang == [True]  # [console] bell = true
         await pilot.press("slash", *"stalled")
         await wait_until(pilot, lambda: app.query_one(SessionTable).shown_names == [NAME], what="filter by activity")
+
+
+@pytest.mark.parametrize(
+    ("activity", "title"),
+    [
+        (Activity.NEEDS_INPUT, "acme/widgets#7 needs input"),
+        (Activity.DENIED, "acme/widgets#7 was denied a permission"),
+        (Activity.STALLED, "acme/widgets#7 stalled"),
+        (Activity.ERROR, "acme/widgets#7 hit an error"),
+        (Activity.IDLE, "acme/widgets#7 finished"),
+    ],
+)
+def test_the_notification_says_what_happened_not_that_it_wants_you(activity: Activity, title: str) -> None:
+    said, text = attention_notice("acme/widgets#7", ActivityInfo(activity))
+    assert said == title and text and "wants you" not in said + text
+    assert attention_notice("acme/widgets#7", ActivityInfo(activity, "bash: rm -rf build"))[1] == "bash: rm -rf build"

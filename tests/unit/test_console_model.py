@@ -174,3 +174,20 @@ def test_a_queued_row_moved_to_the_front_is_first_and_shows_its_true_age(home: H
     assert [(row.item.id, row.position) for row in rows] == [("q_2", 1), ("q_1", 2)]
     cells = [queue_cells(row, now) for row in rows]
     assert [(c["state"].plain, c["age"].plain) for c in cells] == [("queued #1", "3h"), ("queued #2", "5h")]
+
+
+def test_the_sessions_that_need_you_are_those_the_title_counts_and_a_filter_finds(home: Home) -> None:
+    from kugetsu_tui.sessions.activities import Activity, ActivityInfo
+
+    write_session(home, "a", issue_ref="github.com/acme/widgets#1")
+    write_session(home, "b", issue_ref="github.com/acme/widgets#2")
+    model = ConsoleModel(Limit(3, "test"))
+    model.merge(views(home, "a", "b"), [])
+    model.set_activities(
+        {"a": ActivityInfo(Activity.NEEDS_INPUT, "bash: rm -rf build"), "b": ActivityInfo(Activity.BUSY)}
+    )
+    assert model.needs_you("a") and not model.needs_you("b") and model.attention == 1
+    show, hide = model.refilter("needs you", ["a", "b"])
+    assert show == [] and hide == ["b"]
+    model.set_activities({"a": ActivityInfo(Activity.BUSY)})  # answered: it works again
+    assert not model.needs_you("a") and model.attention == 0
