@@ -53,6 +53,12 @@ def counted(count: int, noun: str, plural: str | None = None) -> str:
     return f"{count} {noun if count == 1 else plural or noun + 's'}"
 
 
+def head(reason: str) -> str:
+    """The words of a reason before its first `: `. Our reasons are written head first (`invalid JSON:
+    Expecting value (line 1, column 33)`), so a table cell shows the head and the preview the whole."""
+    return reason.split(": ", 1)[0]
+
+
 def since(timestamp: float | None, now: float | None = None) -> str:
     if not timestamp:
         return ""

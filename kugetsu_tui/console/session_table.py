@@ -3,7 +3,8 @@ plus what is on screen, whatever the number of rows.
 
 What each row holds is decided in `rows.py`; this widget only places rows by key and sort key, keeps the
 cursor on its row while rows come and go, and lets the least important columns give way on a narrow
-terminal (at 80 columns: mark, kind, issue, state, work and age stay).
+terminal (at 80 columns: mark, kind, issue, state, work, the short activity and age stay), the reasons
+(state, activity) taking the room the live figures would.
 """
 
 from __future__ import annotations
@@ -31,8 +32,19 @@ PRIORITIES = {
 }
 
 
+#: The reason columns: the width each grows to when there is room, before the columns of live figures
+#: (changed, CPU, memory, pid, opencode id) are placed. Then the state takes whatever is left.
+WIDE = {"state": 30, "activity": 30}
+WIDE_PRIORITY = 45
+#: The short form of the activity (a word) keeps the column at 80 columns, a scrollbar included.
+NARROW = {"activity": (7, "Doing")}
+
+
 def session_columns() -> list[Column]:
-    return [Column(key, label, width, PRIORITIES.get(key, 0)) for key, label, width in COLUMNS]
+    return [
+        Column(key, label, width, PRIORITIES.get(key, 0), WIDE.get(key, 0), WIDE_PRIORITY, *NARROW.get(key, (0, "")))
+        for key, label, width in COLUMNS
+    ]
 
 
 class SessionTable(VirtualTable):
