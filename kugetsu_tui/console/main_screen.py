@@ -121,7 +121,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         )
         with Horizontal(id="body"):
             yield SessionTable(id="sessions")
-            yield SessionPreview(self.home, id="preview")
+            yield SessionPreview(self.home, self.model, id="preview")
         with Horizontal(id="bottom"):
             yield CapacityBar(id="capacity").data_bind(MainScreen.capacity)
             yield Footer(compact=True, show_command_palette=False)
