@@ -181,6 +181,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._laid_out_for: dict[str, int] = {}
         #: Rows drawn from their cells (cache misses): the work a change causes, for the tests.
         self.rows_rendered = 0
+        self._empty_text = ""
 
     # --- reading --------------------------------------------------------------------------------
 
@@ -215,6 +216,17 @@ class VirtualTable(ScrollView, can_focus=True):
     def cells(self, key: str) -> Mapping[str, Text] | None:
         row = self._rows.get(key)
         return None if row is None else row.cells
+
+    @property
+    def empty_text(self) -> str:
+        """What the line under the header says while the table has no rows (nothing when empty)."""
+        return self._empty_text
+
+    @empty_text.setter
+    def empty_text(self, text: str) -> None:
+        if text != self._empty_text:
+            self._empty_text = text
+            self.refresh_line(1)
 
     # --- changing -------------------------------------------------------------------------------
 
@@ -349,6 +361,10 @@ class VirtualTable(ScrollView, can_focus=True):
             return self._header.crop_extend(scroll_x, scroll_x + width, base)
         index = round(self.scroll_y) + y - 1
         key = self.key_at(index)
+        if key is None and index == 0 and self._empty_text:
+            line = Text(self._empty_text, style="italic", no_wrap=True, end="")
+            line.truncate(width, overflow="ellipsis", pad=True)
+            return Strip(list(line.render(self.app.console)), width).apply_style(base)
         if key is None:
             return Strip.blank(width, base)
         strip = self._row_strips.get(key)
