@@ -37,7 +37,7 @@ from kugetsu_tui.console.messages import (
 from kugetsu_tui.console.model import Capacity, ConsoleModel, QueueRow, Row
 from kugetsu_tui.console.preview import SessionPreview
 from kugetsu_tui.console.rows import LIVE_COLUMNS, live_texts, row_cells, sort_key
-from kugetsu_tui.console.session_table import SessionTable
+from kugetsu_tui.console.session_table import FILTER_PLACEHOLDER, SessionTable
 from kugetsu_tui.console.virtual_table import VirtualTable
 from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
 from kugetsu_tui.sessions.files import KIND_BASE, KIND_DEV, KIND_PM, Session
@@ -115,7 +115,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(
-            placeholder="filter: text in name, issue, id or state (Enter keeps, Escape clears)",
+            placeholder=FILTER_PLACEHOLDER,
             id="filter",
             compact=True,
         )
@@ -730,9 +730,11 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     def _filter_changed(self, event: Input.Changed) -> None:
         show, hide = self.model.refilter(event.value, self.table.shown_names)
         self._draw(show, hide)
+        self.table.filter_text = self.model.filter_text
 
     @on(Input.Submitted, "#filter")
     def _filter_kept(self) -> None:
+        self.filter_box.remove_class("shown")  # the table's border names the kept filter
         self.table.focus()
 
     def action_clear_filter(self) -> None:
