@@ -35,6 +35,7 @@ from kugetsu_tui.console.messages import (
     WorkRead,
 )
 from kugetsu_tui.console.model import Capacity, ConsoleModel, QueueRow, Row
+from kugetsu_tui.console.naming import session_label
 from kugetsu_tui.console.preview import SessionPreview
 from kugetsu_tui.console.rows import LIVE_COLUMNS, live_texts, row_cells, sort_key
 from kugetsu_tui.console.session_table import FILTER_PLACEHOLDER, SessionTable
@@ -270,7 +271,8 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
                 )
             )
         else:
-            self.post_message(ActionDone("start", f"a slot was free: started {done.issue_ref}", select=done.name))
+            started = session_label(done.name, done.issue_ref)
+            self.post_message(ActionDone("start", f"a slot was free: started {started}", select=done.name))
 
     def _explain_refusal(self, reason: str) -> None:
         title = "Limit invalid" if self.model.limit.value is None else "At capacity"
@@ -292,7 +294,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         self.post_message(
             ActionDone(
                 "start",
-                f"started {done.issue_ref} (opencode session {done.opencode_session_id or 'pending'})",
+                f"started {session_label(done.name, done.issue_ref)} (opencode session {done.opencode_session_id or 'pending'})",
                 select=done.name,
             )
         )
@@ -319,7 +321,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
 
         done = self._core_call("continue", continue_session, self.home, name, message or None)
         if done is not None:
-            self.post_message(ActionDone("continue", f"continued {done.name}"))
+            self.post_message(ActionDone("continue", f"continued {session_label(done.name, done.issue_ref)}"))
 
     # --- destroy, marks, clean-up and undo ---------------------------------------------------------
 
@@ -395,7 +397,10 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
 
     def _being_destroyed(self, name: str) -> bool:
         if name in self.model.destroying:
-            self.notify(f"{printable(name)} is being destroyed already", markup=False)
+            view = self.model.views.get(name)
+            self.notify(
+                f"{session_label(name, view and view.session.issue_ref)} is being destroyed already", markup=False
+            )
             return True
         return False
 
@@ -421,6 +426,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         entries: list[str] = []
         warnings: list[str] = []
         names: list[str] = []
+        labels: list[str] = []
         self._destroys_running += 1
         try:
             for name, kind in targets:
@@ -432,13 +438,14 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
                 entries.append(result.entry.id)
                 warnings.extend(result.warnings)
                 names.append(result.entry.session_name)
+                labels.append(session_label(result.entry.session_name, result.entry.meta.get("issue_ref")))
         finally:
             if entries:
                 self.post_message(SessionsArchived(entries, names, warnings))
             self._destroys_running -= 1
             self.app.call_from_thread(self._destroy_finished, [name for name, _ in targets])
         if names:
-            what = names[0] if len(names) == 1 else f"{len(names)} sessions ({', '.join(names)})"
+            what = labels[0] if len(labels) == 1 else f"{len(labels)} sessions ({', '.join(labels)})"
             self.post_message(ActionDone(action, f"destroyed {what}: archived (u to undo)"))
 
     def on_sessions_archived(self, message: SessionsArchived) -> None:
@@ -470,7 +477,8 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         restored: list[str] = []
         for index, entry_id in enumerate(entry_ids):
             try:
-                restored.append(restore_session(self.home, entry_id).name)
+                session = restore_session(self.home, entry_id)
+                restored.append(session_label(session.name, session.issue_ref))
             except REFUSALS as exc:  # what can still be undone goes back on the stack before the refusal is shown
                 left = [e for e in entry_ids[index:] if (self.home.archive_dir / e).is_dir()]  # undoable still
                 if left:
@@ -565,7 +573,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         url, tracker = self.server
         asks = [a for a in tracker.pending() if a.session_id == item.session.opencode_session_id]
         if not asks:
-            self.notify(f"{printable(item.session.name)} has no pending ask", markup=False)
+            self.notify(f"{session_label(item.session.name, item.session.issue_ref)} has no pending ask", markup=False)
             return
         self.run_answer(url, asks[0], reply)
 
