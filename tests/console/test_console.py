@@ -258,13 +258,17 @@ async def test_destroy_asks_then_archives_and_undo_restores(demo_home: Home) -> 
         await wait_until(pilot, lambda: "github.com-acme-widgets-12" not in app.model.views)
         assert [e.session_name for e in list_archive(demo_home)] == ["github.com-acme-widgets-12"]
         assert app.model.active == 2
+        # Toasts name the session by its ref, as the table and the dialog do, not by its file name.
+        await wait_until(pilot, lambda: [m.text for m in messages.of(ActionDone) if m.action == "destroy"] != [])
+        destroyed = [m.text for m in messages.of(ActionDone) if m.action == "destroy"]
+        assert destroyed == ["destroyed github.com/acme/widgets#12: archived (u to undo)"]
         await pilot.press("u")
         # The row is back as soon as the slot is taken (state restoring); the undo is done after the import.
         await wait_until(
             pilot,
             lambda: (
                 [m.text for m in messages.of(ActionDone) if m.action == "restore"]
-                == ["restored github.com-acme-widgets-12"]
+                == ["restored github.com/acme/widgets#12"]
             ),
         )
         assert "github.com-acme-widgets-12" in app.model.views and app.model.active == 3
@@ -347,7 +351,7 @@ async def test_continue_at_capacity_sends_the_message(demo_home: Home) -> None:
         assert isinstance(app.screen, MessageDialog)
         await pilot.press(*"add tests", "enter")
         await wait_until(
-            pilot, lambda: any(m.text == "continued github.com-acme-widgets-12" for m in messages.of(ActionDone))
+            pilot, lambda: any(m.text == "continued github.com/acme/widgets#12" for m in messages.of(ActionDone))
         )
         log = demo_home.log_path("github.com-acme-widgets-12")
         await wait_until(pilot, lambda: log.exists() and "step_finish" in log.read_text())
