@@ -23,7 +23,7 @@ from textual.widgets import Footer, Header, Input
 
 from kugetsu_tui.base.errors import AtCapacityError, KugetsuError
 from kugetsu_tui.base.home import Home
-from kugetsu_tui.base.text import printable
+from kugetsu_tui.base.text import counted, printable
 from kugetsu_tui.console.capacity import CapacityBar
 from kugetsu_tui.console.messages import (
     ActionDone,
@@ -329,7 +329,9 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         """Destroy the marked sessions (one confirmation), or the selected one, or remove a queued item."""
         if self.model.marked:
             self._confirm_batch(
-                "Destroy the marked sessions?", [(v.session, "marked") for v in self.model.marked_views()], "destroy"
+                "Destroy the marked sessions?",
+                [(v.session, v.shown_state) for v in self.model.marked_views()],
+                "destroy",
             )
             return
         queued = self.selected_queued()
@@ -379,7 +381,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         """One confirmation for many dev sessions, each with why; then destroy them all (u undoes the batch)."""
         from kugetsu_tui.console.dialogs import ConfirmDialog
 
-        lines = [f"• {printable(s.issue_ref or s.name)}: {printable(why)}" for s, why in sessions]
+        lines = [f"• {session_label(s.name, s.issue_ref)}: {printable(why)}" for s, why in sessions]
         body = "\n".join(
             [
                 *lines,
@@ -566,7 +568,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         """Answer the selected session's pending permission ask: allow once, allow always, or reject."""
         item = self.selected()
         if self.server is None:
-            self.notify("answering asks needs [agent] server in config.toml (an `opencode serve`)", markup=False)
+            self.notify("answering asks needs [agent] server in config.toml (a running opencode serve)", markup=False)
             return
         if item is None or not item.session.opencode_session_id:
             return
@@ -639,7 +641,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         self.post_message(WorkRead(read_work(self.home), checked=True))
         if announce:
             done = sum(1 for _, status in results if status.done)
-            self.post_message(ActionDone("check", f"checked {len(results)} dev sessions: {done} done"))
+            self.post_message(ActionDone("check", f"checked {counted(len(results), 'dev session')}: {done} done"))
 
     def on_work_read(self, message: WorkRead) -> None:
         if message.error:
