@@ -68,6 +68,10 @@ async def test_at_80x24_every_field_shows_and_the_log_takes_the_rest_in_one_scro
         visible = [key for key in FIELDS if f" {key} " in shown]
         assert visible == list(FIELDS), f"only {len(visible)} of {len(FIELDS)} fields on screen:\n{shown}"
         assert "agent line 1" in shown  # the log starts in the space the fields leave
+        lines = screen_lines(app)
+        title = next(line for line in lines if "agent log:" in line)
+        first = next(line for line in lines if "agent line 1" in line)
+        assert first.index("agent line 1") == title.index("agent log:")  # the log is indented like its title
         assert len(scrolling_widgets(app)) == 1  # one scroll, not one for the fields and one for the log
 
 

@@ -70,6 +70,22 @@ async def test_the_preview_says_the_reason_and_the_activity_whole(static_home: H
         )
 
 
+async def test_the_previews_log_is_indented_like_its_title(static_home: Home) -> None:
+    static_home.ensure(static_home.logs_dir)
+    static_home.log_path(ASKING).write_text("words of the agent\n")
+    app = console(static_home)
+    async with app.run_test(size=(120, 32)) as pilot:
+        await show(app, pilot)
+        table = app.main_screen.table
+        table.move_cursor(table.row_index(ASKING))
+        await pilot.press("p")
+        await wait_until(pilot, lambda: any("words of the agent" in line for line in screen_lines(app)))
+        lines = screen_lines(app)
+        title = next(line for line in lines if "agent output" in line)
+        words = next(line for line in lines if "words of the agent" in line)
+        assert words.index("words of the agent") == title.index("agent output")
+
+
 async def filtered(app: KugetsuConsole, pilot, text: str, *keys: str) -> list[str]:
     await pilot.press("slash", *text, *keys)
     await pilot.pause(0.1)
