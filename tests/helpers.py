@@ -473,3 +473,8 @@ def ls_session_keys(kind: str) -> set[str]:
         "activity",
     }
     return keys | {"work"} if kind == "dev" else keys
+
+
+def screen_lines(app: Any) -> list[str]:
+    """The lines of a running Textual app's terminal, as drawn now."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]

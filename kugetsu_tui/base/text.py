@@ -1,4 +1,4 @@
-"""Plain-text formatting shared by the CLI and the console: escapes, ages, sizes.
+"""Plain-text formatting shared by the CLI and the console: escapes, ages, counts, sizes.
 
 Text from session files is untrusted: control characters (terminal escape sequences among
 them) are shown as visible escapes, never sent to the terminal.
@@ -45,6 +45,18 @@ def age(seconds: float | None, *, coarse: bool = False) -> str:
         if seconds >= size:
             return f"{int(seconds // size)}{unit}"
     return "<1m" if coarse else f"{int(seconds)}s"
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """`1 commit`, `2 commits`, `0 commits`: a count with its noun in the right number (the plural
+    is `noun + "s"` unless given)."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
+def head(reason: str) -> str:
+    """The words of a reason before its first `: `. Our reasons are written head first (`invalid JSON:
+    Expecting value (line 1, column 33)`), so a table cell shows the head and the preview the whole."""
+    return reason.split(": ", 1)[0]
 
 
 def since(timestamp: float | None, now: float | None = None) -> str:

@@ -1,4 +1,4 @@
-"""The details pane: every field of a session file and the live tail of its agent log.
+"""The details pane: every field of a session file and the live tail of its agent log, in one scroll.
 
 Nothing is read on the event loop: a thread worker reads the file, /proc and the log twice a
 second and posts what it found; the screen only draws it.
@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -17,7 +22,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Log, Static
+from textual.widgets import Footer, Static
 
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.text import printable
@@ -30,6 +35,12 @@ from kugetsu_tui.sessions.files import KIND_DEV, Session
 from kugetsu_tui.sessions.overview import read_view
 
 FOLLOW_INTERVAL = 0.5
+LOG_LINES = 2000
+FIELD_GAP = 3  # blank cells between two columns of fields
+OURS_TITLE = "kugetsu-tui's own fields (for the supervisor and the cap's checks)"
+
+#: A field as shown: its key, its value (both printable already) and the value's style.
+Field = tuple[str, str, str]
 
 
 def _within(home: Home, path: Path) -> str:
@@ -40,35 +51,101 @@ def _within(home: Home, path: Path) -> str:
         return str(path)
 
 
-def describe(home: Home, name: str) -> Text:
+class FieldGrid:
+    """Key-value pairs laid out at the width they are drawn at: the short ones in as many columns as fit
+    (read down, then across), the long ones on lines of their own, wrapping under their value.
+
+    A rich renderable, so the layout follows the pane's width on every draw (a resize needs no re-read).
+    """
+
+    def __init__(self, fields: Sequence[Field], key_width: int) -> None:
+        self.fields = list(fields)
+        self.key_width = key_width
+
+    @property
+    def plain(self) -> str:
+        return "".join(f"{key.ljust(self.key_width)}  {value}\n" for key, value, _ in self.fields)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        half = (width - FIELD_GAP) // 2
+        short = [f for f in self.fields if self.key_width + 2 + cell_len(f[1]) <= half]
+        cell = self.key_width + 2 + max((cell_len(value) for _, value, _ in short), default=width)
+        columns = (width + FIELD_GAP) // (cell + FIELD_GAP)
+        if columns < 2:
+            yield self._grid(self.fields, 1)
+            return
+        yield self._grid(short, columns)
+        rest = [f for f in self.fields if f not in short]
+        if rest:
+            yield self._grid(rest, 1)
+
+    def _grid(self, fields: Sequence[Field], columns: int) -> Table:
+        grid = Table.grid(expand=columns == 1)
+        for column in range(columns):
+            if column:
+                grid.add_column(width=FIELD_GAP)
+            grid.add_column(width=self.key_width + 2, no_wrap=True)
+            grid.add_column(ratio=1 if columns == 1 else None, overflow="fold")
+        rows = -(-len(fields) // columns)
+        for row in range(rows):
+            cells: list[Text] = []
+            for column in range(columns):
+                index = column * rows + row
+                key, value, style = fields[index] if index < len(fields) else ("", "", "")
+                cells += [*([Text()] if column else []), Text(key, style="cyan"), Text(value, style=style)]
+            grid.add_row(*cells)
+        return grid
+
+
+class Details:
+    """What the pane shows of a session: a header, its worktree and work, kugetsu's fields, then our own."""
+
+    def __init__(
+        self, header: Text, summary: Sequence[Field] = (), theirs: Sequence[Field] = (), ours: Sequence[Field] = ()
+    ) -> None:
+        width = max((cell_len(key) for key, _, _ in (*summary, *theirs)), default=0)
+        self.header = header
+        self.grids = [FieldGrid(summary, width), FieldGrid(theirs, width)]
+        self.ours = FieldGrid(ours, max((cell_len(key) for key, _, _ in ours), default=0))
+
+    @property
+    def plain(self) -> str:
+        """The text shown, without its layout: what the pane compares to skip a redraw, and the tests read."""
+        ours = f"{OURS_TITLE}\n{self.ours.plain}" if self.ours.fields else ""
+        return self.header.plain + "".join(grid.plain for grid in self.grids) + ours
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.header
+        yield from (grid for grid in self.grids if grid.fields)
+        if self.ours.fields:
+            yield Text(OURS_TITLE, style="dim italic")
+            yield self.ours
+
+
+def describe(home: Home, name: str) -> Details:
     """All fields of the session file, literally, or why it cannot be read."""
     current = read_view(home, name)
     if current is None:
-        return gone_text(name)
+        return Details(gone_text(name))
     session = current.session
-    text = Text()
-    text.append(f"{printable(session.name)}", style="bold")
-    text.append(f"   {session.kind}, {current.shown_state}{' (agent alive)' if current.alive else ''}\n")
-    text.append(f"file: {printable(_within(home, session.path))}\n", style="dim")
+    header = Text()
+    header.append(f"{printable(session.name)}", style="bold")
+    header.append(f"   {session.kind}, {current.shown_state}{' (agent alive)' if current.alive else ''}\n")
+    header.append(f"file: {printable(_within(home, session.path))}", style="dim")
     if session.error:
-        text.append(f"unusable file: {printable(session.error)}\n", style="bold magenta")
+        header.append(f"\nunusable file: {printable(session.error)}", style="bold magenta")
     if current.error and not session.error:
-        text.append(f"error: {printable(current.error)}\n", style="red")
-    text.append(_worktree_line(session))
-    text.append(_work_line(home, session))
-    ours = [k for k in session.data if k in INTERNAL]
-    theirs = [k for k in session.data if k not in INTERNAL]
-    width = max((len(printable(k)) for k in session.data), default=0)
-    for key in theirs:
-        text.append(_field(home, key, session.data[key], width))
-    if ours:
-        text.append("kugetsu-tui's own fields (for the supervisor and the cap's checks)\n", style="dim italic")
-        for key in ours:
-            text.append(_field(home, key, session.data[key], width, style="dim"))
-    return text
+        header.append(f"\nerror: {printable(current.error)}", style="red")
+    return Details(
+        header,
+        [*_worktree_fields(session), *_work_fields(home, session)],
+        [_field(home, key, value) for key, value in session.data.items() if key not in INTERNAL],
+        [_field(home, key, value, style="dim") for key, value in session.data.items() if key in INTERNAL],
+    )
 
 
-def _field(home: Home, key: str, value: object, width: int, style: str = "") -> Text:
+def _field(home: Home, key: str, value: object, style: str = "") -> Field:
     """One field, literally; epoch start times as local times, and our own paths relative to the home."""
     if key.endswith("_started") and isinstance(value, (int, float)) and not isinstance(value, bool):
         shown = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value))
@@ -76,56 +153,43 @@ def _field(home: Home, key: str, value: object, width: int, style: str = "") -> 
         shown = _within(home, Path(value))
     else:
         shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    line = Text()
-    line.append(f"{printable(key).ljust(width)}  ", style="cyan")
-    line.append(f"{printable(shown)}\n", style=style)
-    return line
+    return (printable(key), printable(shown), style)
 
 
-def _worktree_line(session: Session) -> Text:
-    """The worktree, its branch and how far its work has got (runs git: this is read in a thread)."""
+def _worktree_fields(session: Session) -> list[Field]:
+    """The worktree and how far its work has got (runs git: this is read in a thread)."""
     from kugetsu_tui.worktrees.progress import worktree_progress
 
-    path, branch = session.data.get("worktree_path"), session.data.get("branch_name")
+    path = session.data.get("worktree_path")
     if session.corrupt or not isinstance(path, str) or not path:
-        return Text()
-    line = Text(f"worktree: {printable(path)}", style="green")
-    if isinstance(branch, str):
-        line.append(f" on {printable(branch)}")
+        return []
     progress = worktree_progress(session.data)
     if progress is None:
-        line.append(" (not there, or not readable now)", style="dim")
-    else:
-        line.append(
-            f": {progress.files_changed} files changed ({progress.uncommitted} not committed), "
-            f"{progress.commits_ahead} commits ahead of the base"
-        )
-    line.append("\n")
-    return line
+        return [("worktree", f"{printable(path)} (not there, or not readable now)", "green")]
+    return [("worktree", printable(path), "green"), ("progress", progress.summary(), "")]
 
 
-def _work_line(home: Home, session: Session) -> Text:
+def _work_fields(home: Home, session: Session) -> list[Field]:
     """The session's work status as last checked (the cache: no network here)."""
     from kugetsu_tui.work.status import read_work, work_for
 
     if session.kind != KIND_DEV:
-        return Text()
+        return []
     status = work_for(read_work(home), session)
-    line = Text(f"work: {status.state}: {printable(status.detail)}", style="bold" if status.done else "")
+    shown = f"{status.state}: {printable(status.detail)}"
     if status.source:
-        line.append(f" [{status.source}]", style="dim")
+        shown += f" [{status.source}]"
     if status.url:
-        line.append(f" {printable(status.url)}")
+        shown += f" {printable(status.url)}"
     if status.checked_at:
-        line.append(f" (checked {printable(status.checked_at)})", style="dim")
-    line.append("\n")
-    return line
+        shown += f" (checked {printable(status.checked_at)})"
+    return [("work", shown, "bold" if status.done else "")]
 
 
 class DetailsRead(Message):
     """What the reader found: the fields, the log's title, and its new lines as they will be shown."""
 
-    def __init__(self, generation: int, fields: Text, log_title: str, lines: list[str], restarted: bool) -> None:
+    def __init__(self, generation: int, fields: Details, log_title: str, lines: list[str], restarted: bool) -> None:
         super().__init__()
         self.generation = generation
         self.fields = fields
@@ -134,16 +198,37 @@ class DetailsRead(Message):
         self.restarted = restarted
 
 
+class LogLines(Static):
+    """The last lines of the agent log, wrapped: part of the pane's one scroll, not a scroll of its own."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, markup=False)
+        self._lines: deque[str] = deque(maxlen=LOG_LINES)
+
+    @property
+    def lines(self) -> list[str]:
+        return list(self._lines)
+
+    def write_lines(self, lines: Iterable[str]) -> None:
+        self._lines.extend(lines)
+        self.update(Text("\n".join(self._lines)))
+
+    def clear(self) -> None:
+        self._lines.clear()
+        self.update("")
+
+
 class DetailsScreen(ReportsWorkerErrors, ModalScreen[None]):
-    """Fields on top, log below; both follow the files while the pane is open."""
+    """The fields, then the log, in one scroll (Up/Down a line, PageUp/PageDown a page, Home/End); both
+    follow the files while the pane is open, and the view follows the log when it was scrolled to its end."""
 
     DEFAULT_CSS = """
     DetailsScreen { align: center middle; }
     DetailsScreen > Vertical { width: 100%; height: 100%; border: thick $primary; background: $surface; }
-    DetailsScreen #fields-scroll { height: auto; max-height: 50%; }
+    DetailsScreen #details-scroll { height: 1fr; overflow-x: hidden; }
     DetailsScreen #fields { height: auto; padding: 0 1; }
-    DetailsScreen #log-title { background: $primary-muted; padding: 0 1; }
-    DetailsScreen Log { height: 1fr; }
+    DetailsScreen #log-title { background: $primary-muted; padding: 0 1; margin-top: 1; }
+    DetailsScreen #log { height: auto; padding: 0 1; }
     """
     BINDINGS = [
         Binding("escape,q,enter,space", "close", "Close"),
@@ -155,19 +240,23 @@ class DetailsScreen(ReportsWorkerErrors, ModalScreen[None]):
         self.home = home
         self.session_name = name
         self.tail = LogTail(home.log_path(name))
-        self._shown = ""
+        self.shown_fields = ""  # the plain text of the fields on screen
         self.raw = False  # show the agent's JSON events as they are, not their words
         self._generation = 0  # bumped by `r`: a read begun before it is dropped
 
     def compose(self) -> ComposeResult:
-        with Vertical():
-            with VerticalScroll(id="fields-scroll"):
-                yield Static(id="fields", markup=False)
+        with Vertical(), VerticalScroll(id="details-scroll"):
+            yield Static(id="fields", markup=False)
             yield Static("agent log", id="log-title", markup=False)
-            yield Log(highlight=False, max_lines=2000)
+            yield LogLines(id="log")
         yield Footer()
 
+    @property
+    def scroll(self) -> VerticalScroll:
+        return self.query_one("#details-scroll", VerticalScroll)
+
     def on_mount(self) -> None:
+        self.scroll.focus()
         self.follow()
         self.set_interval(FOLLOW_INTERVAL, self.follow)
 
@@ -186,21 +275,25 @@ class DetailsScreen(ReportsWorkerErrors, ModalScreen[None]):
     def on_details_read(self, message: DetailsRead) -> None:
         if message.generation != self._generation:
             return
-        if message.fields.plain != self._shown:
-            self._shown = message.fields.plain
+        if message.fields.plain != self.shown_fields:
+            self.shown_fields = message.fields.plain
             self.query_one("#fields", Static).update(message.fields)
         self.query_one("#log-title", Static).update(message.log_title)
-        log_widget = self.query_one(Log)
+        log_lines = self.query_one(LogLines)
+        scroll = self.scroll
+        at_end = 0 < scroll.scroll_y >= scroll.max_scroll_y
         if message.restarted:
-            log_widget.clear()
+            log_lines.clear()
         if message.lines:
-            log_widget.write_lines(message.lines)
+            log_lines.write_lines(message.lines)
+            if at_end:
+                self.call_after_refresh(scroll.scroll_end, animate=False)
 
     def action_toggle_raw(self) -> None:
         """Re-read the tail in the other form."""
         self.raw = not self.raw
         self._generation += 1
-        self.query_one(Log).clear()
+        self.query_one(LogLines).clear()
         self.tail.restart()
         self.follow()
 

@@ -25,6 +25,7 @@ from textual.widgets import Input, Label, Static
 
 from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.refs import EXPECTED_FORMS, parse_issue_ref
+from kugetsu_tui.console.bullets import bulleted
 
 DialogResult = TypeVar("DialogResult")
 
@@ -203,7 +204,7 @@ class ConfirmDialog(Dialog[bool]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.title_text, classes="title", markup=False)
-            yield Static(self.body, markup=False)
+            yield Static(bulleted(self.body))  # literal text; bullets wrap under their words
             yes = "y / Enter" if self.enter_confirms else "y"
             yield Static(f"\n{yes}: yes    n / Escape: no", classes="hint", markup=False)
 

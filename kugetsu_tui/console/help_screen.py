@@ -107,7 +107,7 @@ def footer_text(limit: Limit | None) -> Text:
     )
     text.append("limit", style="bold")
     text.append(
-        f": the first found of the environment variable {LIMIT_ENV}, `{LIMIT_KEY}` in config.toml, "
+        f": the first found of the environment variable {LIMIT_ENV}, {LIMIT_KEY} in config.toml, "
         "kugetsu's bash config, or the default of 3."
     )
     if limit is not None:

@@ -23,7 +23,7 @@ from textual.widgets import Footer, Header, Input
 
 from kugetsu_tui.base.errors import AtCapacityError, KugetsuError
 from kugetsu_tui.base.home import Home
-from kugetsu_tui.base.text import printable
+from kugetsu_tui.base.text import counted, printable
 from kugetsu_tui.console.capacity import CapacityBar
 from kugetsu_tui.console.messages import (
     ActionDone,
@@ -35,9 +35,10 @@ from kugetsu_tui.console.messages import (
     WorkRead,
 )
 from kugetsu_tui.console.model import Capacity, ConsoleModel, QueueRow, Row
+from kugetsu_tui.console.naming import session_label
 from kugetsu_tui.console.preview import SessionPreview
 from kugetsu_tui.console.rows import LIVE_COLUMNS, live_texts, row_cells, sort_key
-from kugetsu_tui.console.session_table import SessionTable
+from kugetsu_tui.console.session_table import FILTER_PLACEHOLDER, SessionTable
 from kugetsu_tui.console.virtual_table import VirtualTable
 from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
 from kugetsu_tui.sessions.continuable import continue_refusal
@@ -192,13 +193,13 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(
-            placeholder="filter: text in name, issue, id or state (Enter keeps, Escape clears)",
+            placeholder=FILTER_PLACEHOLDER,
             id="filter",
             compact=True,
         )
         with Horizontal(id="body"):
             yield SessionTable(id="sessions")
-            yield SessionPreview(self.home, id="preview")
+            yield SessionPreview(self.home, self.model, id="preview")
         with Horizontal(id="bottom"):
             yield CapacityBar(id="capacity").data_bind(MainScreen.capacity)
             yield Footer(compact=True, show_command_palette=False)
@@ -405,7 +406,8 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
                 )
             )
         else:
-            self.post_message(ActionDone("start", f"a slot was free: started {done.issue_ref}", select=done.name))
+            started = session_label(done.name, done.issue_ref)
+            self.post_message(ActionDone("start", f"a slot was free: started {started}", select=done.name))
 
     def _explain_refusal(self, reason: str) -> None:
         title = "Limit invalid" if self.model.limit.value is None else "At capacity"
@@ -427,7 +429,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         self.post_message(
             ActionDone(
                 "start",
-                f"started {done.issue_ref} (opencode session {done.opencode_session_id or 'pending'})",
+                f"started {session_label(done.name, done.issue_ref)} (opencode session {done.opencode_session_id or 'pending'})",
                 select=done.name,
             )
         )
@@ -455,7 +457,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
 
         done = self._core_call("continue", continue_session, self.home, name, message or None)
         if done is not None:
-            self.post_message(ActionDone("continue", f"continued {done.name}"))
+            self.post_message(ActionDone("continue", f"continued {session_label(done.name, done.issue_ref)}"))
 
     # --- destroy, marks, clean-up and undo ---------------------------------------------------------
 
@@ -463,7 +465,9 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         """Destroy the marked sessions (one confirmation), or the selected one, or remove a queued item."""
         if self.model.marked:
             self._confirm_batch(
-                "Destroy the marked sessions?", [(v.session, "marked") for v in self.model.marked_views()], "destroy"
+                "Destroy the marked sessions?",
+                [(v.session, v.shown_state) for v in self.model.marked_views()],
+                "destroy",
             )
             return
         queued = self.selected_queued()
@@ -513,7 +517,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         """One confirmation for many dev sessions, each with why; then destroy them all (u undoes the batch)."""
         from kugetsu_tui.console.dialogs import ConfirmDialog
 
-        lines = [f"• {printable(s.issue_ref or s.name)}: {printable(why)}" for s, why in sessions]
+        lines = [f"• {session_label(s.name, s.issue_ref)}: {printable(why)}" for s, why in sessions]
         body = "\n".join(
             [
                 *lines,
@@ -531,7 +535,10 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
 
     def _being_destroyed(self, name: str) -> bool:
         if name in self.model.destroying:
-            self.notify(f"{printable(name)} is being destroyed already", markup=False)
+            view = self.model.views.get(name)
+            self.notify(
+                f"{session_label(name, view and view.session.issue_ref)} is being destroyed already", markup=False
+            )
             return True
         return False
 
@@ -557,6 +564,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         entries: list[str] = []
         warnings: list[str] = []
         names: list[str] = []
+        labels: list[str] = []
         self._destroys_running += 1
         try:
             for name, kind in targets:
@@ -568,13 +576,14 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
                 entries.append(result.entry.id)
                 warnings.extend(result.warnings)
                 names.append(result.entry.session_name)
+                labels.append(session_label(result.entry.session_name, result.entry.meta.get("issue_ref")))
         finally:
             if entries:
                 self.post_message(SessionsArchived(entries, names, warnings))
             self._destroys_running -= 1
             self.app.call_from_thread(self._destroy_finished, [name for name, _ in targets])
         if names:
-            what = names[0] if len(names) == 1 else f"{len(names)} sessions ({', '.join(names)})"
+            what = labels[0] if len(labels) == 1 else f"{len(labels)} sessions ({', '.join(labels)})"
             self.post_message(ActionDone(action, f"destroyed {what}: archived (u to undo)"))
 
     def on_sessions_archived(self, message: SessionsArchived) -> None:
@@ -606,7 +615,8 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         restored: list[str] = []
         for index, entry_id in enumerate(entry_ids):
             try:
-                restored.append(restore_session(self.home, entry_id).name)
+                session = restore_session(self.home, entry_id)
+                restored.append(session_label(session.name, session.issue_ref))
             except REFUSALS as exc:  # what can still be undone goes back on the stack before the refusal is shown
                 left = [e for e in entry_ids[index:] if (self.home.archive_dir / e).is_dir()]  # undoable still
                 if left:
@@ -694,7 +704,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         """Answer the selected session's pending permission ask: allow once, allow always, or reject."""
         item = self.selected()
         if self.server is None:
-            self.notify("answering asks needs [agent] server in config.toml (an `opencode serve`)", markup=False)
+            self.notify("answering asks needs [agent] server in config.toml (a running opencode serve)", markup=False)
             return
         if item is None or not item.session.opencode_session_id:
             self.notify("no pending ask here: a, A and x answer the selected session's ask", markup=False)
@@ -702,7 +712,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         url, tracker = self.server
         asks = [a for a in tracker.pending() if a.session_id == item.session.opencode_session_id]
         if not asks:
-            self.notify(f"{printable(item.session.name)} has no pending ask", markup=False)
+            self.notify(f"{session_label(item.session.name, item.session.issue_ref)} has no pending ask", markup=False)
             return
         self.run_answer(url, asks[0], reply)
 
@@ -768,7 +778,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         self.post_message(WorkRead(read_work(self.home), checked=True))
         if announce:
             done = sum(1 for _, status in results if status.done)
-            self.post_message(ActionDone("check", f"checked {len(results)} dev sessions: {done} done"))
+            self.post_message(ActionDone("check", f"checked {counted(len(results), 'dev session')}: {done} done"))
 
     def on_work_read(self, message: WorkRead) -> None:
         if message.error:
@@ -868,9 +878,11 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     def _filter_changed(self, event: Input.Changed) -> None:
         show, hide = self.model.refilter(event.value, self.table.shown_names)
         self._draw(show, hide)
+        self.table.filter_text = self.model.filter_text
 
     @on(Input.Submitted, "#filter")
     def _filter_kept(self) -> None:
+        self.filter_box.remove_class("shown")  # the table's border names the kept filter
         self.table.focus()
 
     def action_clear_filter(self) -> None:

@@ -1,4 +1,5 @@
-"""The split view's live preview of one session: its state with the full reason, its worktree and work, its output.
+"""The split view's live preview of one session: its state and activity with their full reasons, its worktree and
+work, its output.
 
 What a peer shows beside the list, without opening the modal details. Nothing is read on the event loop: a
 thread worker reads the session file, the work cache and the new lines of the agent log, twice a second and
@@ -19,10 +20,12 @@ from textual.widgets import Log, Static
 
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.text import printable
-from kugetsu_tui.console.rows import STATE_STYLES
+from kugetsu_tui.console.model import ConsoleModel
+from kugetsu_tui.console.rows import ACTIVITY_STYLES, STATE_STYLES
 from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
 from kugetsu_tui.opencode.events import log_line_words
 from kugetsu_tui.opencode.log_tail import LogTail
+from kugetsu_tui.sessions.activities import Activity
 from kugetsu_tui.sessions.overview import read_view
 from kugetsu_tui.work.status import NOT_CHECKED, read_work, work_for
 
@@ -92,17 +95,18 @@ class SessionPreview(ReportsWorkerErrors, Vertical):
     SessionPreview { height: 1fr; border-left: tall $primary-muted; }
     SessionPreview > #preview-summary { height: auto; max-height: 8; padding: 0 1; }
     SessionPreview > #preview-log-title { background: $primary-muted; padding: 0 1; }
-    SessionPreview > Log { height: 1fr; }
+    SessionPreview > Log { height: 1fr; padding: 0 1; }
     """
 
     session_name: reactive[str | None] = reactive(None)
 
-    def __init__(self, home: Home, *, id: str | None = None) -> None:
+    def __init__(self, home: Home, model: ConsoleModel | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.home = home
+        self.model = model  # what the agents are doing (the table's Activity, here in full)
         self._tail: LogTail | None = None
         self._generation = 0  # bumped when the session changes: a read begun before is dropped
-        self._shown = ""
+        self.summary_text = ""  # the plain text of the summary on screen
         #: Reads started: the preview's cost, for the tests.
         self.reads = 0
 
@@ -127,7 +131,7 @@ class SessionPreview(ReportsWorkerErrors, Vertical):
     def watch_session_name(self, name: str | None) -> None:
         self._generation += 1
         self._tail = None if name is None else LogTail(self.home.log_path(name))
-        self._shown = ""
+        self.summary_text = ""
         if not self.is_mounted:
             return
         self.query_one(Log).clear()
@@ -146,6 +150,18 @@ class SessionPreview(ReportsWorkerErrors, Vertical):
         self._read(self._generation, self.session_name, self._tail)
         return True
 
+    def _activity_line(self) -> Text:
+        """The activity with its whole detail: the table's cell shows only its head."""
+        info = None if self.model is None or self.session_name is None else self.model.activity.get(self.session_name)
+        if info is None or info.state == Activity.IDLE:
+            return Text()
+        line = Text("\nactivity: ")
+        line.append(
+            printable(f"{info.state}: {info.detail}" if info.detail else info.state),
+            style=ACTIVITY_STYLES.get(info.state, ""),
+        )
+        return line
+
     @work(thread=True, group="preview-reader", exit_on_error=False)
     def _read(self, generation: int, name: str, tail: LogTail) -> None:
         new = tail.read()
@@ -158,9 +174,10 @@ class SessionPreview(ReportsWorkerErrors, Vertical):
         message.stop()
         if message.generation != self._generation:
             return
-        if message.summary.plain != self._shown:
-            self._shown = message.summary.plain
-            self.query_one("#preview-summary", Static).update(message.summary)
+        shown = message.summary + self._activity_line()
+        if shown.plain != self.summary_text:
+            self.summary_text = shown.plain
+            self.query_one("#preview-summary", Static).update(shown)
         log_widget = self.query_one(Log)
         if message.restarted:
             log_widget.clear()

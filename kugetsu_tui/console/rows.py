@@ -10,11 +10,12 @@ from typing import Any
 
 from rich.text import Text
 
-from kugetsu_tui.base.text import age, megabytes, printable
+from kugetsu_tui.base.text import age, head, megabytes, printable
 from kugetsu_tui.console.model import ConsoleModel, QueueRow, Row, Stats
+from kugetsu_tui.console.virtual_table import short_key
 from kugetsu_tui.queue.items import ItemState
 from kugetsu_tui.sessions.activities import Activity, ActivityInfo
-from kugetsu_tui.sessions.overview import SessionView
+from kugetsu_tui.sessions.overview import SessionView, brief
 from kugetsu_tui.sessions.states import State
 from kugetsu_tui.work.states import WorkState
 from kugetsu_tui.work.status import WorkStatus
@@ -23,8 +24,8 @@ from kugetsu_tui.work.status import WorkStatus
 COLUMNS = (
     ("mark", "", 1),
     ("kind", "Kind", 5),
-    ("ref", "Issue / session", 28),
-    ("state", "State", 18),
+    ("ref", "Issue / session", 26),
+    ("state", "State", 14),
     ("work", "Work", 14),
     ("activity", "Activity", 22),
     ("branch", "Branch", 14),
@@ -56,6 +57,7 @@ ACTIVITY_STYLES = {
     Activity.ERROR: "bold red",
     Activity.UNKNOWN: "dim",
 }
+SHORT_ACTIVITIES = {Activity.NEEDS_INPUT: "asking", Activity.UNKNOWN: "?"}
 WORK_STYLES = {WorkState.MERGED: "bold green", WorkState.CLOSED: "green", WorkState.OPEN: "", WorkState.UNKNOWN: "dim"}
 #: where rows of each kind sort: base, PM, dev sessions, then the queue
 QUEUE_ORDER = 3
@@ -110,10 +112,20 @@ def _queue_age(row: QueueRow, now: float) -> str:
 
 
 def activity_text(info: ActivityInfo | None) -> Text:
+    """The activity and the head of its detail (the preview shows it whole); an error's words are the
+    agent's, not ours, and are kept whole."""
     if info is None or info.state == Activity.IDLE:
         return Text("")
-    shown = f"{info.state}: {info.detail}" if info.detail else info.state
+    detail = info.detail if info.state == Activity.ERROR else head(info.detail)
+    shown = f"{info.state}: {detail}" if detail else info.state
     return Text(printable(shown), style=ACTIVITY_STYLES.get(info.state, ""))
+
+
+def activity_word(info: ActivityInfo | None) -> Text:
+    """The activity's short form, for a narrow terminal: one word."""
+    if info is None or info.state == Activity.IDLE:
+        return Text("")
+    return Text(SHORT_ACTIVITIES.get(info.state, info.state), style=ACTIVITY_STYLES.get(info.state, ""))
 
 
 def session_cells(
@@ -127,8 +139,12 @@ def session_cells(
     """The cells of a session's row, every one of them literal text."""
     s = view.session
     state: str = view.shown_state
-    if view.error and view.shown_state in (State.FAILED, State.CORRUPT, State.TIMEOUT, State.UNKNOWN):
-        state = f"{state}: {view.error}"
+    reason = brief(view)
+    if reason and view.shown_state in (State.FAILED, State.CORRUPT, State.TIMEOUT, State.UNKNOWN):
+        state = f"{state}: {reason}"
+    # A failed session's reason is in its state already, and a corrupt file has no agent of ours to ask.
+    if view.shown_state in (State.FAILED, State.TIMEOUT, State.CORRUPT):
+        activity = None
     stale = s.pid is not None and not view.alive
     branch = s.data.get("branch_name")
     cells = {
@@ -141,8 +157,7 @@ def session_cells(
             clip(printable(work.label), WIDTHS["work"]) if s.kind == "dev" else "",
             style=WORK_STYLES.get(work.state, ""),
         ),
-        # A failed session's reason is in its state already.
-        "activity": activity_text(None if view.shown_state in (State.FAILED, State.TIMEOUT) else activity),
+        "activity": activity_text(activity),
         "branch": Text(clip(printable(branch), WIDTHS["branch"]) if isinstance(branch, str) else "", style="dim"),
         **{
             key: Text(text, justify="right")
@@ -151,7 +166,7 @@ def session_cells(
         "pid": Text(str(s.pid or ""), style="dim" if stale else ""),
         "oc": Text(printable(s.opencode_session_id), style="dim"),
     }
-    return {key: cells[key] for key, _, _ in COLUMNS}
+    return {**{key: cells[key] for key, _, _ in COLUMNS}, short_key("activity"): activity_word(activity)}
 
 
 def queue_cells(row: QueueRow, now: float) -> dict[str, Text]:
@@ -171,7 +186,7 @@ def queue_cells(row: QueueRow, now: float) -> dict[str, Text]:
         "kind": Text("queue", style=KIND_STYLES["queue"]),
         "ref": Text(clip(printable(item.issue_ref or item.id), WIDTHS["ref"])),
         "state": Text(
-            clip(printable(state), WIDTHS["state"]),
+            printable(state),
             style="bold red" if item.state in (ItemState.ERROR, ItemState.BROKEN) else "italic",
         ),
         "work": Text(attempts, style="dim"),

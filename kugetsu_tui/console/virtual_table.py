@@ -13,6 +13,7 @@ the same offset on every line, whatever the style of its cells.
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
@@ -32,12 +33,28 @@ ROW_CACHE_SIZE = 1024
 
 
 class Column(NamedTuple):
-    """A column: the cells' key, its header label, its width, and how long it stays when space runs out."""
+    """A column: the cells' key, its header label, its width, and how long it stays when space runs out.
+
+    A column of reasons can want more room (up to `wide`, as much as its widest cell needs, taken at
+    `wide_priority` when there is room) and can
+    have a short form (`narrow` cells wide, the cells under `short_key(key)`, headed `short_label`) for when
+    `width` does not fit.
+    """
 
     key: str
     label: str
     width: int
     priority: int  # higher stays longer
+    wide: int = 0
+    wide_priority: int = 0
+    narrow: int = 0
+    short_label: str = ""
+    short: bool = False  # set by fit_columns: shown in its short form
+
+
+def short_key(key: str) -> str:
+    """Where a row keeps the short form of a cell (a row without one shows the full cell, cut)."""
+    return f"{key}/short"
 
 
 class Row(NamedTuple):
@@ -51,19 +68,32 @@ Upsert = tuple[str, Mapping[str, Text], Any]
 def fit_columns(columns: Sequence[Column], width: int, flex: str | None = None) -> list[Column]:
     """The columns that fit in `width`, in their given order; the lowest priorities give way first.
 
-    The `flex` column, when shown, takes the width left over (so a long state is not cut when there is room).
+    A column that does not fit at its width shows its short form if that fits; a column that wants more
+    room gets it before the columns of lower priority than its `wide_priority` are placed. The `flex`
+    column, when shown, takes the width left over (so a long state is not cut when there is room).
     """
-    kept: set[str] = set()
+    widths: dict[str, int] = {}
+    short: set[str] = set()
     used = -GAP
-    for column in sorted(columns, key=lambda c: -c.priority):
-        if used + GAP + column.width <= width:
-            kept.add(column.key)
+    claims = [(c.priority, False, c) for c in columns] + [
+        (c.wide_priority, True, c) for c in columns if c.wide > c.width
+    ]
+    for _, more_room, column in sorted(claims, key=lambda claim: -claim[0]):
+        if more_room:
+            if column.key in widths and column.key not in short:
+                extra = max(0, min(column.wide - column.width, width - used))
+                widths[column.key] += extra
+                used += extra
+        elif used + GAP + column.width <= width:
+            widths[column.key] = column.width
             used += GAP + column.width
-    shown = [column for column in columns if column.key in kept]
-    spare = width - used
-    if flex is not None and flex in kept and spare > 0:
-        shown = [c._replace(width=c.width + spare) if c.key == flex else c for c in shown]
-    return shown
+        elif column.narrow and used + GAP + column.narrow <= width:
+            widths[column.key] = column.narrow
+            short.add(column.key)
+            used += GAP + column.narrow
+    if flex is not None and flex in widths and flex not in short and width > used:
+        widths[flex] += width - used
+    return [c._replace(width=widths[c.key], short=c.key in short) for c in columns if c.key in widths]
 
 
 def same_cells(old: Mapping[str, Text], new: Mapping[str, Text]) -> bool:
@@ -146,8 +176,12 @@ class VirtualTable(ScrollView, can_focus=True):
         self._layout_width = -1
         self._row_strips: LRUCache[str, Strip] = LRUCache(ROW_CACHE_SIZE)
         self._header: Strip | None = None
+        #: How many cells of each width each growing column holds: it grows to its widest cell, no more.
+        self._cell_widths: dict[str, Counter[int]] = {c.key: Counter() for c in self.columns if c.wide > c.width}
+        self._laid_out_for: dict[str, int] = {}
         #: Rows drawn from their cells (cache misses): the work a change causes, for the tests.
         self.rows_rendered = 0
+        self._empty_text = ""
 
     # --- reading --------------------------------------------------------------------------------
 
@@ -183,6 +217,17 @@ class VirtualTable(ScrollView, can_focus=True):
         row = self._rows.get(key)
         return None if row is None else row.cells
 
+    @property
+    def empty_text(self) -> str:
+        """What the line under the header says while the table has no rows (nothing when empty)."""
+        return self._empty_text
+
+    @empty_text.setter
+    def empty_text(self, text: str) -> None:
+        if text != self._empty_text:
+            self._empty_text = text
+            self.refresh_line(1)
+
     # --- changing -------------------------------------------------------------------------------
 
     def apply(self, upserts: Iterable[Upsert], removals: Iterable[Hashable]) -> None:
@@ -201,6 +246,7 @@ class VirtualTable(ScrollView, can_focus=True):
             row = self._rows.pop(key, None)
             if row is None:
                 continue
+            self._count_widths(row.cells, -1)
             index = bisect_left(self._order, (row.sort_key, key))
             del self._order[index]
             self._row_strips.discard(key)
@@ -213,6 +259,9 @@ class VirtualTable(ScrollView, can_focus=True):
                 continue  # nothing to redraw
             self._rows[key] = Row(cells, sort_key)
             self._row_strips.discard(key)
+            if old is not None:
+                self._count_widths(old.cells, -1)
+            self._count_widths(cells, 1)
             if old is not None and old.sort_key == sort_key:
                 changed_rows.append(key)
                 continue
@@ -232,6 +281,9 @@ class VirtualTable(ScrollView, can_focus=True):
             self._refresh_rows_from(first_moved)
         for key in changed_rows:
             self._refresh_row(self.row_index(key))
+        if self._cell_widths and self._wanted_widths() != self._laid_out_for:
+            self._layout_width = -1  # a growing column's widest cell changed: lay the columns out again
+            self.refresh()
         self._scroll_cursor_into_view()
         if self._cursor_key != old_selected:
             self.post_message(self.RowHighlighted(self, self._cursor_key))
@@ -303,12 +355,16 @@ class VirtualTable(ScrollView, can_focus=True):
         if y == 0:
             if self._header is None:
                 self._header = self._strip(
-                    {c.key: Text(c.label) for c in self._shown_columns},
+                    {c.key: Text(c.short_label if c.short and c.short_label else c.label) for c in self._shown_columns},
                     self.get_component_rich_style("virtual-table--header"),
                 )
             return self._header.crop_extend(scroll_x, scroll_x + width, base)
         index = round(self.scroll_y) + y - 1
         key = self.key_at(index)
+        if key is None and index == 0 and self._empty_text:
+            line = Text(self._empty_text, style="italic", no_wrap=True, end="")
+            line.truncate(width, overflow="ellipsis", pad=True)
+            return Strip(list(line.render(self.app.console)), width).apply_style(base)
         if key is None:
             return Strip.blank(width, base)
         strip = self._row_strips.get(key)
@@ -323,11 +379,24 @@ class VirtualTable(ScrollView, can_focus=True):
             return strip.apply_style(self.get_component_rich_style("virtual-table--even-row"))
         return strip
 
+    def _count_widths(self, cells: Mapping[str, Text], change: int) -> None:
+        for key, widths in self._cell_widths.items():
+            cell = cells.get(key)
+            width = 0 if cell is None else cell.cell_len
+            widths[width] += change
+            if not widths[width]:
+                del widths[width]
+
+    def _wanted_widths(self) -> dict[str, int]:
+        return {key: max(widths, default=0) for key, widths in self._cell_widths.items()}
+
     def _update_layout(self, width: int) -> None:
         if width == self._layout_width:
             return
         self._layout_width = width
-        self._shown_columns = fit_columns(self.columns, width, self.flex_column)
+        self._laid_out_for = wanted = self._wanted_widths()
+        columns = [c._replace(wide=min(c.wide, wanted[c.key])) if c.key in wanted else c for c in self.columns]
+        self._shown_columns = fit_columns(columns, width, self.flex_column)
         self._row_strips.clear()
         self._header = None
         line_width = sum(c.width for c in self._shown_columns) + GAP * max(0, len(self._shown_columns) - 1)
@@ -345,7 +414,7 @@ class VirtualTable(ScrollView, can_focus=True):
         for number, column in enumerate(self._shown_columns):
             if number:
                 line.append(" " * GAP)
-            cell = cells.get(column.key)
+            cell = cells.get(short_key(column.key), cells.get(column.key)) if column.short else cells.get(column.key)
             text = Text(no_wrap=True, end="") if cell is None else cell.copy()
             text.truncate(column.width, overflow="ellipsis")
             pad = column.width - text.cell_len

@@ -158,7 +158,7 @@ def create_demo_home(root: Path, *, live_agent: bool = True) -> Home:
     issues = {}
     dev_sessions: list[tuple[int, float, State, dict[str, object]]] = [
         (12, 30, State.IDLE, {"exit_code": 0}),
-        (15, 5, State.FAILED, {"exit_code": 1, "error": "agent exited with status 1"}),
+        (15, 5, State.FAILED, {"exit_code": 1, "error": "exit status 1"}),
     ]
     for number, hours, state, extra in dev_sessions:
         sid = _new_store_session(store, f"acme/widgets#{number}")

@@ -120,7 +120,7 @@ def destroy_steps(session: Session, alive: bool, active: int, limit: int | None)
             "commits not on the base), then removed; its branch is kept unless fully merged"
         )
     steps.append(
-        "the session file and log are moved to the archive (restorable: `kugetsu-tui restore`, or u in the console)"
+        "the session file and log are moved to the archive (restorable with kugetsu-tui restore, or u in the console)"
     )
     if session.kind == KIND_DEV:
         steps.append(f"a slot is freed ({active - 1}/{limit if limit is not None else '?'} after)")

@@ -33,7 +33,7 @@ def describe_exit(code: int) -> str:
             return f"killed by {signal.Signals(-code).name}"
         except ValueError:
             return f"killed by signal {-code}"
-    return f"exited with status {code}"
+    return f"exit status {code}"
 
 
 def supervise(home: Home, name: str, run_id: str, argv: list[str], cwd: str) -> int:
@@ -90,7 +90,7 @@ def supervise(home: Home, name: str, run_id: str, argv: list[str], cwd: str) -> 
     if code == 0:
         record(state=State.IDLE, exit_code=0, finished_at=now_iso())
     else:
-        record(state=State.FAILED, exit_code=code, finished_at=now_iso(), error=f"agent {describe_exit(code)}")
+        record(state=State.FAILED, exit_code=code, finished_at=now_iso(), error=describe_exit(code))
     return code
 
 

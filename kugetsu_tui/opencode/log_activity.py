@@ -70,18 +70,18 @@ def log_activity(
         if silent > stall_after:
             return ActivityInfo(
                 Activity.STALLED,
-                f"no event for {age(silent)} (stall_after {stall_after:g} s): check its log {log}, "
-                "the model provider, and that it runs in its opencode session's directory",
+                f"silent for {age(silent)}: no output for longer than stall_after ({stall_after:g} s); check its "
+                f"log {log}, the model provider, and that it runs in its opencode session's directory",
                 info.st_mtime,
             )
-        return ActivityInfo(Activity.BUSY, f"last event {age(silent)} ago", info.st_mtime)
+        return ActivityInfo(Activity.BUSY, f"output {age(silent)} ago", info.st_mtime)
     if state == State.STARTING:
         return ActivityInfo(Activity.BUSY, "starting")
     if state == State.IDLE:
         return ActivityInfo(Activity.IDLE, "", info.st_mtime if info else None)
     if state in (State.FAILED, State.TIMEOUT):
         return ActivityInfo(Activity.ERROR, view.error or str(state), info.st_mtime if info else None)
-    return ActivityInfo(Activity.UNKNOWN, f"no agent of ours is running (session {state})")
+    return ActivityInfo(Activity.UNKNOWN, f"no agent of ours runs (session {state})")
 
 
 def _timestamp(value: object) -> float | None:

@@ -20,6 +20,7 @@ from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.locking import sessions_lock
 from kugetsu_tui.base.process import is_alive, start_time
 from kugetsu_tui.base.refs import parse_issue_ref
+from kugetsu_tui.base.text import counted
 from kugetsu_tui.lifecycle.start import Launched
 from kugetsu_tui.opencode.settings import AgentConfig
 from kugetsu_tui.queue.items import (
@@ -135,7 +136,9 @@ def settle_failed(home: Home, item: QueueItem, run_id: str, message: str) -> Dra
         return None
     count = attempts[0]
     if count >= MAX_ATTEMPTS:
-        return DrainResult(item.id, item.issue_ref, DrainOutcome.GAVE_UP, f"after {count} attempts: {message}")
+        return DrainResult(
+            item.id, item.issue_ref, DrainOutcome.GAVE_UP, f"after {counted(count, 'attempt')}: {message}"
+        )
     return DrainResult(
         item.id,
         item.issue_ref,

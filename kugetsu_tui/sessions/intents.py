@@ -16,11 +16,12 @@ from typing import Any
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.sessions.files import read_session
 
-#: What a session is shown with while an interrupted operation waits for recovery.
+#: What a session is shown with while an interrupted operation waits for recovery (head first: a table
+#: cell shows what comes before the first `: `).
 INTERRUPTED = {
-    "destroy": "its destroy was interrupted: `kugetsu-tui recover` (or destroy again) finishes or undoes it",
-    "restore": "its restore was interrupted: `kugetsu-tui recover` (or restore or destroy) finishes or undoes it",
-    "start": "its start was interrupted: `kugetsu-tui recover` (or a new start) removes it unless its agent launched",
+    "destroy": "destroy interrupted: `kugetsu-tui recover` (or destroy again) finishes or undoes it",
+    "restore": "restore interrupted: `kugetsu-tui recover` (or restore or destroy) finishes or undoes it",
+    "start": "start interrupted: `kugetsu-tui recover` (or a new start) removes it unless its agent launched",
 }
 
 

@@ -6,6 +6,7 @@ from typing import Any, NamedTuple
 
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.process import is_alive
+from kugetsu_tui.base.text import head
 from kugetsu_tui.sessions.files import KIND_DEV, Session, list_sessions, read_session
 from kugetsu_tui.sessions.intents import interrupted
 from kugetsu_tui.sessions.limit import Limit, resolve_limit
@@ -39,6 +40,16 @@ class SessionView(NamedTuple):
             "branch_name": _field(s, "branch_name"),
             "repo": _field(s, "repo"),
         }
+
+
+def brief(view: SessionView) -> str | None:
+    """The shown reason in a few words, for a table cell (`ls` and the preview show it whole): the head of a
+    reason of ours; a reason kugetsu or the agent's supervisor wrote in the file (`error`) is kept whole."""
+    if view.error is None:
+        return None
+    if not view.session.corrupt and view.error == view.session.data.get("error"):
+        return view.error
+    return head(view.error)
 
 
 def _field(s: Session, key: str) -> str | None:
@@ -88,19 +99,19 @@ def _error(s: Session, recorded: State, shown: State) -> str | None:
     if s.error:
         return s.error
     if shown == State.FAILED and recorded == State.RUNNING:
-        return "agent process vanished without recording an exit status"
+        return "vanished: its agent process is gone without recording an exit status"
     if shown == State.FAILED and recorded == State.STARTING:
-        return "the start was interrupted before the agent launched: `kugetsu-tui recover` (or a new start) removes it"
+        return "start interrupted: the agent never launched; `kugetsu-tui recover` (or a new start) removes it"
     if shown == State.FAILED and recorded == State.RESTORING:
         return (
-            "the restore was interrupted: `kugetsu-tui recover` (or restore or destroy) "
+            "restore interrupted: `kugetsu-tui recover` (or restore or destroy) "
             "puts it back in the archive and frees its slot"
         )
     value = s.data.get("error")
     if isinstance(value, str) and value:
         return value
     if shown == State.TIMEOUT:
-        return "timed out: " + MEANINGS[State.TIMEOUT]
+        return "time limit: " + MEANINGS[State.TIMEOUT]
     raw = s.data.get("state")
     if shown == State.UNKNOWN and raw is not None:
         return f"unrecognised state {raw!r}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from kugetsu_tui.base.git import GitError, git_ok, run_git
+from kugetsu_tui.base.text import counted
 from kugetsu_tui.worktrees.saved_work import WorktreeRecord
 
 
@@ -15,6 +16,13 @@ class Progress(NamedTuple):
     files_changed: int  # differing from the base: committed, uncommitted or untracked
     commits_ahead: int
     uncommitted: int  # of those, not committed yet (modified, staged or untracked)
+
+    def summary(self) -> str:
+        """`1 file changed (0 not committed), 2 commits ahead of the base`."""
+        return (
+            f"{counted(self.files_changed, 'file')} changed ({self.uncommitted} not committed), "
+            f"{counted(self.commits_ahead, 'commit')} ahead of the base"
+        )
 
 
 def worktree_progress(session_data: dict[str, Any]) -> Progress | None:

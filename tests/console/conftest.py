@@ -68,7 +68,7 @@ def static_home(tmp_path: Path) -> Home:
             "created_at": iso(5),
             "state": "failed",
             "exit_code": 1,
-            "error": "agent exited with status 1",
+            "error": "exit status 1",
         },
         mtime=FIXED_NOW - 120,
     )

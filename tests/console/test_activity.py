@@ -55,15 +55,15 @@ async def test_a_silent_agent_is_stalled_then_busy_again_and_stalling_asks_for_t
     messages = Messages()
     async with app.run_test(size=(160, 30), message_hook=messages) as pilot:
         await wait_until(
-            pilot, lambda: activity_cell(app).startswith("stalled: no event for 2m"), what="the stalled activity"
+            pilot, lambda: activity_cell(app).startswith("stalled: silent for 2m"), what="the stalled activity"
         )
         assert app.title == "kugetsu-tui (2 need you)"  # this one, and the failed #15
         os.utime(log)  # the agent speaks again
-        await wait_until(pilot, lambda: activity_cell(app).startswith("busy: last event"), what="busy again")
+        await wait_until(pilot, lambda: activity_cell(app).startswith("busy: output "), what="busy again")
         assert app.title == "kugetsu-tui (1 needs you)"
         os.utime(log, (old, old))
-        await wait_until(pilot, lambda: messages.notified("no event for"), what="the attention notification")
-        [notice] = [n.notification for n in messages.of(Notify) if "no event for" in n.notification.message]
+        await wait_until(pilot, lambda: messages.notified("silent for"), what="the attention notification")
+        [notice] = [n.notification for n in messages.of(Notify) if "silent for" in n.notification.message]
         assert notice.title == "github.com/acme/widgets#30 stalled"  # by its ref, as its row shows it
         assert rang == [True]  # [console] bell = true
         await pilot.press("slash", *"stalled")

@@ -15,13 +15,13 @@ from textual.widgets import Input, Static
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.console.app import KugetsuConsole
 from kugetsu_tui.console.capacity import CapacityBar
-from kugetsu_tui.console.details import DetailsScreen
+from kugetsu_tui.console.details import DetailsScreen, LogLines
 from kugetsu_tui.console.dialogs import ConfirmDialog, MessageDialog, StartDialog
 from kugetsu_tui.console.messages import ActionDone, ActionRefused, UnexpectedError
 from kugetsu_tui.console.session_table import SessionTable
 from kugetsu_tui.lifecycle.archive import list_archive
 from kugetsu_tui.sessions.limit import resolve_limit
-from tests.helpers import FIXED_NOW, Messages, set_limit, wait_until, write_session
+from tests.helpers import FIXED_NOW, Messages, screen_lines, set_limit, wait_until, write_session
 
 
 def capacity_text(app: KugetsuConsole) -> str:
@@ -230,8 +230,11 @@ async def test_hostile_text_is_rendered_literally(static_home: Home, hostile: st
         assert not cell.spans  # no markup was applied
         await pilot.press("down", "down", "enter")
         await pilot.pause()
-        assert isinstance(app.screen, DetailsScreen)
-        assert expected in str(app.screen.query_one("#fields", Static).content)
+        screen = app.screen
+        assert isinstance(screen, DetailsScreen)
+        await wait_until(pilot, lambda: expected in screen.shown_fields)
+        await pilot.pause()
+        assert any(expected in line for line in screen_lines(app))  # drawn as written, not as markup
 
 
 async def test_destroy_asks_then_archives_and_undo_restores(demo_home: Home) -> None:
@@ -253,13 +256,17 @@ async def test_destroy_asks_then_archives_and_undo_restores(demo_home: Home) -> 
         await wait_until(pilot, lambda: "github.com-acme-widgets-12" not in app.model.views)
         assert [e.session_name for e in list_archive(demo_home)] == ["github.com-acme-widgets-12"]
         assert app.model.active == 2
+        # Toasts name the session by its ref, as the table and the dialog do, not by its file name.
+        await wait_until(pilot, lambda: [m.text for m in messages.of(ActionDone) if m.action == "destroy"] != [])
+        destroyed = [m.text for m in messages.of(ActionDone) if m.action == "destroy"]
+        assert destroyed == ["destroyed github.com/acme/widgets#12: archived (u to undo)"]
         await pilot.press("u")
         # The row is back as soon as the slot is taken (state restoring); the undo is done after the import.
         await wait_until(
             pilot,
             lambda: (
                 [m.text for m in messages.of(ActionDone) if m.action == "restore"]
-                == ["restored github.com-acme-widgets-12"]
+                == ["restored github.com/acme/widgets#12"]
             ),
         )
         assert "github.com-acme-widgets-12" in app.model.views and app.model.active == 3
@@ -342,7 +349,7 @@ async def test_continue_at_capacity_sends_the_message(demo_home: Home) -> None:
         assert isinstance(app.screen, MessageDialog)
         await pilot.press(*"add tests", "enter")
         await wait_until(
-            pilot, lambda: any(m.text == "continued github.com-acme-widgets-12" for m in messages.of(ActionDone))
+            pilot, lambda: any(m.text == "continued github.com/acme/widgets#12" for m in messages.of(ActionDone))
         )
         log = demo_home.log_path("github.com-acme-widgets-12")
         await wait_until(pilot, lambda: log.exists() and "step_finish" in log.read_text())
@@ -374,10 +381,8 @@ async def test_details_pane_follows_the_log(static_home: Home) -> None:
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, DetailsScreen)
-        assert "ses_dev12000000000000000000" in str(screen.query_one("#fields", Static).content)
-        from textual.widgets import Log
-
-        widget = screen.query_one(Log)
+        await wait_until(pilot, lambda: "ses_dev12000000000000000000" in screen.shown_fields)
+        widget = screen.query_one(LogLines)
         await wait_until(pilot, lambda: any("ses_dev12" in line for line in widget.lines))
         with log.open("a") as handle:
             handle.write("a new line from the agent\n")

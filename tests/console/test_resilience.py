@@ -5,14 +5,13 @@ from __future__ import annotations
 import threading
 
 import pytest
-from textual.widgets import Log
 
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.console import app as console_app
 from kugetsu_tui.console import details as console_details
 from kugetsu_tui.console import model as console_model
 from kugetsu_tui.console.app import ERROR_LOG, KugetsuConsole
-from kugetsu_tui.console.details import DetailsScreen
+from kugetsu_tui.console.details import DetailsScreen, LogLines
 from kugetsu_tui.console.messages import UnexpectedError
 from tests.helpers import Messages, wait_until, write_session
 
@@ -151,5 +150,5 @@ async def test_the_details_pane_reads_files_off_the_event_loop(
         await wait_until(pilot, lambda: isinstance(app.screen, DetailsScreen) and len(readers) >= 3)
         screen = app.screen
         assert isinstance(screen, DetailsScreen)
-        assert "hello" in "\n".join(str(line) for line in screen.query_one(Log).lines)
+        assert "hello" in "\n".join(str(line) for line in screen.query_one(LogLines).lines)
         assert readers and all(t is not threading.main_thread() for t in readers)

@@ -204,3 +204,51 @@ async def test_rows_added_above_the_screen_leave_the_cursor_on_its_screen_line()
         assert table.selected_key == "s00500" and table.cursor_row == 501
         assert table.cursor_row - round(table.scroll_y) == line
         assert "s00500" in screen_lines(table)[line + 1]
+
+
+def test_a_reason_column_grows_before_the_live_figures_and_a_column_too_wide_shows_its_short_form() -> None:
+    columns = [
+        Column("ref", "Issue", 20, 100),
+        Column("state", "State", 10, 95, wide=25, wide_priority=45),
+        Column("activity", "Activity", 20, 60, narrow=5, short_label="Doing"),
+        Column("cpu", "CPU%", 4, 30),
+    ]
+    wide = {c.key: c for c in fit_columns(columns, 80, flex="state")}
+    assert wide["state"].width == 80 - 20 - 20 - 4 - 3 and not wide["activity"].short
+    roomy = {c.key: c for c in fit_columns(columns, 70)}
+    assert roomy["state"].width == 25 and "cpu" not in roomy  # the reason's room before CPU%
+    narrow = {c.key: c for c in fit_columns(columns, 40)}
+    assert narrow["activity"].short and narrow["activity"].width == 5 and narrow["state"].width == 40 - 20 - 5 - 2
+
+
+async def test_a_growing_column_takes_the_width_of_its_widest_cell_and_a_short_column_its_short_cells() -> None:
+    class ReasonApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield VirtualTable(
+                [
+                    Column("ref", "Issue", 10, 100),
+                    Column("state", "State", 6, 95, wide=40, wide_priority=45),
+                    Column("activity", "Activity", 20, 60, narrow=6, short_label="Doing"),
+                    Column("cpu", "CPU%", 4, 30),
+                ]
+            )
+
+    app = ReasonApp()
+    async with app.run_test(size=(60, 10)) as pilot:
+        table = app.query_one(VirtualTable)
+        cells = {"ref": Text("a"), "state": Text("failed: exit status 1"), "cpu": Text("3")}
+        table.apply([("a", {**cells, "activity": Text("busy: output 3s ago"), "activity/short": Text("busy")}, 1)], [])
+        await pilot.pause()
+        assert {c.key: c.width for c in table.shown_columns}["state"] == len("failed: exit status 1")
+        assert "failed: exit status 1 busy: output 3s ago" in screen_lines(table)[1]
+        table.apply([("a", {**cells, "state": Text("idle")}, 1)], [])
+        await pilot.pause()
+        assert {c.key: c.width for c in table.shown_columns}["state"] == 6  # back to its width: CPU% returns
+        assert [c.key for c in table.shown_columns] == ["ref", "state", "activity", "cpu"]
+    app = ReasonApp()
+    async with app.run_test(size=(30, 10)) as pilot:
+        table = app.query_one(VirtualTable)
+        table.apply([("a", {"ref": Text("a"), "activity": Text("busy: x"), "activity/short": Text("busy")}, 1)], [])
+        await pilot.pause()
+        header, line = screen_lines(table)[:2]
+        assert "Doing" in header and line.split() == ["a", "busy"]

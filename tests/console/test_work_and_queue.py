@@ -69,6 +69,11 @@ async def test_marked_rows_are_destroyed_together_and_restored_together(demo_hom
         await pilot.press("d")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmDialog) and "marked" in app.screen.title_text
+        bullets = [line for line in app.screen.body.splitlines() if line.startswith("• ")]
+        assert bullets == [
+            f"• {ref}: {app.model.views[n].shown_state}"
+            for n, ref in ((DONE, "github.com/acme/widgets#12"), (OPEN, "github.com/acme/widgets#15"))
+        ]
         await pilot.press("y")
         await wait_until(pilot, lambda: done_actions(messages, "destroy"), what="the batch destroy")
         assert sorted(e.session_name for e in list_archive(demo_home)) == [DONE, OPEN]

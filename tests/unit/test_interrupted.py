@@ -27,7 +27,7 @@ def test_a_killed_restore_is_shown_interrupted_and_recover_puts_it_back(home):
     points = run_cli(home, "restore", NAME, env={"KUGETSU_TUI_KILL_AT": "5"})  # after the slot is reserved
     assert points.returncode == -9
     (mine,) = [s for s in json.loads(run_cli(home, "ls", "--json").stdout)["sessions"] if s["name"] == NAME]
-    assert mine["state"] == "failed" and "restore was interrupted" in mine["error"]
+    assert mine["state"] == "failed" and mine["error"].startswith("restore interrupted: ")
     dry = run_cli(home, "recover", "--dry-run")
     assert f"{NAME}: would roll back the restore" in dry.stdout and dev_files(home) == [f"{NAME}.json"]
     done = run_cli(home, "recover")
@@ -122,8 +122,8 @@ def test_a_destroy_killed_once_its_entry_is_complete_is_shown_interrupted_until_
     killed = run_cli(home, "destroy", REF, "-y", env={"KUGETSU_TUI_KILL_AT": at})
     assert killed.returncode == -9 and dev_files(home) == [f"{NAME}.json"]
     (mine,) = [s for s in json.loads(run_cli(home, "ls", "--json").stdout)["sessions"] if s["name"] == NAME]
-    assert mine["state"] == "failed" and "destroy was interrupted" in mine["error"]
-    assert "destroy was interrupted" in run_cli(home, "ls").stdout
+    assert mine["state"] == "failed" and mine["error"].startswith("destroy interrupted: ")
+    assert "destroy interrupted: `kugetsu-tui recover`" in run_cli(home, "ls").stdout
     assert run_cli(home, "recover").returncode == 0
     assert dev_files(home) == [] and len(list(home.archive_dir.iterdir())) == 1
     assert all(s["name"] != NAME for s in json.loads(run_cli(home, "ls", "--json").stdout)["sessions"])

@@ -67,14 +67,16 @@ def session_with_log(home: Home, state: str, lines: list[dict[str, object]], log
 
 def test_a_running_agent_shows_the_time_of_its_last_event(home):
     shown = log_activity(home, session_with_log(home, "running", [{"type": "step_start"}], log_age=40), 300)
-    assert shown.state == Activity.BUSY and shown.detail == "last event 40s ago"
+    assert shown.state == Activity.BUSY and shown.detail == "output 40s ago"
 
 
 def test_a_running_agent_silent_past_stall_after_is_stalled_with_what_to_check(home):
     shown = log_activity(home, session_with_log(home, "running", [{"type": "step_start"}], log_age=400), 300)
     assert shown.state == Activity.STALLED
     assert (
-        "no event for 6m" in shown.detail and "directory" in shown.detail and str(home.log_path(NAME)) in shown.detail
+        shown.detail.startswith("silent for 6m: ")
+        and "directory" in shown.detail
+        and str(home.log_path(NAME)) in shown.detail
     )
 
 
@@ -202,7 +204,7 @@ def test_a_real_agent_that_goes_silent_is_stalled_then_busy_again_when_it_speaks
         stalled = wait_for(
             lambda: ls_activity(home)[NAME]["state"] == "stalled" and ls_activity(home)[NAME], timeout=30, interval=0.2
         )
-        assert "no event for" in str(stalled["detail"]) and stalled["since"]
+        assert str(stalled["detail"]).startswith("silent for") and stalled["since"]
         with open(home.log_path(NAME), "a") as log:
             log.write(json.dumps({"type": "text", "sessionID": "ses_silent", "part": {"text": "back"}}) + "\n")
         assert ls_activity(home)[NAME]["state"] == "busy"
@@ -245,6 +247,6 @@ def test_an_agent_the_server_does_not_run_keeps_the_activity_of_its_own_log(home
             fake.routes[("GET", "/question")] = Answer(body=[])
             demo_agent_config(home, start=scripted_agent(SILENT_AGENT), server=fake.url)
             shown = ls_activity(home)[NAME]
-        assert shown["state"] == "busy" and str(shown["detail"]).startswith("last event")
+        assert shown["state"] == "busy" and str(shown["detail"]).startswith("output ")
     finally:
         kill_recorded_processes(home.root)

@@ -51,7 +51,7 @@ def test_a_running_session_whose_processes_are_gone_is_shown_failed(home: Home) 
     session = read_session(home.session_path("a"))
     shown = view(session)
     assert session.recorded_state is State.RUNNING and shown.shown_state is State.FAILED
-    assert shown.error == "agent process vanished without recording an exit status"
+    assert shown.error == "vanished: its agent process is gone without recording an exit status"
 
 
 def test_destroy_steps_say_what_happens_to_a_dev_session(home: Home) -> None:

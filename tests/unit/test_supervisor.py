@@ -67,8 +67,8 @@ def supervise(home, argv, run_id="run-1", cwd=None):
 @pytest.mark.parametrize(
     "code, text",
     [
-        (0, "exited with status 0"),
-        (3, "exited with status 3"),
+        (0, "exit status 0"),
+        (3, "exit status 3"),
         (-9, "killed by SIGKILL"),
         (-15, "killed by SIGTERM"),
         (-200, "killed by signal 200"),
@@ -121,7 +121,7 @@ def test_a_non_zero_exit_is_recorded_as_failed_with_its_status(bare):
     assert proc.wait(timeout=20) == 3
     data = session_data(bare, NAME)
     assert data["state"] == "failed" and data["exit_code"] == 3
-    assert data["error"] == "agent exited with status 3" and data["opencode_session_id"] == "ses_f"
+    assert data["error"] == "exit status 3" and data["opencode_session_id"] == "ses_f"
 
 
 def test_an_agent_killed_by_a_signal_is_recorded(bare):

@@ -262,6 +262,7 @@ def test_progress_counts_files_changed_and_commits_ahead(wt_home):
     make_work(wt_home.root / "worktrees" / NAME1)
     progress = worktree_progress(data)
     assert (progress.files_changed, progress.commits_ahead, progress.uncommitted) == (3, 1, 2)
+    assert progress.summary() == "3 files changed (2 not committed), 1 commit ahead of the base"
     assert worktree_progress({"type": "forked"}) is None
 
 
