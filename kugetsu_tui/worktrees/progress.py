@@ -1,6 +1,7 @@
 """How far a session's worktree has come: files changed and commits ahead of its base.
 
-It runs git, so callers with a UI call it from a worker thread.
+It runs git, so callers with a UI call it from a worker thread. Read-only git: `git status` would
+otherwise refresh (rewrite) the worktree's index under the agent working in it.
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ def worktree_progress(session_data: dict[str, Any]) -> Progress | None:
             return None
         ahead = int(git_ok(["rev-list", "--count", f"{base}..HEAD"], record.path) or "0")
         merge_base = git_ok(["merge-base", base, "HEAD"], record.path) or base
-        tracked = _names(run_git(["diff", "--name-only", "-z", merge_base], record.path).stdout)
+        tracked = _names(run_git(["diff", "--name-only", "-z", merge_base], record.path, read_only=True).stdout)
         status = _names(
-            run_git(["status", "--porcelain", "-z", "--untracked-files=all", "--no-renames"], record.path).stdout
+            run_git(
+                ["status", "--porcelain", "-z", "--untracked-files=all", "--no-renames"], record.path, read_only=True
+            ).stdout
         )
     except GitError:
         return None

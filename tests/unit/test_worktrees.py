@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -264,6 +265,18 @@ def test_progress_counts_files_changed_and_commits_ahead(wt_home):
     assert (progress.files_changed, progress.commits_ahead, progress.uncommitted) == (3, 1, 2)
     assert progress.summary() == "3 files changed (2 not committed), 1 commit ahead of the base"
     assert worktree_progress({"type": "forked"}) is None
+
+
+def test_progress_leaves_the_worktrees_index_alone(wt_home):
+    """The details pane asks every few seconds while an agent works there: it must never write its index."""
+    data = start_and_wait(wt_home, 1)
+    worktree = wt_home.root / "worktrees" / NAME1
+    make_work(worktree)
+    index = Path(git(worktree, "rev-parse", "--path-format=absolute", "--git-path", "index"))
+    before = index.read_bytes()
+    os.utime(index, (1, 1))  # older than the files: a refreshing `git status` rewrites it
+    assert worktree_progress(data) is not None
+    assert index.read_bytes() == before and index.stat().st_mtime == 1
 
 
 def test_a_kugetsu_session_whose_opencode_directory_is_not_its_worktree_continues_in_that_directory(
