@@ -213,7 +213,10 @@ def cmd_destroy(home: Home, args: argparse.Namespace) -> int:
     if not args.yes:
         session = find_session(home, args.target)
         require_terminal(f"destroy {args.target}")
-        steps = destroy_steps(session, view(session).alive, count_active(home), resolve_limit(home).value)
+        from kugetsu_tui.worktrees.diff import diff_size
+
+        diff = None if session.corrupt else diff_size(session.data, max_age=0)
+        steps = destroy_steps(session, view(session).alive, count_active(home), resolve_limit(home).value, diff)
         print(f"Destroy {printable(session.name)}?")
         for step in steps:
             print(f"  - {step}")

@@ -121,7 +121,7 @@ def footer_text(limit: Limit | None) -> Text:
         (
             "(N need you)",
             "in the title: agents that need input, were denied, stalled or hit an error (each is notified once); "
-            "the filter / needs you shows them.",
+            "each of their rows has a ! in its first column, and the filter / needs you shows them.",
         ),
     ):
         text.append("\n")

@@ -482,9 +482,11 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             destroy_steps,
             special_kind,
         )  # archive, actions, worktrees: not before the first frame
+        from kugetsu_tui.worktrees.diff import cached_diff_size
 
         s = item.session
-        steps = destroy_steps(s, item.alive, self.model.active, self.model.limit.value)
+        diff = None if s.corrupt else cached_diff_size(s.data)
+        steps = destroy_steps(s, item.alive, self.model.active, self.model.limit.value, diff)
         body = "\n".join(f"• {step}" for step in steps)
         special = special_kind(s)
 
@@ -648,8 +650,11 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         plan = self._core_call("clean up", plan_prune, self.home)
         if plan is None:
             return
+        from kugetsu_tui.worktrees.diff import diff_size
+
+        sizes = {f.session.name: diff_size(f.session.data, max_age=0) for f in plan.done if not f.session.corrupt}
         self.post_message(WorkRead(read_work(self.home), checked=True))
-        self.post_message(CleanupPlanned(plan))
+        self.post_message(CleanupPlanned(plan, {name: size for name, size in sizes.items() if size}))
 
     def on_cleanup_planned(self, message: CleanupPlanned) -> None:
         plan = message.plan
@@ -659,7 +664,10 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             return
         self._confirm_batch(
             f"Clean up {len(plan.done)} done session{'s' if len(plan.done) > 1 else ''}?",
-            [(f.session, f"{f.work.detail} [{f.work.source}]") for f in plan.done],
+            [
+                (f.session, f"{f.work.detail} [{f.work.source}]" + _diff_note(message.diff_sizes.get(f.session.name)))
+                for f in plan.done
+            ],
             "clean up",
             footnote=busy.strip(),
         )
@@ -969,6 +977,11 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         from kugetsu_tui.console.take_over import view_diff
 
         view_diff(self)
+
+
+def _diff_note(size: str | None) -> str:
+    """What a done session's worktree still holds, in the clean-up confirmation (it is archived, not lost)."""
+    return f"; diff: {size} (archived)" if size else ""
 
 
 def _refused(action: str, exc: KugetsuError | OSError) -> ActionRefused:

@@ -12,7 +12,7 @@ log writes the repr at every dispatch (a SessionsRead may hold 10,000 views).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
@@ -121,6 +121,7 @@ class CleanupPlanned(Message):
     """A fresh check found these done sessions (and these done but busy ones): ask before destroying."""
 
     plan: PrunePlan
+    diff_sizes: dict[str, str] = field(default_factory=dict)  # by session name: what its worktree holds
 
 
 @dataclass(eq=False, repr=False)

@@ -62,6 +62,8 @@ WORK_STYLES = {WorkState.MERGED: "bold green", WorkState.CLOSED: "green", WorkSt
 #: where rows of each kind sort: base, PM, dev sessions, then the queue
 QUEUE_ORDER = 3
 MARK = "●"
+#: In the mark column of a row whose session needs the operator: the rows the title's "(N need you)" counts.
+NEEDS_YOU = "!"
 
 
 def clip(text: str, width: int) -> str:
@@ -83,6 +85,8 @@ def row_cells(row: Row, model: ConsoleModel, now: float) -> dict[str, Text]:
     )
     if name in model.destroying:
         cells["state"] = Text("destroying…", style="bold red")
+    if name not in model.marked and model.needs_you(name):
+        cells["mark"] = Text(NEEDS_YOU, style="bold reverse yellow")
     return cells
 
 

@@ -106,8 +106,9 @@ class Destroyed(NamedTuple):
     warnings: list[str]
 
 
-def destroy_steps(session: Session, alive: bool, active: int, limit: int | None) -> list[str]:
-    """What a destroy of this session will do, in order, as the CLI and the console say it."""
+def destroy_steps(session: Session, alive: bool, active: int, limit: int | None, diff: str | None = None) -> list[str]:
+    """What a destroy of this session will do, in order, as the CLI and the console say it; `diff` is the
+    worktree's size (`3 files, +12 -4, 1 uncommitted`), so that no change is destroyed unseen."""
     steps = []
     if alive:
         steps.append(f"its agent (pid {session.pid}) is stopped")
@@ -116,8 +117,8 @@ def destroy_steps(session: Session, alive: bool, active: int, limit: int | None)
     worktree = None if session.corrupt else session.data.get("worktree_path")
     if isinstance(worktree, str) and worktree:
         steps.append(
-            f"its worktree {worktree} is saved to the archive (uncommitted changes, untracked files, "
-            "commits not on the base), then removed; its branch is kept unless fully merged"
+            f"its worktree {worktree}{f' (diff: {diff})' if diff else ''} is saved to the archive (uncommitted "
+            "changes, untracked files, commits not on the base), then removed; its branch is kept unless fully merged"
         )
     steps.append(
         "the session file and log are moved to the archive (restorable with kugetsu-tui restore, or u in the console)"

@@ -182,6 +182,14 @@ def diff_size(data: dict[str, Any], *, max_age: float = SIZE_MAX_AGE) -> str | N
     return size
 
 
+def cached_diff_size(data: dict[str, Any]) -> str | None:
+    """The size `diff_size` last read for the session's worktree, however old, without running git:
+    for a confirmation drawn on the UI thread (the preview keeps it fresh for the selected row)."""
+    path = data.get("worktree_path")
+    cached = _SIZES.get(path) if isinstance(path, str) else None
+    return cached[1] if cached is not None else None
+
+
 def worktree_record(data: dict[str, Any]) -> WorktreeRecord:
     """The session's worktree, or one line on why there is none to look at."""
     record = WorktreeRecord.of(data)

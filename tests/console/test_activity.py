@@ -18,6 +18,11 @@ from tests.helpers import Messages, wait_until, write_session
 NAME = "github.com-acme-widgets-30"
 
 
+def mark_cell(app: KugetsuConsole) -> str:
+    cells = app.query_one(SessionTable).cells(NAME)
+    return "" if cells is None else cells["mark"].plain
+
+
 def activity_cell(app: KugetsuConsole) -> str:
     cells = app.query_one(SessionTable).cells(NAME)
     return "" if cells is None else cells["activity"].plain
@@ -58,9 +63,11 @@ async def test_a_silent_agent_is_stalled_then_busy_again_and_stalling_asks_for_t
             pilot, lambda: activity_cell(app).startswith("stalled: silent for 2m"), what="the stalled activity"
         )
         assert app.title == "kugetsu-tui (2 need you)"  # this one, and the failed #15
+        assert mark_cell(app) == "!"  # the row the title counts says so
         os.utime(log)  # the agent speaks again
         await wait_until(pilot, lambda: activity_cell(app).startswith("busy: output "), what="busy again")
         assert app.title == "kugetsu-tui (1 needs you)"
+        await wait_until(pilot, lambda: mark_cell(app) == "", what="the row's needs-you mark gone")
         os.utime(log, (old, old))
         await wait_until(pilot, lambda: messages.notified("silent for"), what="the attention notification")
         [notice] = [n.notification for n in messages.of(Notify) if "silent for" in n.notification.message]

@@ -288,3 +288,39 @@ def test_the_preview_shows_the_diffs_size(demo_home: Home) -> None:
     (worktree(demo_home) / "notes.txt").write_text("one\ntwo\n")
     assert "\ndiff: 3 files, +5 -1, 2 uncommitted" in summary(demo_home, WITH_WORKTREE).plain
     assert "diff:" not in summary(demo_home, WITHOUT_WORKTREE).plain
+
+
+async def test_the_destroy_and_clean_up_confirmations_say_what_the_worktree_holds(
+    demo_home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So that nothing unsaved is destroyed unseen: the diff's size, read off the UI thread (the preview's
+    cache for `d`, the clean-up's own worker for `D`)."""
+    from kugetsu_tui.console.dialogs import ConfirmDialog
+    from kugetsu_tui.lifecycle import prune
+    from kugetsu_tui.worktrees.diff import diff_size
+
+    size = diff_size(json.loads(demo_home.session_path(WITH_WORKTREE).read_text()), max_age=0)
+    assert size and "uncommitted" in size
+    real_plan = prune.plan_prune
+
+    def with_the_worktree_session_done(home: Home) -> prune.PrunePlan:
+        plan = real_plan(home)
+        (done,) = plan.done  # the demo's merged #12, which has no worktree
+        session = app.model.views[WITH_WORKTREE].session
+        return prune.PrunePlan([done, prune.Finished(session, done.work)], plan.skipped)
+
+    monkeypatch.setattr(prune, "plan_prune", with_the_worktree_session_done)
+    app = KugetsuConsole(demo_home, sample_processes=False, check_work=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, loaded(app))
+        await select(pilot, app, WITH_WORKTREE)
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the destroy confirmation")
+        assert f"(diff: {size})" in app.screen.body
+        await pilot.press("n")
+        await pilot.press("D")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the clean-up confirmation")
+        lines = app.screen.body.splitlines()
+        assert any("#15" in line and f"diff: {size} (archived)" in line for line in lines), lines
+        assert not any("#12" in line and "diff:" in line for line in lines), lines
+        await pilot.press("n")

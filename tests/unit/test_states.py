@@ -64,6 +64,8 @@ def test_destroy_steps_say_what_happens_to_a_dev_session(home: Home) -> None:
     write_session(home, "b", worktree_path="/src/widgets-wt/b", branch_name="fix/issue-2")
     with_worktree = destroy_steps(read_session(home.session_path("b")), alive=False, active=3, limit=3)
     assert any("worktree /src/widgets-wt/b is saved" in step for step in with_worktree)
+    sized = destroy_steps(read_session(home.session_path("b")), False, 3, 3, diff="2 files, +3 -1, 1 uncommitted")
+    assert any("worktree /src/widgets-wt/b (diff: 2 files, +3 -1, 1 uncommitted) is saved" in step for step in sized)
     assert not any("worktree" in step for step in steps)
     base = read_session(home.session_path("base"))
     assert not any("slot" in step for step in destroy_steps(base, alive=False, active=3, limit=None))
