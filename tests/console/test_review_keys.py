@@ -316,11 +316,14 @@ async def test_the_destroy_and_clean_up_confirmations_say_what_the_worktree_hold
         await select(pilot, app, WITH_WORKTREE)
         await pilot.press("d")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the destroy confirmation")
-        assert f"(diff: {size})" in app.screen.body
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmDialog) and f"(diff: {size})" in dialog.body
         await pilot.press("n")
         await pilot.press("D")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the clean-up confirmation")
-        lines = app.screen.body.splitlines()
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmDialog)
+        lines = dialog.body.splitlines()
         assert any("#15" in line and f"diff: {size} (archived)" in line for line in lines), lines
         assert not any("#12" in line and "diff:" in line for line in lines), lines
         await pilot.press("n")
