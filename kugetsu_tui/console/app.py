@@ -36,6 +36,7 @@ from kugetsu_tui.console.messages import (
     WatcherModeChanged,
 )
 from kugetsu_tui.console.model import ConsoleModel, config_stamp, read_changes
+from kugetsu_tui.console.naming import session_label
 from kugetsu_tui.console.settings import console_bell
 from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
 from kugetsu_tui.opencode.settings import DEFAULT_STALL_AFTER
@@ -226,8 +227,9 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         from kugetsu_tui.queue.drain import describe
 
         for result in message.results:
-            if result.outcome == DrainOutcome.STARTED:
-                self.notify(describe(result), title="Queue", markup=False)
+            if result.outcome == DrainOutcome.STARTED:  # named as every toast names a session: by its ref
+                label = session_label(str(result.item_id), result.issue_ref)
+                self.notify(f"started {label} from the queue", title="Queue", markup=False)
             else:
                 title = "Queue blocked" if result.outcome == DrainOutcome.BLOCKED else "Queue"
                 self.notify(describe(result), title=title, severity="warning", markup=False)

@@ -136,7 +136,7 @@ async def test_at_capacity_s_queues_the_work_and_the_queue_shows_as_rows(demo_ho
 
 async def test_the_console_drains_the_queue_when_a_slot_frees(demo_home: Home) -> None:
     set_limit(demo_home, 3)
-    queued = enqueue(demo_home, "acme/widgets#40", "go").item
+    enqueue(demo_home, "acme/widgets#40", "go")
     app = KugetsuConsole(demo_home, sample_processes=False)
     messages = Messages()
     async with app.run_test(size=(140, 30), message_hook=messages) as pilot:
@@ -148,5 +148,6 @@ async def test_the_console_drains_the_queue_when_a_slot_frees(demo_home: Home) -
             lambda: demo_home.session_path("github.com-acme-widgets-40").exists(),
             what="the queued item to start",
         )
-        await wait_until(pilot, lambda: messages.notified("started", queued.id))
+        await wait_until(pilot, lambda: messages.notified("started github.com/acme/widgets#40 from the queue"))
+        assert not messages.notified("github.com-acme-widgets-40")  # one way of naming it, the ref
         assert app.model.active <= 3
