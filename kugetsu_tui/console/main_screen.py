@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -929,6 +929,16 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     def _row_highlighted(self, event: VirtualTable.RowHighlighted) -> None:
         self.query_one(SessionPreview).session_name = event.key if event.key in self.model.views else None
         self._refresh_row_keys()  # the keys that need a selected session
+        view = self.model.views.get(str(event.key))
+        if view is not None and not view.session.corrupt and view.session.data.get("worktree_path"):
+            self.read_diff_size(view.session.data)
+
+    @work(thread=True, group="diff-size", exclusive=True, exit_on_error=False)
+    def read_diff_size(self, data: dict[str, Any]) -> None:
+        """The selected worktree's size, read off the UI thread, for `d`'s confirmation (it reads the cache)."""
+        from kugetsu_tui.worktrees.diff import diff_size
+
+        diff_size(data)
 
     def action_toggle_preview(self) -> None:
         """The selected session's state, work and live output beside the table (read only while shown)."""

@@ -293,14 +293,16 @@ def test_the_preview_shows_the_diffs_size(demo_home: Home) -> None:
 async def test_the_destroy_and_clean_up_confirmations_say_what_the_worktree_holds(
     demo_home: Home, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """So that nothing unsaved is destroyed unseen: the diff's size, read off the UI thread (the preview's
-    cache for `d`, the clean-up's own worker for `D`)."""
+    """So that nothing unsaved is destroyed unseen: the diff's size, read off the UI thread (when the row is
+    selected, for `d`; by the clean-up's own worker for `D`)."""
     from kugetsu_tui.console.dialogs import ConfirmDialog
     from kugetsu_tui.lifecycle import prune
-    from kugetsu_tui.worktrees.diff import diff_size
+    from kugetsu_tui.worktrees import diff
 
-    size = diff_size(json.loads(demo_home.session_path(WITH_WORKTREE).read_text()), max_age=0)
+    data = json.loads(demo_home.session_path(WITH_WORKTREE).read_text())
+    size = diff.diff_size(data, max_age=0)
     assert size and "uncommitted" in size
+    diff._SIZES.clear()  # nothing read yet: selecting the row must read it
     real_plan = prune.plan_prune
 
     def with_the_worktree_session_done(home: Home) -> prune.PrunePlan:
@@ -314,6 +316,7 @@ async def test_the_destroy_and_clean_up_confirmations_say_what_the_worktree_hold
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, loaded(app))
         await select(pilot, app, WITH_WORKTREE)
+        await wait_until(pilot, lambda: diff.cached_diff_size(data) == size, what="the selected row's diff size")
         await pilot.press("d")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the destroy confirmation")
         dialog = app.screen
