@@ -102,7 +102,13 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         ),
         # Shown in help (?) and the palette; left out of the footer so it fits 80 columns.
         Binding(
-            "slash", "filter", "Filter", key_display="/", show=False, tooltip="Show only the rows containing a text"
+            "slash",
+            "filter",
+            "Filter",
+            key_display="/",
+            show=False,
+            priority=True,
+            tooltip="Show only the rows containing a text",
         ),
         Binding("escape", "clear_filter", "Clear filter", tooltip="Clear the filter and close its box"),
         Binding("space,enter", "details", "Details", show=False, tooltip="The selected session's details and log"),
@@ -169,7 +175,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     #: Unavailable, these are hidden from the footer (they matter only now and then); the others are dimmed.
     HIDDEN_WHEN_REFUSED = frozenset({"queue_start", "undo", "clear_filter"})
     #: Priority bindings on printable keys: while the filter box has the focus, its keys are the filter's.
-    TYPE_AHEAD = frozenset({"start", "queue_start", "continue_session"})
+    TYPE_AHEAD = frozenset({"start", "queue_start", "continue_session", "filter"})
 
     #: The footer figure, bound to the capacity bar; drawn in a frame of its own, before the table.
     capacity: var[Capacity | None] = var(None)
@@ -879,7 +885,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
 
     def action_filter(self) -> None:
         self.filter_box.add_class("shown")
-        self.filter_box.focus()
+        self.set_focus(self.filter_box)  # now, not after the keys already read (`focus()` waits): `/run` at once
         self.filter_open = True
 
     @on(Input.Changed, "#filter")

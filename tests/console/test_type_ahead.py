@@ -92,3 +92,18 @@ async def test_enter_typed_with_the_rest_submits_what_was_typed_before_it(demo_h
         burst(app, "s", *"github.com/acme/widgets#30", "tab", *"go", "enter")
         await wait_until(pilot, lambda: "github.com-acme-widgets-30" in app.model.views, what="the start")
         assert not isinstance(app.screen, StartDialog)
+
+
+async def test_keys_typed_right_after_slash_go_into_the_filter_and_trigger_nothing(demo_home: Home) -> None:
+    """`/run` typed at once: without the filter taking keys as it opens, `u` reached the table (undo)."""
+    app = KugetsuConsole(demo_home, sample_processes=False, check_work=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, loaded(app))
+        burst(app, "slash", *"run")
+        box = app.main_screen.filter_box
+        await wait_until(pilot, lambda: box.value == "run", what=f"the filter to read 'run' (it reads {box.value!r})")
+        assert app.focused is box
+        burst(app, *"/x")  # while the filter has the focus, `/` is a character of it
+        await wait_until(
+            pilot, lambda: box.value == "run/x", what=f"'/' typed into the filter (it reads {box.value!r})"
+        )
