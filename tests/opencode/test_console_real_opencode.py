@@ -72,11 +72,12 @@ async def test_start_continue_destroy_and_undo_from_the_keyboard(
         assert sid != base_session and sid in opencode.session_ids()
         await wait_until(pilot, lambda: app.model.active == 1, 5, "the footer count")
 
-        # At the limit: s says the core's refusal and offers to queue instead; Escape writes nothing.
+        # At the limit: s opens the queue dialog, which says the core's refusal; Escape writes nothing.
         await pilot.press("s")
         await pilot.pause()
         assert isinstance(app.screen, StartDialog) and app.screen.queue_because
-        assert messages.notified("maximum concurrent agents (1) reached")
+        assert "maximum concurrent agents (1) reached" in app.screen.queue_because  # the dialog says it...
+        assert not messages.notified("maximum concurrent agents")  # ...and no toast covers it
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, StartDialog) and app.model.active == 1
