@@ -58,14 +58,16 @@ MAX_ARGUMENT_BYTES = 32 * os.sysconf("SC_PAGE_SIZE") - 1
 
 def check_message(message: str) -> None:
     """Refuse a message no agent can be given, before anything is written or queued: one that is not
-    UTF-8 text, holds a NUL, or is longer than the kernel takes in one argument (queued, it would
-    fail every retry with "Argument list too long")."""
+    UTF-8 text, holds a NUL, is blank (an agent told nothing works on nothing), or is longer than the
+    kernel takes in one argument (queued, it would fail every retry with "Argument list too long")."""
     try:
         size = len(message.encode("utf-8"))
     except UnicodeEncodeError:
         raise KugetsuError("the message is not valid UTF-8 text") from None
     if "\0" in message:
         raise KugetsuError("the message contains a NUL character, which no program argument can carry")
+    if not message.strip():
+        raise KugetsuError("the message is empty: say what the agent should do")
     if size > MAX_ARGUMENT_BYTES:
         raise KugetsuError(
             f"the message is {size} bytes, over the kernel's limit of {MAX_ARGUMENT_BYTES} bytes for one "

@@ -617,3 +617,16 @@ def test_every_class_of_the_issue_counts_its_inputs():
     tests/console/test_hostile_console.py."""
     print(json.dumps(INPUTS_TRIED, indent=2))
     assert len(INPUTS_TRIED) == 11 and all(count > 0 for count in INPUTS_TRIED.values())
+
+
+@pytest.mark.parametrize("message", ["", " ", "\t\n"])
+def test_a_blank_message_is_refused_by_start_queue_add_and_continue_and_changes_nothing(home, message):
+    """An agent told nothing works on nothing: refused before a slot, a queue item or a launch."""
+    home.session_path("github.com-shoko-kugetsu-5").write_text(json.dumps(dev("github.com/shoko/kugetsu#5")))
+    for args in (
+        ("start", "shoko/kugetsu#4", message),
+        ("start", "shoko/kugetsu#4", message, "--queue"),
+        ("queue", "add", "shoko/kugetsu#4", message),
+        ("continue", "shoko/kugetsu#5", message),
+    ):
+        refused_unchanged(home, *args, needles=("the message is empty",))
