@@ -53,7 +53,7 @@ def cmd_attach(home: Home, args: argparse.Namespace) -> int:
 
 
 def cmd_diff(home: Home, args: argparse.Namespace) -> int:
-    from kugetsu_tui.base.text import printable
+    from kugetsu_tui.base.text import counted, printable
     from kugetsu_tui.lifecycle.start import find_session
     from kugetsu_tui.worktrees.diff import Section, read_diff, worktree_record
 
@@ -74,7 +74,7 @@ def cmd_diff(home: Home, args: argparse.Namespace) -> int:
         changes = diff.section(section)
         if not changes:
             continue
-        print(f"\n{section} ({len(changes)} file{'' if len(changes) == 1 else 's'}):")
+        print(f"\n{section} ({counted(len(changes), 'file')}):")
         for change in changes:
             if args.stat:
                 print(_stat_line(change))

@@ -669,7 +669,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             self.notify(f"no session is done: nothing to clean up{busy}", markup=False)
             return
         self._confirm_batch(
-            f"Clean up {len(plan.done)} done session{'s' if len(plan.done) > 1 else ''}?",
+            f"Clean up {counted(len(plan.done), 'done session')}?",
             [
                 (f.session, f"{f.work.detail} [{f.work.source}]" + _diff_note(message.diff_sizes.get(f.session.name)))
                 for f in plan.done

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.git import GitError, run_git
-from kugetsu_tui.base.text import printable
+from kugetsu_tui.base.text import counted, printable
 from kugetsu_tui.worktrees.saved_work import WorktreeRecord
 
 #: A patch of more changed lines than this is summarised, not loaded (the screen stays instant at 50,000).
@@ -110,8 +110,7 @@ class Totals(NamedTuple):
         """`3 files, +12 -4, 1 uncommitted`: the diff's size in one phrase."""
         if not self.files:
             return "no changes"
-        plural = "" if self.files == 1 else "s"
-        return f"{self.files} file{plural}, +{self.additions} -{self.deletions}, {self.uncommitted} uncommitted"
+        return f"{counted(self.files, 'file')}, +{self.additions} -{self.deletions}, {self.uncommitted} uncommitted"
 
 
 class WorktreeDiff(NamedTuple):
@@ -139,7 +138,7 @@ class WorktreeDiff(NamedTuple):
         """`fix/issue-7 against main at 1a2b3c4d (merge base 0f9e8d7c), 2 commits ahead`."""
         at = f"{self.base} at {self.base_commit[:8]}"
         since = "" if self.merge_base == self.base_commit else f" (merge base {self.merge_base[:8]})"
-        ahead = f"{self.commits_ahead} commit{'' if self.commits_ahead == 1 else 's'} ahead"
+        ahead = f"{counted(self.commits_ahead, 'commit')} ahead"
         return f"{self.branch} against {at}{since}, {ahead}"
 
     def as_json(self) -> dict[str, Any]:

@@ -86,6 +86,16 @@ def suspensions(app: KugetsuConsole, said_first: Messages | None = None, notice:
     return seen
 
 
+async def open_diff(pilot, app: KugetsuConsole) -> DiffScreen:
+    """`v` on the session with a worktree: its diff screen, once the diff is read."""
+    await select(pilot, app, WITH_WORKTREE)
+    await pilot.press("v")
+    await wait_until(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen.diff is not None)
+    screen = app.screen
+    assert isinstance(screen, DiffScreen)
+    return screen
+
+
 def worktree(home: Home) -> Path:
     return Path(json.loads(home.session_path(WITH_WORKTREE).read_text())["worktree_path"])
 
@@ -95,11 +105,8 @@ async def test_v_shows_the_files_with_gits_counts_and_a_patch_when_selected(demo
     app = KugetsuConsole(demo_home, sample_processes=False, check_work=False)
     async with app.run_test(size=(120, 32)) as pilot:
         await wait_until(pilot, loaded(app))
-        await select(pilot, app, WITH_WORKTREE)
-        await pilot.press("v")
-        await wait_until(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen.diff is not None)
-        screen = app.screen
-        assert isinstance(screen, DiffScreen) and screen.diff is not None
+        screen = await open_diff(pilot, app)
+        assert screen.diff is not None
         prompts = [str(option.prompt) for option in screen.query_one(OptionList).options]
         assert [p for p in prompts if p.startswith(("committed", "uncommitted", "untracked"))] == [
             "committed (1)",
@@ -128,11 +135,8 @@ async def test_a_50000_line_patch_draws_only_the_lines_on_screen(demo_home: Home
     app = KugetsuConsole(demo_home, sample_processes=False, check_work=False)
     async with app.run_test(size=(120, 32)) as pilot:
         await wait_until(pilot, loaded(app))
-        await select(pilot, app, WITH_WORKTREE)
-        await pilot.press("v")
-        await wait_until(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen.diff is not None)
-        screen = app.screen
-        assert isinstance(screen, DiffScreen) and screen.diff is not None
+        screen = await open_diff(pilot, app)
+        assert screen.diff is not None
         files = screen.query_one(OptionList)
         index = next(i for i, o in enumerate(files.options) if "big.txt" in str(o.prompt))
         view = screen.query_one(PatchView)
@@ -157,11 +161,8 @@ async def test_binary_files_are_summarised(demo_home: Home) -> None:
     app = KugetsuConsole(demo_home, sample_processes=False, check_work=False)
     async with app.run_test(size=(120, 32)) as pilot:
         await wait_until(pilot, loaded(app))
-        await select(pilot, app, WITH_WORKTREE)
-        await pilot.press("v")
-        await wait_until(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen.diff is not None)
-        screen = app.screen
-        assert isinstance(screen, DiffScreen) and screen.diff is not None
+        screen = await open_diff(pilot, app)
+        assert screen.diff is not None
         untracked = screen.diff.section(Section.UNTRACKED)
         assert [c.path for c in untracked] == ["logo.png"] and untracked[0].binary
         files = screen.query_one(OptionList)

@@ -20,6 +20,14 @@ def fault_point_number(home, trace: Path, label: str, *args: str) -> str:
     return at
 
 
+def destroy_killed_at(home, trace: Path, label: str, target: str = REF, name: str = NAME) -> None:
+    """A destroy of `target` killed right at its fault point `label`: found by a whole destroy, which a
+    restore of `name` then undoes, so that the killed destroy starts from the same session."""
+    at = fault_point_number(home, trace, label, "destroy", target, "-y")
+    assert run_cli(home, "restore", name).returncode == 0
+    assert run_cli(home, "destroy", target, "-y", env={"KUGETSU_TUI_KILL_AT": at}).returncode == -9
+
+
 def test_a_killed_restore_is_shown_interrupted_and_recover_puts_it_back(home):
     run_cli(home, "start", REF, "x")
     wait_state(home, NAME, "idle")
@@ -81,9 +89,7 @@ def test_a_destroy_that_another_process_finished_first_is_refused_not_claimed(ho
     trace = tmp_path / "trace"
     run_cli(home, "start", REF, "x")
     wait_state(home, NAME, "idle")
-    at = fault_point_number(home, trace, "entry in place", "destroy", REF, "-y")
-    assert run_cli(home, "restore", NAME).returncode == 0
-    assert run_cli(home, "destroy", REF, "-y", env={"KUGETSU_TUI_KILL_AT": at}).returncode == -9
+    destroy_killed_at(home, trace, "entry in place")
     _another_process_runs_first(monkeypatch, home, "recover")  # it finishes that destroy, not we
     code = main(["--home", str(home.root), "destroy", REF, "-y"])
     err = capsys.readouterr().err
@@ -117,10 +123,8 @@ def test_a_destroy_killed_once_its_entry_is_complete_is_shown_interrupted_until_
     trace = tmp_path / "trace"
     run_cli(home, "start", REF, "x")
     wait_state(home, NAME, "idle")
-    at = fault_point_number(home, trace, "entry in place", "destroy", REF, "-y")
-    assert run_cli(home, "restore", NAME).returncode == 0
-    killed = run_cli(home, "destroy", REF, "-y", env={"KUGETSU_TUI_KILL_AT": at})
-    assert killed.returncode == -9 and dev_files(home) == [f"{NAME}.json"]
+    destroy_killed_at(home, trace, "entry in place")
+    assert dev_files(home) == [f"{NAME}.json"]
     (mine,) = [s for s in json.loads(run_cli(home, "ls", "--json").stdout)["sessions"] if s["name"] == NAME]
     assert mine["state"] == "failed" and mine["error"].startswith("destroy interrupted: ")
     assert "destroy interrupted: `kugetsu-tui recover`" in run_cli(home, "ls").stdout
@@ -133,9 +137,7 @@ def test_destroying_again_a_session_whose_destroy_was_killed_finishes_it_and_say
     trace = tmp_path / "trace"
     run_cli(home, "start", REF, "x")
     wait_state(home, NAME, "idle")
-    at = fault_point_number(home, trace, "session file removed", "destroy", REF, "-y")
-    assert run_cli(home, "restore", NAME).returncode == 0
-    assert run_cli(home, "destroy", REF, "-y", env={"KUGETSU_TUI_KILL_AT": at}).returncode == -9
+    destroy_killed_at(home, trace, "session file removed")
     again = run_cli(home, "destroy", REF, "-y")
     assert again.returncode == 0, again.stderr
     assert "destroyed" in again.stdout and "interrupted: finished now" in again.stderr
@@ -257,9 +259,7 @@ def test_a_destroy_finished_by_recovery_removes_a_worktree_that_did_not_change(t
     assert run_cli(home, "start", "acme/widgets#6", "x").returncode == 0
     worktree = Path(wait_state(home, name, "idle")["worktree_path"])
     (worktree / "draft.txt").write_text("saved\n")
-    at = fault_point_number(home, trace, "session file removed", "destroy", name, "-y")
-    assert run_cli(home, "restore", name).returncode == 0
-    assert run_cli(home, "destroy", name, "-y", env={"KUGETSU_TUI_KILL_AT": at}).returncode == -9
+    destroy_killed_at(home, trace, "session file removed", name, name)
     assert run_cli(home, "recover").returncode == 0
     assert not worktree.exists()
     assert run_cli(home, "restore", name).returncode == 0 and (worktree / "draft.txt").read_text() == "saved\n"
