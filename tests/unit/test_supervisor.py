@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 from kugetsu_tui.base.home import Home
+from kugetsu_tui.base.locking import sessions_lock
 from kugetsu_tui.lifecycle.supervisor import describe_exit
 from tests.helpers import PY, REPORT_THEN_EXIT, pid_alive, session_data, wait_for, write_session
 
@@ -175,7 +176,10 @@ def test_it_never_resurrects_a_destroyed_session(bare):
     path = prepare(bare)
     proc = supervise(bare, [PY, "-c", REPORT_THEN_EXIT, "0.5", "0", "ses_gone"])
     wait_for(lambda: (d := session_data(bare, NAME)) and d.get("state") == "running")
-    path.unlink()
+    # Destroy moves the file under the sessions lock; unlinked without it, the file could come back
+    # from an update already under way (read before the unlink, renamed into place after it).
+    with sessions_lock(bare):
+        path.unlink()
     proc.wait(timeout=20)
     assert not os.path.lexists(path)
     assert sorted(os.listdir(bare.sessions_dir)) == [".lock"]
