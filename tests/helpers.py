@@ -470,6 +470,7 @@ def ls_session_keys(kind: str) -> set[str]:
         "worktree_path",
         "branch_name",
         "repo",
+        "parked_at",
         "activity",
     }
     return keys | {"work"} if kind == "dev" else keys

@@ -70,6 +70,11 @@ class Home(NamedTuple):
         return self.root / "journal"
 
     @property
+    def parked_dir(self) -> Path:
+        """Parked dev sessions' files (lifecycle/park.py): out of `sessions/`, so no count sees them."""
+        return self.root / "parked"
+
+    @property
     def lock_path(self) -> Path:
         return self.sessions_dir / ".lock"
 

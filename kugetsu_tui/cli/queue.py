@@ -66,7 +66,7 @@ def cmd_start_or_queue(home: Home, args: argparse.Namespace) -> int:
 
     outcome = start_or_queue(home, args.ref, args.message)
     if isinstance(outcome, Queued):
-        _print_queued(outcome.item, outcome.position, "at capacity: ")
+        print_queued(outcome.item, outcome.position, "at capacity: ")
         return ExitCode.OK
     sid = outcome.opencode_session_id or "pending"
     print(
@@ -76,7 +76,7 @@ def cmd_start_or_queue(home: Home, args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def _print_queued(item: QueueItem, position: int, prefix: str = "") -> None:
+def print_queued(item: QueueItem, position: int, prefix: str = "") -> None:
     print(
         f"{prefix}queued {item.issue_ref} as {item.id} (position {position}); it starts when a slot frees "
         "and a drainer runs (kugetsu-tui queue drain)"
@@ -87,7 +87,7 @@ def _add(home: Home, args: argparse.Namespace) -> int:
     from kugetsu_tui.queue.manage import enqueue
 
     queued = enqueue(home, args.ref, args.message)
-    _print_queued(queued.item, queued.position)
+    print_queued(queued.item, queued.position)
     return ExitCode.OK
 
 

@@ -1,4 +1,4 @@
-"""The session commands: `ls`, `start`, `continue`, `destroy`, `restore` and `limit`.
+"""The session commands: `ls`, `start`, `continue`, `park`, `resume`, `destroy`, `restore` and `limit`.
 
 Each command imports what it needs when it runs, so `ls` and a refused start load only their own path.
 """
@@ -45,10 +45,33 @@ def add_parsers(sub: Any) -> None:
     start.add_argument("message", help="the first message for the agent")
     start.add_argument("--queue", action="store_true", help="at capacity, queue it instead of refusing (exit 0)")
 
-    cont = sub.add_parser("continue", help="send a message to an existing session (never capped)")
+    cont = sub.add_parser(
+        "continue",
+        help="send a message to an existing session (never capped; a parked one is resumed under the cap)",
+    )
     cont.set_defaults(run=cmd_continue)
     cont.add_argument("ref", help="issue ref or session name")
     cont.add_argument("message", nargs="?", help="the message (default: 'continue')")
+    cont.add_argument(
+        "--queue", action="store_true", help="a parked session at capacity: queue its resume instead of refusing"
+    )
+
+    park = sub.add_parser(
+        "park",
+        help="free a dev session's slot, keeping its worktree, branch and opencode session",
+        description="Free a dev session's slot: its file moves to parked/, its worktree, branch and opencode "
+        "session stay. Refused for the base and PM sessions, a running agent, one waiting for an answer, and "
+        "one with a prompt waiting in the queue. `continue` or `resume` brings it back under the cap.",
+    )
+    park.set_defaults(run=cmd_park)
+    park.add_argument("target", nargs="?", help="issue ref or session name")
+    park.add_argument(
+        "--idle-over", metavar="DURATION", help="park every idle dev session unused for longer (2h, 30m, 90s)"
+    )
+
+    resume = sub.add_parser("resume", help="bring a parked session back under the cap, sending nothing (capped)")
+    resume.set_defaults(run=cmd_resume)
+    resume.add_argument("target", help="issue ref or session name")
 
     destroy = sub.add_parser("destroy", help="stop, export, delete and archive a session")
     destroy.set_defaults(run=cmd_destroy)
@@ -79,14 +102,16 @@ def cmd_ls(home: Home, args: argparse.Namespace) -> int:
 
     snapshot = overview(home)
     queued = waiting_count(home)
+    parked = snapshot.parked
     if args.json:
-        _print_json_rows({**_with_activity(home, snapshot, _with_work(home, snapshot)), "queued": queued}, "sessions")
+        data = _with_activity(home, snapshot, _with_work(home, snapshot))
+        _print_json_rows({**data, "queued": queued, "parked": parked}, "sessions")
         return ExitCode.OK
     limit = snapshot.limit
     shown = limit.value if limit.value is not None else "invalid"
     print(
-        f"active {snapshot.active}/{shown}{f', {queued} queued' if queued else ''}  "
-        f"(limit from {printable(limit.source)})"
+        f"active {snapshot.active}/{shown}{f', {queued} queued' if queued else ''}"
+        f"{f', {parked} parked' if parked else ''}  (limit from {printable(limit.source)})"
     )
     if limit.error:
         print(f"warning: {printable(limit.error)}")
@@ -187,16 +212,76 @@ def refuse_pull_request(target: str) -> None:
 
 
 def cmd_continue(home: Home, args: argparse.Namespace) -> int:
+    from kugetsu_tui.base.text import printable
     from kugetsu_tui.lifecycle.start import continue_session
 
     refuse_pull_request(args.ref)
+    if args.queue:
+        from kugetsu_tui.lifecycle.park import find_parked
+
+        if find_parked(home, args.ref) is not None:
+            return _resume_or_queue(home, args)
     launched = continue_session(home, args.ref, args.message)
-    from kugetsu_tui.base.text import printable
 
     print(
         f"continued {printable(launched.name)} (opencode session {launched.opencode_session_id}, "
         f"log {printable(launched.log)})"
     )
+    return ExitCode.OK
+
+
+def _resume_or_queue(home: Home, args: argparse.Namespace) -> int:
+    from kugetsu_tui.base.text import printable
+    from kugetsu_tui.queue.manage import Queued
+    from kugetsu_tui.queue.parking import resume_or_queue
+
+    outcome = resume_or_queue(home, args.ref, args.message)
+    if isinstance(outcome, Queued):
+        from kugetsu_tui.cli.queue import print_queued
+
+        print_queued(outcome.item, outcome.position, "at capacity: ")
+        return ExitCode.OK
+    launched = outcome.launched
+    assert launched is not None  # resume_or_queue always sends a message
+    print(
+        f"resumed {printable(launched.name)} and continued it (opencode session {launched.opencode_session_id}, "
+        f"log {printable(launched.log)})"
+    )
+    return ExitCode.OK
+
+
+def cmd_park(home: Home, args: argparse.Namespace) -> int:
+    from kugetsu_tui.base.text import printable
+
+    if (args.target is None) == (args.idle_over is None):
+        raise KugetsuError("park takes a session (issue ref or name) or --idle-over DURATION, not both")
+    if args.idle_over is not None:
+        from kugetsu_tui.base.durations import parse_duration
+        from kugetsu_tui.queue.parking import describe, park_idle
+
+        outcomes = park_idle(home, parse_duration(args.idle_over, "--idle-over"))
+        for outcome in outcomes:
+            print(describe(outcome), file=sys.stderr if outcome.refused else sys.stdout)
+        print(f"{sum(1 for o in outcomes if o.refused is None)} parked")
+        return ExitCode.OK
+    refuse_pull_request(args.target)
+    from kugetsu_tui.queue.parking import park
+
+    session = park(home, args.target)
+    print(
+        f"parked {printable(session.name)}: its slot is free; its worktree, branch and opencode session are kept "
+        f"(kugetsu-tui resume {printable(session.name)}, or continue it, brings it back)"
+    )
+    return ExitCode.OK
+
+
+def cmd_resume(home: Home, args: argparse.Namespace) -> int:
+    from kugetsu_tui.base.text import printable
+    from kugetsu_tui.lifecycle.park import resume_session
+
+    refuse_pull_request(args.target)
+    session = resume_session(home, args.target).session
+    print(f"resumed {printable(session.name)} ({printable(session.path)}): it holds a slot again, nothing was sent")
     return ExitCode.OK
 
 
@@ -211,7 +296,7 @@ def cmd_destroy(home: Home, args: argparse.Namespace) -> int:
 
     refuse_pull_request(args.target)
     if not args.yes:
-        session = find_session(home, args.target)
+        session = find_session(home, args.target, parked=True)
         require_terminal(f"destroy {args.target}")
         from kugetsu_tui.worktrees.diff import diff_size
 

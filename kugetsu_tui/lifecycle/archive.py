@@ -46,6 +46,7 @@ from kugetsu_tui.sessions.files import (
     write_session_file,
 )
 from kugetsu_tui.sessions.intents import read_record
+from kugetsu_tui.sessions.parked import parked_path
 from kugetsu_tui.sessions.states import State
 from kugetsu_tui.worktrees.saved_work import (
     WorktreeRecord,
@@ -123,7 +124,7 @@ def destroy_steps(session: Session, alive: bool, active: int, limit: int | None,
     steps.append(
         "the session file and log are moved to the archive (restorable with kugetsu-tui restore, or u in the console)"
     )
-    if session.kind == KIND_DEV:
+    if session.kind == KIND_DEV and session.path.parent.name != "parked":  # a parked one holds no slot
         steps.append(f"a slot is freed ({active - 1}/{limit if limit is not None else '?'} after)")
     return steps
 
@@ -159,7 +160,7 @@ def destroy_session(
         if finished is not None:
             journal.release()
             return finished
-        session = find_session(home, target)
+        session = find_session(home, target, parked=True)
         if session.kind == KIND_BASE and not allow_base:
             raise KugetsuError("refusing to destroy the base session without --base (every dev session forks it)")
         if session.kind == KIND_PM and not allow_pm:
@@ -218,7 +219,7 @@ def _discard_entry(home: Home, entry: Path) -> None:
 def _session_name(home: Home, target: str) -> str:
     """The session a target names: one with a file, else one with an interrupted operation to recover."""
     try:
-        return find_session(home, target).name
+        return find_session(home, target, parked=True).name
     except KugetsuError:
         for name in names_for_target(target):
             if read_record(home, name) is not None:
@@ -313,17 +314,19 @@ def finish_destroy(home: Home, record: dict[str, Any]) -> list[str]:
 def _unlist(home: Home, name: str) -> list[str]:
     """The first destructive step: the session file goes, which frees the slot, then its index entry.
 
-    The file first: if it cannot be removed (a directory we may not write), nothing has changed and the
-    caller discards the entry. An index entry that cannot be dropped after that is a warning.
+    The file first (in sessions/, or in parked/ for a parked session): if it cannot be removed (a directory
+    we may not write), nothing has changed and the caller discards the entry. An index entry that cannot be
+    dropped after that is a warning.
     """
     with sessions_lock(home):
         path = home.session_path(name)
-        if os.path.lexists(path):
-            current = read_session(path)
-            stop_agent(current)  # a launch may have recorded its processes meanwhile
-            remove_as_is(path)
-            fsync_dir(home.sessions_dir)
-            fault_point("session file removed")
+        for found in (path, parked_path(home, name)):
+            if os.path.lexists(found):
+                current = read_session(found)
+                stop_agent(current)  # a launch may have recorded its processes meanwhile
+                remove_as_is(found)
+                fsync_dir(found.parent)
+                fault_point("session file removed")
         try:
             index.remove_file(home, path.name)
         except (KugetsuError, OSError) as exc:
@@ -671,6 +674,10 @@ def _restore(home: Home, journal: Journal, entry: ArchiveEntry, config: AgentCon
         raise KugetsuError(
             f"{session_name} exists again in sessions/ (as {other or target.name}): destroy it first to restore "
             "the archived one"
+        )
+    if os.path.lexists(parked_path(home, session_name)):
+        raise KugetsuError(
+            f"{session_name} is parked (in {home.parked_dir}): resume or destroy it first to restore the archived one"
         )
     if kind == KIND_DEV:
         check_capacity(home, what)  # preflight before the import

@@ -24,7 +24,14 @@ from kugetsu_tui.base.process import start_time
 from kugetsu_tui.sessions.intents import read_record, record_path
 
 #: What an operation in progress is called in a refusal.
-DOING = {"destroy": "destroyed", "restore": "restored", "start": "started", "continue": "continued"}
+DOING = {
+    "destroy": "destroyed",
+    "restore": "restored",
+    "start": "started",
+    "continue": "continued",
+    "park": "parked",
+    "resume": "resumed",
+}
 
 
 class Busy(KugetsuError):

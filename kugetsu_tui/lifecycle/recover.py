@@ -16,10 +16,11 @@ from typing import Any
 from kugetsu_tui.base.atomic import fsync_dir, remove_stale_temps
 from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.home import Home
-from kugetsu_tui.lifecycle import archive
+from kugetsu_tui.lifecycle import archive, park
 from kugetsu_tui.lifecycle.journal import Busy, acquire
 from kugetsu_tui.lifecycle.start import roll_back_start
 from kugetsu_tui.sessions.intents import operation_running, read_record, record_path, records, unusable_records
+from kugetsu_tui.sessions.parked import parked_path
 
 
 def plan(home: Home, record: dict[str, Any]) -> str:
@@ -35,6 +36,9 @@ def plan(home: Home, record: dict[str, Any]) -> str:
         return f"roll back the restore of {name} (its archive entry {record.get('entry')} stays)"
     if op == "start":
         return f"roll back the start of {name} unless its agent launched"
+    if op in ("park", "resume"):
+        where = "parked/" if os.path.lexists(parked_path(home, str(name))) else "sessions/"
+        return f"finish the {op} of {name} (its file is whole, in {where})"
     return f"drop an unknown record ({op!r})"
 
 
@@ -58,6 +62,8 @@ def recover_record(home: Home, name: str) -> str:
             left = roll_back_start(home, record)
             if left:
                 raise KugetsuError(f"could not roll back the start of {name}: {'; '.join(left)}")
+        elif op in ("park", "resume"):
+            park.finish_interrupted(home, record)
     except (KeyError, TypeError, ValueError) as exc:  # a record written by hand, or by another version
         raise KugetsuError(f"the {op} record of {name} lacks what recovery needs ({exc}): left in place") from None
     clean_leftovers(home, name)

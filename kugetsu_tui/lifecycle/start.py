@@ -38,6 +38,7 @@ from kugetsu_tui.sessions.files import (
     session_names,
     update_session,
 )
+from kugetsu_tui.sessions.parked import parked_path
 from kugetsu_tui.sessions.states import LAUNCHING, State
 
 if TYPE_CHECKING:
@@ -87,13 +88,14 @@ class Launched(NamedTuple):
     warning: str | None = None  # e.g. the agent directory's origin names another repository
 
 
-def find_session(home: Home, target: str) -> Session:
-    """A session by issue ref, session name or file name; a clear error if there is none."""
+def find_session(home: Home, target: str, *, parked: bool = False) -> Session:
+    """A session by issue ref, session name or file name (`parked`: a parked one too); a clear error if none."""
     for name in names_for_target(target):
-        try:
-            return read_session(home.session_path(name))
-        except FileNotFoundError:
-            continue
+        for path in (home.session_path(name), parked_path(home, name)) if parked else (home.session_path(name),):
+            try:
+                return read_session(path)
+            except FileNotFoundError:
+                continue
     if "\\" in target:  # a name as `ls` shows it, its undecodable bytes and control characters escaped
         shown = [n[:-5] for n in session_names(home.sessions_dir) if target in (printable(n), printable(n[:-5]))]
         if len(shown) == 1:
@@ -159,6 +161,7 @@ def start_session(
 
         recover_interrupted(home)
     _refuse_existing(path, ref.text)
+    _refuse_parked(home, ref.session_name, ref.text)
     check_capacity(home, what)  # cheap preflight, before git runs: a refusal at capacity stays fast
 
     # Imported here, not at the top: a start refused at capacity needs none of it (CLI start-up time).
@@ -270,6 +273,7 @@ def _admit(
     """Under the lock: recount, claim (on_admit), then the placeholder and its index entry."""
     with sessions_lock(home):
         _refuse_existing(path, ref)
+        _refuse_parked(home, path.name[: -len(".json")], ref)
         check_capacity(home, what)  # authoritative, under the lock
         if on_admit is not None:
             on_admit(run_id)
@@ -370,10 +374,20 @@ def _launched_alive(home: Home, name: str, run_id: str) -> bool:
 def continue_session(
     home: Home, target: str, message: str | None = None, config: AgentConfig | None = None
 ) -> Launched:
-    """Send a further message to an existing session. Never counted, never capped."""
+    """Send a further message to an existing session. Never counted, never capped, but a parked
+    session is resumed first, under the cap (lifecycle/park.py)."""
     if message is not None:
         check_message(message)
-    session = find_session(home, target)
+    try:
+        session = find_session(home, target)
+    except KugetsuError:
+        from kugetsu_tui.lifecycle.park import find_parked, resume_session
+
+        if find_parked(home, target) is None:
+            raise
+        launched = resume_session(home, target, message or DEFAULT_CONTINUE_MESSAGE, config).launched
+        assert launched is not None  # a message was given
+        return launched
     refused = continue_refusal(session, is_alive(session.pid, session.data.get("pid_started")))
     if refused:
         raise KugetsuError(refused)
@@ -474,6 +488,15 @@ def _refuse_existing(path: Path, ref: str) -> None:
             f"{path.name} already holds the session of {owner}, which kugetsu names like {ref}: destroy that one first"
         )
     raise KugetsuError(f"{ref} already has a session ({path.name}): use `kugetsu-tui continue {ref}`")
+
+
+def _refuse_parked(home: Home, name: str, ref: str) -> None:
+    """A parked session keeps its issue: a second one would fork the work it holds."""
+    found = name + ".json" if os.path.lexists(parked_path(home, name)) else same_issue_file(home.parked_dir, name)
+    if found:
+        raise KugetsuError(
+            f"{ref} has a parked session ({found}): `kugetsu-tui continue {found[:-5]} MESSAGE` resumes it"
+        )
 
 
 def _await_launch(home: Home, name: str, run_id: str, supervisor_pid: int, wait: float) -> dict[str, Any]:

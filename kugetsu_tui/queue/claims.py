@@ -49,6 +49,7 @@ class DrainOutcome(StrEnum):
     REFUSED = "refused"
     TAKEN_BACK = "taken back"
     BLOCKED = "blocked"
+    PARKED = "parked"  # `queue drain --watch` parked an idle session ([capacity] park_idle_after)
 
 
 class DrainResult(NamedTuple):

@@ -1,4 +1,4 @@
-"""Draining: start pending items, oldest first, while slots are free.
+"""Draining: start pending items, oldest first, while slots are free (an item for a parked session resumes it).
 
 `drain_once` is a plain blocking function, safe to run from any number of processes and threads at once
 (the CLI, `queue drain --watch`, a console's thread worker): each item is claimed in the same locked
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from kugetsu_tui.base.errors import AtCapacityError, KugetsuError
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.refs import parse_issue_ref
+from kugetsu_tui.lifecycle.park import find_parked, resume_session
 from kugetsu_tui.lifecycle.start import check_message, start_session
 from kugetsu_tui.opencode.settings import AgentConfig, load_agent_config
 from kugetsu_tui.queue.claims import (
@@ -80,6 +81,7 @@ def _start_item(home: Home, item: QueueItem, config: AgentConfig, tried: set[str
     except KugetsuError as exc:
         tried.add(item.id)
         return refuse_item(home, item, str(exc))
+    parked = find_parked(home, ref.session_name)  # a queued resume: it takes the slot back, then gets the message
     other = same_issue_file(home.sessions_dir, ref.session_name)  # the issue's session under another case
     existing = home.session_path(other[: -len(".json")] if other else ref.session_name)
     if os.path.lexists(existing):
@@ -96,7 +98,11 @@ def _start_item(home: Home, item: QueueItem, config: AgentConfig, tried: set[str
         claims.append(run_id)
 
     try:
-        launched = start_session(home, ref.text, item.message, config, on_admit=claim)
+        if parked is not None:
+            launched = resume_session(home, parked.name, item.message, config, on_admit=claim).launched
+            assert launched is not None  # a message was given
+        else:
+            launched = start_session(home, ref.text, item.message, config, on_admit=claim)
     except (ClaimLost, AtCapacityError):
         raise
     except KugetsuError as exc:
@@ -114,6 +120,8 @@ def _start_item(home: Home, item: QueueItem, config: AgentConfig, tried: set[str
 def describe(result: DrainResult) -> str:
     from kugetsu_tui.base.text import printable
 
+    if result.outcome == DrainOutcome.PARKED:
+        return printable(result.detail)  # said whole by queue/parking.py's describe
     if result.item_id is None:
         return f"{result.outcome}: {printable(result.detail)}"
     return f"{result.outcome} {printable(result.item_id)} {printable(result.issue_ref)}: {printable(result.detail)}"

@@ -62,6 +62,7 @@ FIELDS: dict[str, Field] = {
     "worktree_base": Field(_OURS, Role.INTERNAL),  # what destroy compares the branch with
     "worktree_base_commit": Field(_OURS, Role.INTERNAL),
     "restored_at": Field(_OURS, Role.INTERNAL),
+    "parked_at": Field(_OURS, Role.INTERNAL),  # in parked/ only: when it was parked (dropped on resume)
 }
 
 KUGETSU = frozenset(name for name, field in FIELDS.items() if field.whose is Whose.KUGETSU)

@@ -22,6 +22,8 @@ INTERRUPTED = {
     "destroy": "destroy interrupted: `kugetsu-tui recover` (or destroy again) finishes or undoes it",
     "restore": "restore interrupted: `kugetsu-tui recover` (or restore or destroy) finishes or undoes it",
     "start": "start interrupted: `kugetsu-tui recover` (or a new start) removes it unless its agent launched",
+    "park": "park interrupted: `kugetsu-tui recover` (or park or resume) finishes it; its file is whole",
+    "resume": "resume interrupted: `kugetsu-tui recover` (or park or resume) finishes it; its file is whole",
 }
 
 

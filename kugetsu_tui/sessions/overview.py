@@ -10,6 +10,7 @@ from kugetsu_tui.base.text import head
 from kugetsu_tui.sessions.files import KIND_DEV, Session, list_sessions, read_session
 from kugetsu_tui.sessions.intents import interrupted
 from kugetsu_tui.sessions.limit import Limit, resolve_limit
+from kugetsu_tui.sessions.parked import list_parked
 from kugetsu_tui.sessions.states import MEANINGS, State
 
 
@@ -39,6 +40,7 @@ class SessionView(NamedTuple):
             "worktree_path": _field(s, "worktree_path"),
             "branch_name": _field(s, "branch_name"),
             "repo": _field(s, "repo"),
+            "parked_at": _field(s, "parked_at") if self.shown_state == State.PARKED else None,
         }
 
 
@@ -64,6 +66,12 @@ def view(session: Session, alive: bool | None = None) -> SessionView:
     recorded = session.recorded_state
     shown = _shown_state(session, recorded, alive)
     return SessionView(session, alive, shown, _error(session, recorded, shown))
+
+
+def parked_view(session: Session) -> SessionView:
+    """A parked session as shown: state `parked`; its agent is not alive (parking refuses one that is)."""
+    shown = view(session, alive=False)
+    return shown if session.corrupt else shown._replace(shown_state=State.PARKED, error=None)
 
 
 def read_view(home: Home, name: str) -> SessionView | None:
@@ -123,6 +131,11 @@ class Overview(NamedTuple):
     limit: Limit
     sessions: list[SessionView]
 
+    @property
+    def parked(self) -> int:
+        """Parked dev sessions: listed, holding no slot."""
+        return sum(1 for v in self.sessions if v.shown_state == State.PARKED)
+
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "active": self.active,
@@ -143,4 +156,10 @@ def overview(home: Home) -> Overview:
             for v in sessions
         ]
     active = sum(1 for v in sessions if v.session.kind == KIND_DEV)
-    return Overview(active, resolve_limit(home), sessions)
+    parked = [parked_view(s) for s in list_parked(home)]  # after the count: a parked session holds no slot
+    if parked and stopped:
+        parked = [
+            v._replace(shown_state=State.FAILED, error=stopped[v.session.name]) if v.session.name in stopped else v
+            for v in parked
+        ]
+    return Overview(active, resolve_limit(home), sessions + parked)

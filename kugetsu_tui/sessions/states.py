@@ -21,6 +21,7 @@ class State(StrEnum):
     LEFT = "left"
     USED = "used"
     CORRUPT = "corrupt"
+    PARKED = "parked"  # shown, never recorded: the file is in parked/ (sessions/parked.py)
     UNKNOWN = "unknown"
 
     @classmethod
@@ -44,6 +45,8 @@ MEANINGS: dict[State, str] = {
     State.LEFT: "written by an older kugetsu: the agent has left; the session still holds its slot",
     State.USED: "written by an older kugetsu: the slot is in use; no agent of ours runs",
     State.CORRUPT: "the file cannot be read as a session (the reason is shown); it still holds its slot",
+    State.PARKED: "its slot is freed: its file waits in parked/, its worktree, branch and opencode session are kept; "
+    "continue or resume brings it back under the cap",
     State.UNKNOWN: "the file records no state, or one this version does not know",
 }
 

@@ -151,7 +151,7 @@ class Flow:
 
 def check_ls_shape(data: Any) -> None:
     assert isinstance(data, dict) and LS_KEYS <= set(data), data
-    assert set(data) - LS_KEYS <= {"limit_error", "queued"}, data
+    assert set(data) - LS_KEYS <= {"limit_error", "queued", "parked"}, data
     assert isinstance(data["active"], int) and isinstance(data["sessions"], list)
     for session in data["sessions"]:
         assert set(session) == ls_session_keys(session["kind"]), session

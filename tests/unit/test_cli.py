@@ -46,7 +46,7 @@ def test_ls_json_has_exactly_the_documented_shape(tmp_path):
     write_session(home, "issue-1", b"{broken")
 
     listing = ls_json(home)
-    assert set(listing) == {"active", "limit", "sessions", "queued"}
+    assert set(listing) == {"active", "limit", "sessions", "queued", "parked"}
     assert listing["active"] == 3 and listing["limit"] == 3
     for entry in listing["sessions"]:
         assert set(entry) == ls_session_keys(entry["kind"])
@@ -68,6 +68,7 @@ def test_ls_json_has_exactly_the_documented_shape(tmp_path):
         "worktree_path": None,
         "branch_name": None,
         "repo": None,
+        "parked_at": None,
         "work": {"state": "unknown", "source": None, "detail": "not checked yet", "url": None, "checked_at": None},
     }
     corrupt = by_name["issue-1"]
@@ -106,7 +107,7 @@ def test_ls_json_on_a_home_that_does_not_exist_says_so_exits_1_keeps_its_json_an
     missing = tmp_path / "nothing-here"
     result = run_cli(missing, "ls", "--json")
     assert_one_line_error(result, 1, f"the kugetsu home {missing} (from $KUGETSU_HOME) does not exist", "--home")
-    assert json.loads(result.stdout) == {"active": 0, "limit": 3, "sessions": [], "queued": 0}
+    assert json.loads(result.stdout) == {"active": 0, "limit": 3, "sessions": [], "queued": 0, "parked": 0}
     assert not missing.exists()
 
 

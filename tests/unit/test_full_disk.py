@@ -1,5 +1,5 @@
-"""A full disk (a small tmpfs, as root) at every command that writes: start, destroy, restore, queue add
-and limit fail with one line and exit 1, lose nothing, and work once there is room again."""
+"""A full disk (a small tmpfs, as root) at every command that writes: start, park, resume, destroy, restore,
+queue add and limit fail with one line and exit 1, lose nothing, and work once there is room again."""
 
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ def test_a_full_disk_at_each_writing_command_loses_nothing(small_disk):
     demo_agent_config(home, cwd=os.getcwd())  # where the base session was made: forks run there
     commands = [
         ("start", REF, "x"),
+        ("park", NAME),
+        ("resume", NAME),
         ("destroy", REF, "-y"),
         ("restore", NAME),
         ("queue", "add", REF, "y"),
@@ -69,6 +71,9 @@ def test_a_full_disk_at_each_writing_command_loses_nothing(small_disk):
             if command[0] == "destroy":
                 (entry,) = [p for p in home.archive_dir.iterdir() if not p.name.startswith(".")]
                 assert (entry / "export.json").exists() and sid not in store_ids(demo_store(home))
+            if command[0] in ("park", "resume"):  # the file is in exactly one place, and the right one
+                assert home.session_path(NAME).exists() == (command[0] == "resume")
+                assert (home.parked_dir / f"{NAME}.json").exists() == (command[0] == "park")
             if command[0] == "restore":
                 assert home.session_path(NAME).exists() and sid in store_ids(demo_store(home))
                 assert [p for p in home.archive_dir.iterdir()] == []
@@ -78,7 +83,7 @@ def test_a_full_disk_at_each_writing_command_loses_nothing(small_disk):
         assert run_cli(home, "queue", "rm", _only_item(home)).returncode == 0
         for entry in home.archive_dir.iterdir():  # the next round starts afresh
             subprocess.run(["rm", "-rf", str(entry)], check=True)
-    assert cases == 20 and failures >= 4
+    assert cases == 28 and failures >= 4
     print(f"\nfull-disk cases: {cases}, failed cleanly: {failures}, losses: 0")
 
 

@@ -139,6 +139,7 @@ def _load_everything(monkeypatch, home: Home, data: dict[str, Any]) -> set[tuple
     from kugetsu_tui.console.settings import console_bell
     from kugetsu_tui.opencode.settings import load_agent_config
     from kugetsu_tui.queue.settings import console_drains
+    from kugetsu_tui.sessions.capacity_settings import park_idle_after
     from kugetsu_tui.sessions.limit import resolve_limit
     from kugetsu_tui.work.status import load_work_settings
     from kugetsu_tui.worktrees.settings import load_worktree_settings
@@ -146,7 +147,8 @@ def _load_everything(monkeypatch, home: Home, data: dict[str, Any]) -> set[tuple
     seen: set[tuple[str, str]] = set()
     fake = _Recording(data, "", seen)
     monkeypatch.setattr(config_file, "load_toml", lambda _home: fake)
-    for module in ("console.settings", "opencode.settings", "queue.settings", "sessions.limit", "worktrees.settings"):
+    modules = ("console.settings", "opencode.settings", "queue.settings", "sessions.limit", "worktrees.settings")
+    for module in (*modules, "sessions.capacity_settings"):
         monkeypatch.setattr(f"kugetsu_tui.{module}.load_toml", lambda _home: fake)
     for loader in (
         lambda: resolve_limit(home, environ={}),
@@ -155,6 +157,7 @@ def _load_everything(monkeypatch, home: Home, data: dict[str, Any]) -> set[tuple
         lambda: load_work_settings(home),
         lambda: console_drains(home),
         lambda: console_bell(home),
+        lambda: park_idle_after(home),
     ):
         try:
             loader()
@@ -175,6 +178,7 @@ def config_keys(monkeypatch, tmp_path) -> set[tuple[str, str]]:
         "forge": {"example.org": {}},
         "queue": {},
         "console": {},
+        "capacity": {},
     }
     seen = _load_everything(monkeypatch, home, tables)
     unknown_key = {name: {"surely-not-a-key": 1} for name in ("agent", "worktrees", "queue")}
@@ -200,7 +204,7 @@ def test_every_config_key_the_code_reads_is_in_the_reference(monkeypatch, tmp_pa
     reference = section(readme(), "Configuration reference")
     where = {"": "Top level", "agent": "`[agent]`", "worktrees": "`[worktrees]` and `[repos]`"}
     where |= {"repos": "`[worktrees]` and `[repos]`", "forge": "`[forge]`", "forge.HOST": "`[forge]`"}
-    where |= {"queue": "`[queue]`", "console": "`[console]`"}
+    where |= {"queue": "`[queue]`", "console": "`[console]`", "capacity": "`[capacity]`"}
     for table, key in sorted(config_keys(monkeypatch, tmp_path)):
         if table == "":
             if key in where:  # a table: it has its own subsection

@@ -9,8 +9,10 @@ import pytest
 from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.lifecycle import archive
 from kugetsu_tui.lifecycle.archive import destroy_session, restore_session
+from kugetsu_tui.lifecycle.park import park_session, resume_session
 from kugetsu_tui.lifecycle.start import continue_session, start_session
 from kugetsu_tui.sessions.fields import CLAIM, FIELDS, INTERNAL, KUGETSU, RUNTIME
+from kugetsu_tui.sessions.parked import parked_path
 from tests.helpers import demo_agent_config, wait_state
 from tests.unit.worktree_support import REPO_KEY, configure, make_repo
 
@@ -34,6 +36,9 @@ def test_every_field_our_code_writes_is_in_the_table_and_every_field_of_ours_is_
     with pytest.raises(KugetsuError, match="simulated failure"):
         continue_session(home, NAME, "again")
     written.update(wait_state(home, NAME, "failed"))
+    park_session(home, NAME, waiting=lambda session: None, activity=lambda session: None)
+    written.update(json.loads(parked_path(home, NAME).read_text()))
+    resume_session(home, NAME)
     destroy_session(home, NAME)
     restored = restore_session(home, NAME).data
     written.update(restored)
