@@ -28,6 +28,7 @@ from kugetsu_tui.base.process import ProcessSampler
 from kugetsu_tui.base.text import printable
 from kugetsu_tui.console.main_screen import MainScreen
 from kugetsu_tui.console.messages import (
+    ParkedRead,
     QueueDrained,
     QueueRead,
     ServerFollowed,
@@ -43,6 +44,7 @@ from kugetsu_tui.opencode.settings import DEFAULT_STALL_AFTER
 from kugetsu_tui.sessions.activities import Activity, ActivityInfo
 from kugetsu_tui.sessions.files import count_active
 from kugetsu_tui.sessions.limit import Limit, resolve_limit
+from kugetsu_tui.sessions.overview import SessionView
 from kugetsu_tui.sessions.watch import is_waiting, session_batches
 
 if TYPE_CHECKING:
@@ -55,6 +57,8 @@ WATCHER_GROUP = "session-watcher"
 SAMPLER = "process sampler"  # named in the report of an error nobody expected
 ACTIVITY_READER = "activity reader"
 QUEUE_WATCHER_GROUP = "queue-watcher"
+PARKED_WATCHER_GROUP = "parked-watcher"
+PARK_POLICY_EVERY = 30  # ticks between looks for sessions idle longer than [capacity] park_idle_after
 RESTART_DELAYS = (0.5, 1.0, 2.0, 5.0)  # seconds before the n-th restart of a failed watcher
 ERROR_LOG = "console.log"
 
@@ -94,6 +98,7 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         self._drain_lock = threading.Lock()
         self._stop_following = threading.Event()
         self._bell = False
+        self._policy_error = ""  # why [capacity] park_idle_after cannot be applied, once said
         self.tracker: ActivityTracker | None = None  # the server's view, when [agent] server is set
         self.server_url: str | None = None
 
@@ -123,6 +128,7 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         # the first frame, they no longer delay the figure (start-up at 10,000 sessions).
         self.call_after_refresh(self.watch_sessions)
         self.call_after_refresh(self.watch_queue)
+        self.call_after_refresh(self.watch_parked)
         self.set_interval(STATS_INTERVAL, self.tick)
         try:
             self._bell = console_bell(self.home)
@@ -206,6 +212,42 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         if self.model.queued:
             self.drain_queue()
 
+    # --- parked sessions ---------------------------------------------------------------------------
+
+    @work(exclusive=True, group=PARKED_WATCHER_GROUP, exit_on_error=False)
+    async def watch_parked(self) -> None:
+        from kugetsu_tui.sessions.overview import parked_view
+        from kugetsu_tui.sessions.parked import list_parked
+
+        def read() -> list[SessionView]:
+            return [parked_view(s) for s in list_parked(self.home)]
+
+        async for _batch in session_batches(self.home.parked_dir, self._stop_watching):
+            self.post_message(ParkedRead(await asyncio.to_thread(read)))
+
+    def on_parked_read(self, message: ParkedRead) -> None:
+        if not self.is_running:
+            return
+        self.model.set_parked(message.views)
+        self.main_screen.sessions_changed()
+
+    @work(thread=True, group="park-policy", exclusive=True, exit_on_error=False)
+    def apply_park_policy(self) -> None:
+        """`[capacity] park_idle_after`: park the sessions idle longer (the core never parks a busy one)."""
+        from kugetsu_tui.queue.parking import apply_policy, describe
+
+        try:
+            parked = apply_policy(self.home)
+        except KugetsuError as exc:  # a broken setting: said once, until it changes
+            if str(exc) != self._policy_error:
+                self._policy_error = str(exc)
+                self.call_from_thread(self.notify, str(exc), title="Parking off", severity="warning", markup=False)
+            return
+        self._policy_error = ""
+        for outcome in parked:
+            text = f"{describe(outcome)}: [capacity] park_idle_after; P resumes it"
+            self.call_from_thread(self.notify, text, title="Parked", markup=False)
+
     @work(thread=True, group="queue-drain", exit_on_error=False)
     def drain_queue(self) -> None:
         """Start queued work while slots are free; any number of drainers never start an item twice."""
@@ -254,6 +296,8 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         everything = self._ticks % SAMPLE_ALL_EVERY == 0
         if everything:
             self._recover_if_needed()
+        if self._ticks % PARK_POLICY_EVERY == 0:
+            self.apply_park_policy()
         on_screen = set(self.main_screen.table.visible_keys())
         watched = self.model.watched_processes() if self.sample_processes else {}
         due = None if everything else on_screen & watched.keys()
@@ -375,7 +419,8 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         if message.worker_name in (WATCHER_GROUP, QUEUE_WATCHER_GROUP) and self.is_running:
             delay = RESTART_DELAYS[min(self._watcher_restarts, len(RESTART_DELAYS) - 1)]
             self._watcher_restarts += 1
-            self.set_timer(delay, self.watch_sessions if message.worker_name == WATCHER_GROUP else self.watch_queue)
+            restart = {WATCHER_GROUP: self.watch_sessions, PARKED_WATCHER_GROUP: self.watch_parked}
+            self.set_timer(delay, restart.get(message.worker_name, self.watch_queue))
 
     def _log_error(self, worker_name: str, error: BaseException) -> str:
         """Append the traceback to logs/console.log in the home; say where, or nothing if it cannot."""

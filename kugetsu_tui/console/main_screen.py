@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from kugetsu_tui.opencode.server_activity import ActivityTracker
 
 #: The actions whose availability follows the row under the cursor.
-ROW_ACTIONS = ("continue_session", "destroy", "details", "mark", "open_url", "queue_front")
+ROW_ACTIONS = ("continue_session", "destroy", "details", "mark", "open_url", "queue_front", "park_or_resume")
 P = ParamSpec("P")
 T = TypeVar("T")
 #: What the core raises when it refuses or fails an action: shown, and the console goes on.
@@ -131,6 +131,15 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             "f", "queue_front", "Queue front", show=False, tooltip="Move the selected queued item to the queue's front"
         ),
         Binding("f", "explain('queue_front')", show=False),
+        Binding(
+            "P",
+            "park_or_resume",
+            "Park / resume",
+            key_display="P",
+            show=False,
+            tooltip="Park the selected idle dev session (its slot is freed, nothing is lost), or resume a parked one",
+        ),
+        Binding("P", "explain('park_or_resume')", show=False),
         Binding(
             "a", "answer('once')", "Allow once", show=False, tooltip="Allow the selected session's pending ask once"
         ),
@@ -320,6 +329,8 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             return None if self.model.marked or queued or item else "no row is selected"
         if action == "queue_front":
             return None if queued else "f moves a queued item to the queue's front: this row is not queued"
+        if action == "park_or_resume":
+            return self._park_refusal(queued, item)
         if action not in ("continue_session", "mark", "open_url", "details"):
             return None
         if queued is not None:
@@ -332,7 +343,11 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         if action == "continue_session":
             if item.session.name in self.model.destroying:
                 return f"{printable(item.session.name)} is being destroyed"
-            return continue_refusal(item.session, item.alive)
+            return continue_refusal(item.session, item.alive) or (
+                self.model.resume_refusal(item.session.name) if self.selected_parked() else None
+            )
+        if action == "mark" and self.selected_parked():
+            return "a parked session holds no slot: nothing to mark (d destroys it, P resumes it)"
         if action == "mark" and item.session.kind != KIND_DEV:
             return "only dev sessions can be marked (base and PM are destroyed one at a time)"
         return None
@@ -347,10 +362,23 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         else:
             self.notify(reason, title="Not now", severity="warning", markup=False)
 
+    def _park_refusal(self, queued: QueueRow | None, item: SessionView | None) -> str | None:
+        if queued is not None:
+            return f"{printable(queued.item.issue_ref or queued.item.id)} is queued: nothing to park yet"
+        if item is None:
+            return "no session is selected"
+        if self.selected_parked():
+            return self.model.resume_refusal(item.session.name)
+        return self.model.park_refusal(item)
+
     def selected(self) -> SessionView | None:
-        """The session under the cursor (None on a queued item's row)."""
+        """The session under the cursor, parked or not (None on a queued item's row)."""
         name = self.table.selected_name
-        return self.model.views.get(name) if name else None
+        return self.model.session_view(name) if name else None
+
+    def selected_parked(self) -> bool:
+        key = self.table.selected_name
+        return key is not None and key in self.model.parked
 
     def selected_queued(self) -> QueueRow | None:
         key = self.table.selected_name
@@ -464,6 +492,38 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         done = self._core_call("continue", continue_session, self.home, name, message or None)
         if done is not None:
             self.post_message(ActionDone("continue", f"continued {session_label(done.name, done.issue_ref)}"))
+
+    # --- park and resume ------------------------------------------------------------------------------
+
+    def action_park_or_resume(self) -> None:
+        """Park the selected dev session, or resume the selected parked one; refused with the reason."""
+        item = self.selected()
+        if item is None or self.refusal("park_or_resume") is not None:
+            self.action_explain("park_or_resume")
+            return
+        if self.selected_parked():
+            self.run_resume(item.session.name)
+        else:
+            self.run_park(item.session.name)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def run_park(self, name: str) -> None:
+        from kugetsu_tui.queue.parking import park
+
+        known = self.model.activity.get(name)
+        done = self._core_call("park", park, self.home, name, known, asked=known is not None)
+        if done is not None:
+            label = session_label(done.name, done.issue_ref)
+            self.post_message(ActionDone("park", f"parked {label}: its slot is free; P resumes it"))
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def run_resume(self, name: str) -> None:
+        from kugetsu_tui.lifecycle.park import resume_session
+
+        done = self._core_call("resume", resume_session, self.home, name)
+        if done is not None:
+            label = session_label(done.session.name, done.session.issue_ref)
+            self.post_message(ActionDone("resume", f"resumed {label}: it holds a slot again", select=name))
 
     # --- destroy, marks, clean-up and undo ---------------------------------------------------------
 
@@ -935,7 +995,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
     def _row_highlighted(self, event: VirtualTable.RowHighlighted) -> None:
         self.query_one(SessionPreview).session_name = event.key if event.key in self.model.views else None
         self._refresh_row_keys()  # the keys that need a selected session
-        view = self.model.views.get(str(event.key))
+        view = self.model.session_view(str(event.key))  # a parked session's worktree too
         if view is not None and not view.session.corrupt and view.session.data.get("worktree_path"):
             self.read_diff_size(view.session.data)
 

@@ -101,6 +101,13 @@ class QueueRead(Message):
 
 
 @dataclass(eq=False, repr=False)
+class ParkedRead(Message):
+    """The parked sessions as just read from `parked/`."""
+
+    views: list[SessionView]
+
+
+@dataclass(eq=False, repr=False)
 class QueueDrained(Message):
     """A drain pass started (or failed to start) these items."""
 

@@ -11,19 +11,23 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.home import Home
+from kugetsu_tui.base.refs import parse_issue_ref
 from kugetsu_tui.queue.items import WAITING, ItemState, QueueItem, pending_in_order
 from kugetsu_tui.sessions.activities import ATTENTION, ActivityInfo, wants_attention
 from kugetsu_tui.sessions.admission import refusal
 from kugetsu_tui.sessions.files import KIND_DEV, read_session, session_paths
 from kugetsu_tui.sessions.limit import Limit
 from kugetsu_tui.sessions.overview import SessionView, view
+from kugetsu_tui.sessions.parked import park_refusal
 from kugetsu_tui.work.status import NOT_CHECKED, WorkStatus, work_for
 
 #: process stats of one agent tree: (CPU %, resident memory in bytes)
 Stats = tuple[float, int]
-#: row keys of queued items: "/" can never be part of a session (file) name
+#: row keys of queued items and parked sessions: "/" can never be part of a session (file) name
 QUEUE_KEY_PREFIX = "queue/"
+PARKED_KEY_PREFIX = "parked/"
 #: what a filter finds in the rows of sessions that need the operator (the title counts them)
 NEEDS_YOU = "needs you"
 
@@ -51,7 +55,17 @@ class QueueRow(NamedTuple):
         return QUEUE_KEY_PREFIX + self.item.id
 
 
-Row = SessionView | QueueRow
+class ParkedRow(NamedTuple):
+    """A parked session as a row of its own kind: it holds no slot, and `P` resumes it."""
+
+    view: SessionView
+
+    @property
+    def key(self) -> str:
+        return PARKED_KEY_PREFIX + self.view.session.name
+
+
+Row = SessionView | QueueRow | ParkedRow
 
 
 class RowChanges(NamedTuple):
@@ -62,7 +76,7 @@ class RowChanges(NamedTuple):
 
 
 def row_key(row: Row) -> str:
-    return row.key if isinstance(row, QueueRow) else row.session.name
+    return row.session.name if isinstance(row, SessionView) else row.key
 
 
 def read_changes(home: Home, known: Iterable[str], names: set[str] | None) -> tuple[list[SessionView], list[str]]:
@@ -92,6 +106,7 @@ class ConsoleModel:
     def __init__(self, limit: Limit) -> None:
         self.views: dict[str, SessionView] = {}
         self.queue: dict[str, QueueRow] = {}  # by row key, completed items left out
+        self.parked: dict[str, ParkedRow] = {}  # by row key
         self.active = 0
         self.limit = limit
         self.watcher_mode = "starting"
@@ -138,7 +153,16 @@ class ConsoleModel:
             self.active = sum(1 for v in self.views.values() if v.session.kind == KIND_DEV)
 
     def row(self, key: str) -> Row | None:
-        return self.queue.get(key) if key.startswith(QUEUE_KEY_PREFIX) else self.views.get(key)
+        if key.startswith(QUEUE_KEY_PREFIX):
+            return self.queue.get(key)
+        if key.startswith(PARKED_KEY_PREFIX):
+            return self.parked.get(key)
+        return self.views.get(key)
+
+    def session_view(self, key: str) -> SessionView | None:
+        """The session of a row: a session's, or a parked session's (None on a queued item's row)."""
+        row = self.row(key)
+        return row.view if isinstance(row, ParkedRow) else row if isinstance(row, SessionView) else None
 
     def take_row_changes(self) -> RowChanges:
         """The rows to draw since the last call, folded: a row changed ten times is drawn once."""
@@ -181,6 +205,40 @@ class ConsoleModel:
     @property
     def queued(self) -> int:
         return sum(1 for q in self.queue.values() if q.item.state in WAITING)
+
+    def queued_for(self, name: str) -> str | None:
+        """The id of a queued item waiting for this session's issue (kugetsu's naming), or None."""
+        for row in self.queue.values():
+            if row.item.state not in WAITING:
+                continue
+            try:
+                named = parse_issue_ref(row.item.issue_ref or "").session_name
+            except KugetsuError:
+                continue
+            if named.casefold() == name.casefold():
+                return row.item.id
+        return None
+
+    # --- parked sessions -------------------------------------------------------------------------
+
+    def set_parked(self, views: Iterable[SessionView]) -> None:
+        """The parked sessions as just read: a row each; rows whose file changed or went are redrawn."""
+        fresh = {row.key: row for row in (ParkedRow(v) for v in views)}
+        for key in self.parked.keys() | fresh.keys():
+            if self.parked.get(key) != fresh.get(key):
+                self._pending.add(key)
+        self.parked = fresh
+
+    def park_refusal(self, shown: SessionView) -> str | None:
+        """Why `P` cannot park this session now (the core's own words), or None."""
+        if shown.session.name in self.destroying:
+            return f"{shown.session.name} is being destroyed"
+        return park_refusal(shown, self.activity.get(shown.session.name), self.queued_for(shown.session.name))
+
+    def resume_refusal(self, name: str) -> str | None:
+        """Why a parked session cannot take a slot again now (the cap's words), or None."""
+        error = refusal(f"resume {name}", self.limit, self.active)
+        return None if error is None else str(error)
 
     # --- work status -----------------------------------------------------------------------------
 
@@ -321,6 +379,16 @@ class ConsoleModel:
             return True
         if isinstance(row, QueueRow):
             fields: tuple[object, ...] = (row.item.id, row.item.issue_ref, row.item.state, "queue", "queued")
+        elif isinstance(row, ParkedRow):
+            s = row.view.session
+            fields = (
+                s.name,
+                s.issue_ref,
+                s.opencode_session_id,
+                row.view.shown_state,
+                "park",
+                s.data.get("branch_name"),
+            )
         else:
             s = row.session
             activity = self.activity.get(s.name)
@@ -342,7 +410,7 @@ class ConsoleModel:
         """A new filter text: the rows to add and the rows to take away, given those on screen."""
         self.filter_text = text.strip()
         shown = set(shown_keys)
-        every: list[tuple[str, Row]] = [*self.views.items(), *self.queue.items()]
+        every: list[tuple[str, Row]] = [*self.views.items(), *self.queue.items(), *self.parked.items()]
         show = [(k, r) for k, r in every if self.matches(r) and k not in shown]
         hide = [k for k in shown if (r := self.row(k)) is None or not self.matches(r)]
         return RowChanges(show, hide)

@@ -11,7 +11,7 @@ from typing import Any
 from rich.text import Text
 
 from kugetsu_tui.base.text import age, head, megabytes, printable
-from kugetsu_tui.console.model import ConsoleModel, QueueRow, Row, Stats
+from kugetsu_tui.console.model import ConsoleModel, ParkedRow, QueueRow, Row, Stats
 from kugetsu_tui.console.virtual_table import short_key
 from kugetsu_tui.queue.items import ItemState
 from kugetsu_tui.sessions.activities import Activity, ActivityInfo
@@ -47,7 +47,7 @@ STATE_STYLES = {
     State.TIMEOUT: "bold red",
     State.CORRUPT: "bold magenta",
 }
-KIND_STYLES = {"base": "cyan", "pm": "blue", "dev": "", "queue": "dim"}
+KIND_STYLES = {"base": "cyan", "pm": "blue", "dev": "", "park": "dim", "queue": "dim"}
 ACTIVITY_STYLES = {
     Activity.BUSY: "green",
     Activity.RETRY: "yellow",
@@ -59,8 +59,9 @@ ACTIVITY_STYLES = {
 }
 SHORT_ACTIVITIES = {Activity.NEEDS_INPUT: "asking", Activity.UNKNOWN: "?"}
 WORK_STYLES = {WorkState.MERGED: "bold green", WorkState.CLOSED: "green", WorkState.OPEN: "", WorkState.UNKNOWN: "dim"}
-#: where rows of each kind sort: base, PM, dev sessions, then the queue
-QUEUE_ORDER = 3
+#: where rows of each kind sort: base, PM, dev sessions, parked sessions, then the queue
+PARKED_ORDER = 3
+QUEUE_ORDER = 4
 MARK = "●"
 #: In the mark column of a row whose session needs the operator: the rows the title's "(N need you)" counts.
 NEEDS_YOU = "!"
@@ -73,12 +74,16 @@ def clip(text: str, width: int) -> str:
 def sort_key(row: Row) -> tuple[Any, ...]:
     if isinstance(row, QueueRow):
         return (QUEUE_ORDER, *row.item.display_key())
+    if isinstance(row, ParkedRow):
+        return (PARKED_ORDER, *row.view.session.sort_key()[1:])
     return row.session.sort_key()
 
 
 def row_cells(row: Row, model: ConsoleModel, now: float) -> dict[str, Text]:
     if isinstance(row, QueueRow):
         return queue_cells(row, now)
+    if isinstance(row, ParkedRow):
+        return parked_cells(row, model.work(row.view), now)
     name = row.session.name
     cells = session_cells(
         row, model.stats.get(name), model.work(row), name in model.marked, now, model.activity.get(name)
@@ -97,6 +102,8 @@ def live_texts(row: Row, model: ConsoleModel, now: float) -> tuple[str, ...]:
     """
     if isinstance(row, QueueRow):
         return (_queue_age(row, now),)
+    if isinstance(row, ParkedRow):
+        return _session_live(row.view, None, now)
     return _session_live(row, model.stats.get(row.session.name), now)
 
 
@@ -171,6 +178,15 @@ def session_cells(
         "oc": Text(printable(s.opencode_session_id), style="dim"),
     }
     return {**{key: cells[key] for key, _, _ in COLUMNS}, short_key("activity"): activity_word(activity)}
+
+
+def parked_cells(row: ParkedRow, work: WorkStatus, now: float) -> dict[str, Text]:
+    """A parked session's row: a session's cells, of their own kind (`park`), with no agent to show."""
+    cells = session_cells(row.view, None, work, False, now)
+    cells["kind"] = Text("park", style=KIND_STYLES["park"])
+    if row.view.shown_state == State.PARKED:
+        cells["state"] = Text(State.PARKED, style="italic")
+    return cells
 
 
 def queue_cells(row: QueueRow, now: float) -> dict[str, Text]:
