@@ -343,9 +343,9 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         if action == "continue_session":
             if item.session.name in self.model.destroying:
                 return f"{printable(item.session.name)} is being destroyed"
-            return continue_refusal(item.session, item.alive) or (
-                self.model.resume_refusal(item.session.name) if self.selected_parked() else None
-            )
+            if self.selected_parked() and not self.model.full:  # full: c offers to queue the resume
+                return continue_refusal(item.session, item.alive) or self.model.resume_refusal(item.session.name)
+            return continue_refusal(item.session, item.alive)
         if action == "mark" and self.selected_parked():
             return "a parked session holds no slot: nothing to mark (d destroys it, P resumes it)"
         if action == "mark" and item.session.kind != KIND_DEV:
@@ -478,12 +478,23 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             self.action_explain("continue_session")
             return
         name = item.session.name
+        label = printable(item.session.issue_ref or name)
+        if self.selected_parked() and self.model.full:  # at capacity: the resume can wait in the queue
+            reason = self.model.resume_refusal(name)
+
+            def queue(message: str | None) -> None:
+                if message is not None:
+                    self.run_resume_or_queue(name, message)
+
+            title = f"Continue {label} (parked)\n{reason}\nEnter queues its resume with this message instead."
+            self.app.push_screen(MessageDialog(title), queue)
+            return
 
         def send(message: str | None) -> None:
             if message is not None:
                 self.run_continue(name, message)
 
-        self.app.push_screen(MessageDialog(f"Continue {printable(item.session.issue_ref or name)}"), send)
+        self.app.push_screen(MessageDialog(f"Continue {label}"), send)
 
     @work(thread=True, group="actions", exit_on_error=False)
     def run_continue(self, name: str, message: str) -> None:
@@ -524,6 +535,20 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         if done is not None:
             label = session_label(done.session.name, done.session.issue_ref)
             self.post_message(ActionDone("resume", f"resumed {label}: it holds a slot again", select=name))
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def run_resume_or_queue(self, name: str, message: str) -> None:
+        """A parked session at capacity: resumed if a slot freed meanwhile, else its resume queued."""
+        from kugetsu_tui.queue.manage import Queued
+        from kugetsu_tui.queue.parking import resume_or_queue
+
+        done = self._core_call("continue", resume_or_queue, self.home, name, message or None)
+        if isinstance(done, Queued):
+            text = f"queued the resume of {done.item.issue_ref} as #{done.position} ({done.item.id}): it resumes when a slot frees"
+            self.post_message(ActionDone("queue", text))
+        elif done is not None:
+            label = session_label(done.session.name, done.session.issue_ref)
+            self.post_message(ActionDone("continue", f"a slot was free: resumed and continued {label}", select=name))
 
     # --- destroy, marks, clean-up and undo ---------------------------------------------------------
 
@@ -993,9 +1018,9 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
 
     @on(VirtualTable.RowHighlighted)
     def _row_highlighted(self, event: VirtualTable.RowHighlighted) -> None:
-        self.query_one(SessionPreview).session_name = event.key if event.key in self.model.views else None
+        view = self.model.session_view(str(event.key))  # a parked session's too
+        self.query_one(SessionPreview).session_name = view.session.name if view is not None else None
         self._refresh_row_keys()  # the keys that need a selected session
-        view = self.model.session_view(str(event.key))  # a parked session's worktree too
         if view is not None and not view.session.corrupt and view.session.data.get("worktree_path"):
             self.read_diff_size(view.session.data)
 

@@ -10,7 +10,7 @@ from kugetsu_tui.base.text import head
 from kugetsu_tui.sessions.files import KIND_DEV, Session, list_sessions, read_session
 from kugetsu_tui.sessions.intents import interrupted
 from kugetsu_tui.sessions.limit import Limit, resolve_limit
-from kugetsu_tui.sessions.parked import list_parked
+from kugetsu_tui.sessions.parked import list_parked, parked_path
 from kugetsu_tui.sessions.states import MEANINGS, State
 
 
@@ -75,9 +75,13 @@ def parked_view(session: Session) -> SessionView:
 
 
 def read_view(home: Home, name: str) -> SessionView | None:
-    """One session as shown now, read from its file; None when the file is gone."""
+    """One session as shown now, read from its file (in parked/ for a parked one); None when the file is gone."""
     try:
         return view(read_session(home.session_path(name)))
+    except FileNotFoundError:
+        pass
+    try:
+        return parked_view(read_session(parked_path(home, name)))
     except FileNotFoundError:
         return None
 

@@ -9,7 +9,7 @@ from kugetsu_tui.console.session_table import SessionTable
 from kugetsu_tui.lifecycle.park import park_session
 from kugetsu_tui.sessions.parked import parked_path
 from tests.console.test_refusals import notes, on_row, press_and_get_one_notification
-from tests.helpers import Messages, set_limit, wait_until, write_session
+from tests.helpers import Messages, screen_lines, set_limit, wait_until, write_session
 
 IDLE = "github.com-acme-widgets-12"
 FAILED = "github.com-acme-widgets-15"
@@ -75,12 +75,21 @@ async def test_P_says_why_it_cannot_park_base_a_corrupt_or_running_session_nor_r
         assert len(notes(messages)) == 4
 
 
-async def test_a_parked_row_is_filtered_by_park_and_cannot_be_marked(static_home: Home) -> None:
+async def test_a_parked_row_has_details_is_filtered_by_parked_and_cannot_be_marked(static_home: Home) -> None:
+    from kugetsu_tui.console.details import DetailsScreen
+
     park_session(static_home, IDLE, waiting=lambda s: None, activity=lambda s: None)
     app = console(static_home)
     messages = Messages()
     async with app.run_test(size=(120, 30), message_hook=messages) as pilot:
         await on_row(app, pilot, PARKED_KEY)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailsScreen), what="the details")
+        await pilot.pause(0.2)
+        text = "\n".join(screen_lines(app))
+        assert "dev, parked" in text and f"parked/{IDLE}.json" in text
+        await pilot.press("escape")
+        await pilot.pause()
         said = await press_and_get_one_notification(app, pilot, messages, "m")
         assert "a parked session holds no slot" in said and app.model.marked == set()
         await pilot.press("slash", *"parked", "enter")
@@ -105,3 +114,26 @@ async def test_the_console_applies_park_idle_after_and_says_what_it_parked(stati
         await wait_until(pilot, lambda: PARKED_KEY in table.shown_names, what="the policy's park")
         assert messages.notified(f"parked {IDLE} (idle 5h): [capacity] park_idle_after")
         assert sorted(os.listdir(static_home.parked_dir)) == [f"{IDLE}.json"]
+
+
+async def test_c_on_a_parked_row_at_capacity_offers_to_queue_its_resume(
+    static_home: Home,
+) -> None:
+    from kugetsu_tui.console.dialogs import MessageDialog
+    from kugetsu_tui.queue.items import list_items
+
+    park_session(static_home, IDLE, waiting=lambda s: None, activity=lambda s: None)
+    set_limit(static_home, 1)
+    static_home.config_toml.write_text(static_home.config_toml.read_text() + "\n[queue]\ndrain = false\n")
+    app = console(static_home)
+    messages = Messages()
+    async with app.run_test(size=(120, 30), message_hook=messages) as pilot:
+        await on_row(app, pilot, PARKED_KEY)
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, MessageDialog), what="the message dialog")
+        assert "maximum concurrent agents (1) reached" in app.screen.title_text  # type: ignore[attr-defined]
+        await pilot.press(*"go on", "enter")
+        await wait_until(pilot, lambda: messages.notified("queued the resume of github.com/acme/widgets#12"))
+        (item,) = list_items(static_home)
+        assert item.issue_ref == "github.com/acme/widgets#12" and item.message == "go on"
+        assert parked_path(static_home, IDLE).exists()
