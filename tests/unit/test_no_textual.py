@@ -126,3 +126,15 @@ def test_the_console_imports_no_action_machinery_before_its_first_frame() -> Non
         "kugetsu_tui.worktrees",
         "psutil",
     }
+
+
+def test_a_resume_refused_at_capacity_imports_nothing_slow(home: Home) -> None:
+    for n in range(4):
+        write_session(home, f"github.com-acme-widgets-{n}")
+    home.parked_dir.mkdir()
+    home.session_path("github.com-acme-widgets-3").rename(home.parked_dir / "github.com-acme-widgets-3.json")
+    result = run_cli(home, "resume", "github.com-acme-widgets-3", python_flags=["-X", "importtime"])
+    assert result.returncode == 2, result.stderr  # refused at capacity (3/3), as intended
+    imported = imported_modules(result.stderr)
+    assert "kugetsu_tui" in imported
+    assert not imported & set(SLOW_IMPORTS), sorted(imported & set(SLOW_IMPORTS))
