@@ -21,7 +21,14 @@ from kugetsu_tui.base.faults import fault_point
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.locking import sessions_lock
 from kugetsu_tui.lifecycle.journal import Journal, acquire
-from kugetsu_tui.lifecycle.start import Launched, continue_session, names_for_target, new_run_id
+from kugetsu_tui.lifecycle.start import (
+    Launched,
+    check_message,
+    continue_session,
+    find_session,
+    names_for_target,
+    new_run_id,
+)
 from kugetsu_tui.opencode.settings import AgentConfig, load_agent_config
 from kugetsu_tui.sessions.activities import ActivityInfo
 from kugetsu_tui.sessions.admission import check_capacity
@@ -61,8 +68,6 @@ def park_session(
     session for which a prompt waits in the queue (`waiting(session)`: that item's id, asked under the
     sessions lock, which queueing takes too). `activity` says what its agent is doing (default: ask).
     """
-    from kugetsu_tui.lifecycle.start import find_session
-
     try:
         name = find_session(home, target).name
     except KugetsuError:
@@ -118,8 +123,6 @@ def resume_session(
     full: nothing moved). `on_admit(run_id)` runs there, once the slot is granted: the queue claims its
     item in the same step. A message that cannot be sent leaves the session resumed, idle, and says so.
     """
-    from kugetsu_tui.lifecycle.start import check_message
-
     if message is not None:
         check_message(message)
     parked = find_parked(home, target)

@@ -65,7 +65,7 @@ def park(home: Home, target: str, activity: ActivityInfo | None = None, *, asked
     )
 
 
-def last_used(home: Home, shown: SessionView, activity: ActivityInfo | None) -> float:
+def last_used(shown: SessionView, activity: ActivityInfo | None) -> float:
     """When the session was last used: its file written (a run ended, a message sent), its log written, or
     its activity changed, whichever is latest."""
     times = [shown.session.mtime]
@@ -93,7 +93,7 @@ def idle_sessions(
         shown = view(session)
         if shown.shown_state != State.IDLE or shown.alive:
             continue
-        unused = now - last_used(home, shown, found.get(session.name))
+        unused = now - last_used(shown, found.get(session.name))
         if unused > max(over, RECENT_USE_S):
             idle.append((shown, unused))
     return sorted(idle, key=lambda pair: -pair[1])

@@ -280,3 +280,23 @@ def test_resume_is_under_the_cap_in_the_locked_section(home, monkeypatch):
     with pytest.raises(AtCapacityError):
         resume_session(home, NAME)
     assert places(home) == (False, True) and dev_files(home) == [f"{OTHER}.json"]
+
+
+def test_queue_drain_watch_applies_the_policy_before_each_pass_and_says_what_it_parked(home):
+    import asyncio
+
+    from kugetsu_tui.queue.claims import DrainOutcome
+    from kugetsu_tui.queue.drain import describe
+    from kugetsu_tui.queue.follow import POLICY_INTERVAL_S, _drain, _policy_wait
+
+    path = write_session(home, NAME, issue_ref=REF)
+    os.utime(path, (time.time() - 3 * 3600, time.time() - 3 * 3600))
+    assert _policy_wait(home) is None and _drain(home, asyncio.Event()) == []  # off: nothing parked, no timer
+    home.config_toml.write_text(home.config_toml.read_text() + "\n[capacity]\npark_idle_after = 7200\n")
+    assert _policy_wait(home) == POLICY_INTERVAL_S
+    (result,) = _drain(home, asyncio.Event())
+    assert result.outcome == DrainOutcome.PARKED and describe(result) == f"parked {NAME} (idle 3h)"
+    assert places(home) == (False, True)
+    home.config_toml.write_text(home.config_toml.read_text() + "surely_not = 1\n")  # in [capacity]: refused
+    (result,) = _drain(home, asyncio.Event())
+    assert "not applied" in result.detail and "unknown key 'surely_not'" in result.detail
