@@ -11,6 +11,9 @@ directory it was started in; the value is percent-encoded, which opencode decode
 - `POST /permission/{id}/reply` `{"reply": "once" | "always" | "reject"}` -> `true`; unknown id -> 404.
 - `POST /session/{id}/prompt_async` `{"parts": [{"type": "text", "text"}]}` -> 204; unknown session -> 404.
 - `POST /session/{id}/fork` `{}` -> the new session (`{"id", "directory", …}`); `POST /session/{id}/abort` -> `true`.
+- `GET /global/health` -> `{"healthy": true, "version": "1.18.33"}`.
+- `POST /instance/dispose` (directory in the header, or a `directory` query parameter) -> `true`, and a
+  `server.instance.disposed` event; the server never frees an instance otherwise.
 - `GET /global/event`: SSE, one `data: {"directory", "project", "payload": {"type", "properties"}}` per event,
   `server.connected` first (no directory), `server.heartbeat` about every 10 s.
 
@@ -221,6 +224,16 @@ class OpencodeServer:
 
     def abort(self, session_id: str, directory: str | None = None) -> None:
         self._request("POST", f"/session/{quote(session_id, safe='')}/abort", directory, {})
+
+    def health_version(self) -> str | None:
+        """The version `GET /global/health` names (`{"healthy": true, "version": "1.18.33"}`), None without one."""
+        answer = self._request("GET", "/global/health")
+        version = answer.get("version") if isinstance(answer, dict) else None
+        return version if isinstance(version, str) and version else None
+
+    def dispose(self, directory: str) -> None:
+        """Free the server's instance of `directory` (its history stays; a later request starts it again)."""
+        self._request("POST", "/instance/dispose", directory)
 
     # --- the event stream ------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from kugetsu_tui.opencode.server import OpencodeServer, Permission, Question, ServerEvent, ServerUnavailable
+from kugetsu_tui.opencode.version import server_problem
 from kugetsu_tui.sessions.activities import Activity, ActivityInfo
 
 BACKOFF_FIRST = 0.5
@@ -193,6 +194,9 @@ def follow(
                 ended = threading.Event()
                 threading.Thread(target=_stop_when, args=(stop, ended, stream.stop), daemon=True).start()
                 try:
+                    problem = server_problem(server)
+                    if problem:
+                        raise ServerUnavailable(problem)
                     tracker.reset(snapshot(server, directories()))
                     on_change(None)
                     delay = BACKOFF_FIRST
