@@ -93,6 +93,8 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         self._watcher_restarts = 0
         self._drain_lock = threading.Lock()
         self._stop_following = threading.Event()
+        self._resync = threading.Event()  # set: the follower reconnects and takes a fresh snapshot
+        self._contradicted: set[str] = set()  # sessions whose server busy the process evidence contradicts
         self._bell = False
         self.tracker: ActivityTracker | None = None  # the server's view, when [agent] server is set
         self.server_url: str | None = None
@@ -312,6 +314,8 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
             self._stop_following,
             changed,
             down,
+            event_timeout=config.event_timeout,
+            resync=self._resync,
         )
 
     def on_server_followed(self, message: ServerFollowed) -> None:
@@ -323,7 +327,7 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
     def look_at_activity(self, names: set[str] | None = None) -> None:
         """What the agents of `names` (all the live ones and those on screen when None) are doing: a
         stat of each one's log, and what the server said."""
-        from kugetsu_tui.opencode.activity import combine
+        from kugetsu_tui.opencode.activity import busy_contradicted, combine
         from kugetsu_tui.opencode.log_activity import log_activity
 
         if names is None:
@@ -339,6 +343,12 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
                 sid = item.session.opencode_session_id
                 told = tracker.activity(sid) if tracker is not None and connected and sid else None
                 fresh[name] = combine(item, told, local)
+                if told is not None and busy_contradicted(item, told):
+                    if name not in self._contradicted:  # once: a server that stays stale is not asked again
+                        self._contradicted.add(name)
+                        self._resync.set()  # the tracker may have missed the end: ask the server afresh
+                else:
+                    self._contradicted.discard(name)
         except Exception as error:  # noqa: BLE001 - as in `tick`
             self._report_once(ACTIVITY_READER, error)
             return

@@ -91,3 +91,46 @@ def test_the_notification_says_what_happened_not_that_it_wants_you(activity: Act
     said, text = attention_notice("acme/widgets#7", ActivityInfo(activity))
     assert said == title and text and "wants you" not in said + text
     assert attention_notice("acme/widgets#7", ActivityInfo(activity, "bash: rm -rf build"))[1] == "bash: rm -rf build"
+
+
+async def test_a_busy_the_agents_exit_contradicts_shows_the_recorded_end_and_asks_the_server_afresh(
+    static_home: Home,
+) -> None:
+    """A stand-in server keeps saying busy (opencode #35472) for a session whose agent exited: the row shows the
+    recorded end with the server's claim in the detail, and the follower reconnects once for a fresh snapshot."""
+    import subprocess
+    import sys
+
+    from tests.unit.opencode_server_fake import Answer, fake_opencode_server
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    write_session(
+        static_home,
+        NAME,
+        {
+            "type": "forked",
+            "issue_ref": "github.com/acme/widgets#30",
+            "state": "idle",
+            "pid": int(dead.stdout),
+            "opencode_session_id": "ses_30",
+        },
+    )
+    with fake_opencode_server() as fake:
+        fake.routes[("GET", "/session/status")] = Answer(body={"ses_30": {"type": "busy"}})
+        fake.routes[("GET", "/permission")] = Answer(body=[])
+        fake.routes[("GET", "/question")] = Answer(body=[])
+        text = static_home.config_toml.read_text()
+        static_home.config_toml.write_text(text.replace("[agent]\n", f'[agent]\nserver = "{fake.url}"\n', 1))
+        app = KugetsuConsole(static_home, check_work=False)
+
+        def connections() -> int:
+            return sum(1 for r in list(fake.requests) if r.path == "/global/event")
+
+        async with app.run_test(size=(200, 30)) as pilot:
+            shown = lambda: app.model.activity.get(NAME) or ActivityInfo(Activity.UNKNOWN)  # noqa: E731
+            await wait_until(pilot, lambda: "still says busy" in shown().detail, what="the contradicted busy")
+            assert shown().state == Activity.IDLE and activity_cell(app) == ""  # the row is not shown busy
+            assert app.tracker is not None and app.tracker.activity("ses_30").state == Activity.BUSY
+            await wait_until(pilot, lambda: connections() == 2, what="one fresh snapshot")
+            await pilot.pause(1.0)
+            assert connections() == 2  # the server's own status stays stale: it is not asked again and again
