@@ -22,6 +22,7 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
+from kugetsu_tui.attention.notifier import Notifier, attention_notice
 from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.home import FILE_MODE, Home
 from kugetsu_tui.base.process import ProcessSampler
@@ -40,7 +41,7 @@ from kugetsu_tui.console.naming import session_label
 from kugetsu_tui.console.settings import console_bell
 from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
 from kugetsu_tui.opencode.settings import DEFAULT_STALL_AFTER
-from kugetsu_tui.sessions.activities import Activity, ActivityInfo
+from kugetsu_tui.sessions.activities import ActivityInfo
 from kugetsu_tui.sessions.files import count_active
 from kugetsu_tui.sessions.limit import Limit, resolve_limit
 from kugetsu_tui.sessions.watch import is_waiting, session_batches
@@ -96,6 +97,7 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         self._resync = threading.Event()  # set: the follower reconnects and takes a fresh snapshot
         self._contradicted: set[str] = set()  # sessions whose server busy the process evidence contradicts
         self._bell = False
+        self.notifier: Notifier | None = None  # `[notify] by = "console"`: this console notifies
         self.tracker: ActivityTracker | None = None  # the server's view, when [agent] server is set
         self.server_url: str | None = None
 
@@ -130,6 +132,7 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
             self._bell = console_bell(self.home)
         except KugetsuError as exc:
             self.notify(str(exc), severity="warning", markup=False)
+        self._start_notifying()
         self._start_following_the_server()
         self._recover_if_needed()
         if self.check_work:
@@ -274,6 +277,45 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         if self.follow_activity and (everything or self._ticks % ACTIVITY_EVERY == 0):
             self.look_at_activity(None if everything else on_screen)
 
+    # --- notifications beyond the console: the desktop, the terminal, a webhook ----------------------
+
+    def _start_notifying(self) -> None:
+        from kugetsu_tui.attention.settings import load_notify_settings
+
+        try:
+            settings = load_notify_settings(self.home)
+        except KugetsuError as exc:
+            self.notify(str(exc), title="Notifications are off", severity="warning", markup=False)
+            return
+        if settings.by == "console":
+            self.notifier = Notifier(
+                self.home, settings, write_terminal=self.write_to_terminal, on_error=self._notification_failed
+            )
+
+    def write_to_terminal(self, sequence: str) -> None:
+        """Write an escape sequence (OSC 777 / OSC 9) to the terminal, as the bell is written."""
+        if not self.is_headless and self._driver is not None:
+            self._driver.write(sequence)
+
+    def _notification_failed(self, failure: str) -> None:
+        """From the notifier's thread: one warning per distinct failure."""
+        self.call_from_thread(self.notify, failure, title="Notification failed", severity="warning", markup=False)
+
+    def _notify_changes(self, before: dict[str, ActivityInfo | None], fresh: dict[str, ActivityInfo]) -> None:
+        notifier = self.notifier
+        if notifier is None:
+            return
+        selected = self.main_screen.table.selected_name
+        for name, info in fresh.items():
+            item = self.model.views.get(name)
+            old = before.get(name)
+            if item is None or old == info:
+                continue
+            try:
+                notifier.changed(name, item.session.issue_ref, old, info, quiet=name == selected)
+            except OSError as error:  # the record cannot be written: said once, the console goes on
+                self._report_once("notifier", error)
+
     # --- what the agents are doing: the opencode server, or their own output -------------------------
 
     def _start_following_the_server(self) -> None:
@@ -353,12 +395,14 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
             self._report_once(ACTIVITY_READER, error)
             return
         self._failing.pop(ACTIVITY_READER, None)
+        before = {name: self.model.activity.get(name) for name in fresh}
         for name, info in self.model.set_activities(fresh):
             item = self.model.views[name]
             title, text = attention_notice(printable(item.session.issue_ref or name), info)
             self.notify(text, title=title, severity="warning", markup=False)
             if self._bell:
                 self.bell()
+        self._notify_changes(before, fresh)
         wanting = self.model.attention
         self.title = f"{TITLE} ({wanting} need{'s' if wanting == 1 else ''} you)" if wanting else TITLE
         self.main_screen.sessions_changed()
@@ -411,22 +455,6 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         for title, help_text, action in bound_commands(main):
             yield SystemCommand(title, help_text, partial(main.run_from_palette, action))
         yield from (command for command in super().get_system_commands(screen) if command.title != "Quit")
-
-
-#: What a session did, by the activity it changed to, when the change wants the operator (see `wants_attention`).
-TRANSITIONS = {
-    Activity.NEEDS_INPUT: ("needs input", "it waits for an answer (a, A or x answer a permission ask)"),
-    Activity.DENIED: ("was denied a permission", "opencode refused what the agent asked for"),
-    Activity.STALLED: ("stalled", "its agent has printed nothing for a while"),
-    Activity.ERROR: ("hit an error", "its last message ended in an error"),
-    Activity.IDLE: ("finished", "its agent finished its message: c sends the next one"),
-}
-
-
-def attention_notice(who: str, info: ActivityInfo) -> tuple[str, str]:
-    """(title, text) of the notification for a session whose activity just changed to `info`."""
-    done, meaning = TRANSITIONS.get(info.state, (f"is {info.state}", ""))
-    return f"{who} {done}", printable(info.detail) if info.detail else meaning
 
 
 def _stall_after(home: Home) -> float:
