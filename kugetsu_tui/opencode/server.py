@@ -12,6 +12,8 @@ directory it was started in; the value is percent-encoded, which opencode decode
 - `POST /session/{id}/prompt_async` `{"parts": [{"type": "text", "text"}]}` -> 204; unknown session -> 404.
 - `POST /session/{id}/fork` `{}` -> the new session (`{"id", "directory", …}`); `POST /session/{id}/abort` -> `true`.
 - `GET /global/health` -> `{"healthy": true, "version": "1.18.33"}`.
+- `GET /session` -> the directory's sessions: `[{"id", "directory", "title", "cost",
+  "tokens": {"input", "output", "reasoning", "cache": {"read", "write"}}, …}]`.
 - `POST /instance/dispose` (directory in the header, or a `directory` query parameter) -> `true`, and a
   `server.instance.disposed` event; the server never frees an instance otherwise.
 - `GET /global/event`: SSE, one `data: {"directory", "project", "payload": {"type", "properties"}}` per event,
@@ -166,6 +168,10 @@ class OpencodeServer:
         if not isinstance(answer, dict) or not all(isinstance(v, dict) for v in answer.values()):
             raise ServerUnavailable(f"opencode server {self.url}: /session/status is not an object of statuses")
         return {str(k): v for k, v in answer.items()}
+
+    def sessions(self, directory: str | None = None) -> list[dict[str, Any]]:
+        """`GET /session`: the directory's sessions, each with its `tokens` and `cost`."""
+        return self._list("/session", directory)
 
     def permissions(self, directory: str | None = None) -> list[Permission]:
         answer = self._list("/permission", directory)
