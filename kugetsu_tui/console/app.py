@@ -34,6 +34,7 @@ from kugetsu_tui.console.messages import (
     ServerFollowed,
     SessionsRead,
     UnexpectedError,
+    UsageRead,
     WatcherModeChanged,
 )
 from kugetsu_tui.console.model import ConsoleModel, config_stamp, read_changes
@@ -58,6 +59,7 @@ ACTIVITY_READER = "activity reader"
 QUEUE_WATCHER_GROUP = "queue-watcher"
 RESTART_DELAYS = (0.5, 1.0, 2.0, 5.0)  # seconds before the n-th restart of a failed watcher
 ERROR_LOG = "console.log"
+USAGE_INTERVAL = 15.0  # seconds between reads of the tokens and cost (the server's session list)
 
 
 TITLE = "kugetsu-tui"
@@ -331,6 +333,34 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
             self.server_url, self.tracker = config.server, ActivityTracker()
             self.main_screen.server = (config.server, self.tracker)
             self.follow_server(config.server)
+            self.call_after_refresh(self.read_usage)
+            self.set_interval(USAGE_INTERVAL, self.read_usage)
+
+    @work(thread=True, exclusive=True, group="usage-reader", exit_on_error=False)
+    def read_usage(self) -> None:
+        """Each session's tokens and cost from the server's session list (one request per directory)."""
+        from kugetsu_tui.opencode.activity import SERVER_TIMEOUT, server_directories
+        from kugetsu_tui.opencode.server import OpencodeServer, ServerUnavailable
+        from kugetsu_tui.opencode.settings import load_agent_config
+        from kugetsu_tui.opencode.usage import usages
+
+        if self.server_url is None:
+            return
+        try:
+            directories = server_directories(self.home, list(self.model.views.values()), load_agent_config(self.home))
+            found = usages(OpencodeServer(self.server_url, SERVER_TIMEOUT), directories)
+        except (ServerUnavailable, KugetsuError):
+            return  # the footer says the server is unreachable; the last counts stay
+        self.post_message(UsageRead(found))
+
+    def on_usage_read(self, message: UsageRead) -> None:
+        if not self.is_running:
+            return
+        self.model.usage = {
+            name: usage
+            for name, item in self.model.views.items()
+            if (sid := item.session.opencode_session_id) and (usage := message.by_session_id.get(sid)) is not None
+        }
 
     @work(thread=True, group="server-follower", exit_on_error=False)
     def follow_server(self, url: str) -> None:

@@ -916,7 +916,8 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         else:
             from kugetsu_tui.console.details import DetailsScreen
 
-            self.app.push_screen(DetailsScreen(self.home, item.session.name))
+            name = item.session.name
+            self.app.push_screen(DetailsScreen(self.home, name, lambda: self.model.usage.get(name)))
 
     def show_queued(self, queued: QueueRow) -> None:
         """A queued item has no session, details or output yet: its ref, place and message say what it is."""

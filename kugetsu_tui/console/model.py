@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from kugetsu_tui.base.home import Home
+from kugetsu_tui.opencode.usage import Usage
 from kugetsu_tui.queue.items import WAITING, ItemState, QueueItem, pending_in_order
 from kugetsu_tui.sessions.activities import ATTENTION, ActivityInfo, wants_attention
 from kugetsu_tui.sessions.admission import refusal
@@ -102,6 +103,7 @@ class ConsoleModel:
         self._work_cache: Mapping[str, Mapping[str, Any]] = {}
         self._done: set[str] = set()  # dev sessions whose work is done, kept as rows change (the footer reads it)
         self.activity: dict[str, ActivityInfo] = {}  # what each agent is doing, by session name
+        self.usage: dict[str, Usage] = {}  # tokens and cost by session name, as the opencode server counts them
         self.server_trouble = ""  # why the opencode server cannot be followed ("" when it can, or is not used)
         self._with_pid: set[str] = set()  # the sessions the process sampler has to look at
         self._pending: set[str] = set()  # keys of rows not drawn yet

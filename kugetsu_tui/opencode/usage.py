@@ -8,9 +8,10 @@ its subagents' (opencode #5951). Only a server is asked: without one, `usage` is
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from kugetsu_tui.opencode.server import OpencodeServer
+if TYPE_CHECKING:
+    from kugetsu_tui.opencode.server import OpencodeServer
 
 
 class Usage(NamedTuple):
