@@ -49,6 +49,7 @@ from kugetsu_tui.sessions.watch import is_waiting, session_batches
 
 if TYPE_CHECKING:
     from kugetsu_tui.opencode.server_activity import ActivityTracker
+    from kugetsu_tui.opencode.usage import Usage
 
 STATS_INTERVAL = 1.0  # the agents on screen are sampled this often
 ACTIVITY_EVERY = 2  # ticks between looks at what the agents on screen are doing (a stat of each log)
@@ -102,6 +103,7 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         self.notifier: Notifier | None = None  # `[notify] by = "console"`: this console notifies
         self.tracker: ActivityTracker | None = None  # the server's view, when [agent] server is set
         self.server_url: str | None = None
+        self._counted: dict[str, Usage] = {}  # tokens and cost by opencode session id, as last read
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen(self.home, self.model, self.clock)
@@ -192,6 +194,7 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         if not self.is_running:
             return  # shutting down: a late batch has no screen to update
         self.model.merge(message.fresh, message.gone, recount=message.rescan)
+        self._show_usage()
         self.main_screen.sessions_changed()
         if message.gone or message.rescan:
             self.drain_queue()  # a slot may have freed
@@ -356,11 +359,22 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
     def on_usage_read(self, message: UsageRead) -> None:
         if not self.is_running:
             return
-        self.model.usage = {
-            name: usage
-            for name, item in self.model.views.items()
-            if (sid := item.session.opencode_session_id) and (usage := message.by_session_id.get(sid)) is not None
-        }
+        self._counted = message.by_session_id
+        self._show_usage()
+
+    def _show_usage(self) -> None:
+        """The last counts, by the rows' names (again when rows come: the first read may be before them)."""
+        if not self._counted:
+            return
+        counted = self._counted
+        self.model.set_usage(
+            {
+                name: usage
+                for name, item in self.model.views.items()
+                if (sid := item.session.opencode_session_id) and (usage := counted.get(sid)) is not None
+            }
+        )
+        self.main_screen.sessions_changed()
 
     @work(thread=True, group="server-follower", exit_on_error=False)
     def follow_server(self, url: str) -> None:

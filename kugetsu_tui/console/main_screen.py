@@ -204,7 +204,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             compact=True,
         )
         with Horizontal(id="body"):
-            yield SessionTable(id="sessions")
+            yield SessionTable(tokens=_has_server(self.home), id="sessions")
             yield SessionPreview(self.home, self.model, id="preview")
         with Horizontal(id="bottom"):
             yield CapacityBar(id="capacity").data_bind(MainScreen.capacity)
@@ -1006,3 +1006,13 @@ def _refused(action: str, exc: KugetsuError | OSError) -> ActionRefused:
     if isinstance(exc, KugetsuError):
         return ActionRefused(action, str(exc), at_capacity=isinstance(exc, AtCapacityError))
     return ActionRefused(action, f"{exc.strerror or exc}: {exc.filename or ''}", at_capacity=False)
+
+
+def _has_server(home: Home) -> bool:
+    """Whether `[agent] server` is set: only a server counts tokens (a broken config.toml: no)."""
+    from kugetsu_tui.opencode.settings import load_agent_config
+
+    try:
+        return load_agent_config(home).server is not None
+    except KugetsuError:
+        return False

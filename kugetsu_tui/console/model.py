@@ -212,6 +212,13 @@ class ConsoleModel:
 
     # --- activity ---------------------------------------------------------------------------------
 
+    def set_usage(self, fresh: Mapping[str, Usage]) -> None:
+        """Take the tokens and cost as last counted; the rows whose count changed are drawn again."""
+        for name in set(fresh) | set(self.usage):
+            if fresh.get(name) != self.usage.get(name):
+                self._pending.add(name)
+        self.usage = dict(fresh)
+
     def set_activities(self, fresh: Mapping[str, ActivityInfo]) -> list[tuple[str, ActivityInfo]]:
         """Take fresh activities; returns the sessions whose change wants the operator (once per change)."""
         wanted = []

@@ -25,6 +25,15 @@ class Usage(NamedTuple):
     def as_json(self) -> dict[str, Any]:
         return self._asdict()
 
+    def compact(self) -> str:
+        """The tokens worked (input, output, reasoning) in a few characters, for a table cell: `2.5k`, `31k`, `1.2M`."""
+        total = self.input + self.output + self.reasoning
+        for limit, unit in ((1_000_000, "M"), (1_000, "k")):
+            if total >= limit:
+                amount = total / limit
+                return f"{amount:.1f}{unit}" if amount < 10 else f"{amount:.0f}{unit}"
+        return str(total)
+
     def brief(self) -> str:
         """`2,455 in · 3 out · cache 0/0 · $0.0000` for a details line."""
         words = f"{self.input:,} in · {self.output:,} out"
