@@ -77,10 +77,10 @@ class Notifier:
         if "webhook" in channels and webhook:
             senders.append(lambda: send_webhook(webhook, notice))
         if senders:
-            send_in_background(senders, self._report)
+            send_in_background(senders, self.report)
         return channels
 
-    def _report(self, failure: str) -> None:
+    def report(self, failure: str) -> None:
         """Each distinct failure once: a webhook that is down is said once, not at every transition."""
         with self._lock:
             if failure in self._reported:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 
 from kugetsu_tui.attention.notifier import Notifier
+from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.opencode.activity import activities
 from kugetsu_tui.opencode.settings import load_agent_config
 from kugetsu_tui.sessions.activities import ActivityInfo
-from kugetsu_tui.sessions.overview import overview
+from kugetsu_tui.sessions.overview import SessionView, overview
 
 INTERVAL = 2.0  # seconds between looks: what the console's tick does for the rows on screen
 
@@ -29,8 +30,15 @@ class ActivityWatch:
         self._looked = False
 
     def look(self) -> None:
-        views = overview(self.home).sessions
-        now = activities(self.home, views, load_agent_config(self.home))
+        """One look at every session; what stops it (a broken config.toml, an unreadable home) is reported once."""
+        try:
+            views = overview(self.home).sessions
+            now = activities(self.home, views, load_agent_config(self.home))
+            self._compare(views, now)
+        except (KugetsuError, OSError) as exc:
+            self.notifier.report(f"cannot read the sessions' activity: {exc}")
+
+    def _compare(self, views: list[SessionView], now: dict[str, ActivityInfo]) -> None:
         issues = {v.session.name: v.session.issue_ref for v in views}
         for name, info in now.items():
             before = self._last.get(name)

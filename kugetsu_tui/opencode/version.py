@@ -145,7 +145,7 @@ def _write_cache(cache: dict[str, object]) -> None:
     """Best effort: a cache that cannot be written only costs the next call its 0.6 s."""
     path = cache_path()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         write_bytes(path, encode_json(cache, indent=1))
     except OSError:
         pass

@@ -336,3 +336,14 @@ def test_queue_drain_watch_notifies_when_by_is_drain(home: Home, tmp_path: Path,
     finally:
         agent.kill()
         agent.wait()
+
+
+def test_the_drainers_look_survives_a_broken_config_and_says_so_once(session: Home) -> None:
+    from kugetsu_tui.attention.watch import ActivityWatch
+
+    made, seen = notifier(session)
+    watch = ActivityWatch(session, made)
+    session.config_toml.write_text("[agent]\nstall_after = -1\n")
+    watch.look()
+    watch.look()
+    assert len(seen.errors) == 1 and "cannot read the sessions' activity" in seen.errors[0]
