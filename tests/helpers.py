@@ -471,6 +471,7 @@ def ls_session_keys(kind: str) -> set[str]:
         "branch_name",
         "repo",
         "activity",
+        "usage",
     }
     return keys | {"work"} if kind == "dev" else keys
 
