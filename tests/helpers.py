@@ -472,6 +472,7 @@ def ls_session_keys(kind: str) -> set[str]:
         "repo",
         "parked_at",
         "activity",
+        "usage",
     }
     return keys | {"work"} if kind == "dev" else keys
 

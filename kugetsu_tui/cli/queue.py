@@ -15,6 +15,7 @@ from kugetsu_tui.base.errors import ExitCode, KugetsuError
 from kugetsu_tui.base.home import Home
 
 if TYPE_CHECKING:
+    from kugetsu_tui.attention.watch import ActivityWatch
     from kugetsu_tui.queue.claims import DrainResult
     from kugetsu_tui.queue.items import QueueItem
 
@@ -197,6 +198,36 @@ def _drain(home: Home, args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _drain_notifications(home: Home) -> ActivityWatch | None:
+    """With `[notify] by = "drain"`, what tells this drainer's notifier of each change of activity."""
+    import sys
+
+    from kugetsu_tui.attention.notifier import Notifier
+    from kugetsu_tui.attention.settings import load_notify_settings
+    from kugetsu_tui.attention.watch import ActivityWatch
+
+    try:
+        settings = load_notify_settings(home)
+    except KugetsuError as exc:
+        print(f"kugetsu-tui: warning: notifications are off: {exc}", file=sys.stderr, flush=True)
+        return None
+    if settings.by != "drain":
+        return None
+
+    def failed(failure: str) -> None:
+        print(f"kugetsu-tui: warning: notification failed: {failure}", file=sys.stderr, flush=True)
+
+    def to_terminal(sequence: str) -> None:
+        sys.stdout.write(sequence)
+        sys.stdout.flush()
+
+    terminal = to_terminal if sys.stdout.isatty() else None
+    watch = ActivityWatch(home, Notifier(home, settings, write_terminal=terminal, on_error=failed))
+    watch.look()  # where each session is now: no news
+    print("notifying of sessions that want you (desktop, terminal, webhook as [notify] says)", flush=True)
+    return watch
+
+
 def _watch(home: Home) -> int:
     """Run until SIGTERM or SIGINT, then finish the start in progress and exit 0."""
     import asyncio
@@ -208,12 +239,14 @@ def _watch(home: Home) -> int:
     def report(result: DrainResult) -> None:
         print(f"{time.strftime('%H:%M:%S')} {describe(result)}", flush=True)
 
+    watch = _drain_notifications(home)
+
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await drain_until_stopped(
+        draining = drain_until_stopped(
             home,
             stop,
             report,
@@ -221,6 +254,12 @@ def _watch(home: Home) -> int:
                 f"draining {home.queue_items_dir} whenever a slot frees (stop with Ctrl+C or SIGTERM)", flush=True
             ),
         )
+        if watch is None:
+            await draining
+            return
+        from kugetsu_tui.attention.watch import watch_until_stopped
+
+        await asyncio.gather(draining, watch_until_stopped(watch, stop))
 
     asyncio.run(run())
     print("stopped", flush=True)

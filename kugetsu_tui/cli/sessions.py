@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     import argparse
 
     from kugetsu_tui.base.home import Home
+    from kugetsu_tui.opencode.settings import AgentConfig
+    from kugetsu_tui.opencode.usage import Usage
     from kugetsu_tui.sessions.overview import Overview
 
 
@@ -170,16 +172,38 @@ def _with_activity(home: Home, snapshot: Overview, data: dict[str, Any]) -> dict
     """`ls --json` plus each session's activity: from the opencode server (asked once) or the agent's log."""
     from kugetsu_tui.opencode.activity import activities
     from kugetsu_tui.opencode.commands import DEFAULT_TEMPLATES
-    from kugetsu_tui.opencode.settings import AgentConfig, load_agent_config
+    from kugetsu_tui.opencode.settings import load_agent_config
 
     try:
         config = load_agent_config(home)
     except KugetsuError:
+        from kugetsu_tui.opencode.settings import AgentConfig
+
         config = AgentConfig(dict(DEFAULT_TEMPLATES))  # ls works with a broken config.toml
     found = activities(home, snapshot.sessions, config)
+    counted = _usage(home, snapshot, config)
     for entry, shown in zip(data["sessions"], snapshot.sessions, strict=True):
         entry["activity"] = found[shown.session.name].as_json()
+        sid = shown.session.opencode_session_id
+        usage = counted.get(sid) if sid else None
+        entry["usage"] = usage.as_json() if usage is not None else None
     return data
+
+
+def _usage(home: Home, snapshot: Overview, config: AgentConfig) -> dict[str, Usage]:
+    """Tokens and cost by opencode id, from the server when one is configured (nothing known otherwise)."""
+    if config.server is None:
+        return {}
+    from kugetsu_tui.opencode.activity import SERVER_TIMEOUT, server_directories
+    from kugetsu_tui.opencode.server import OpencodeServer, ServerUnavailable
+    from kugetsu_tui.opencode.usage import usages
+
+    try:
+        return usages(
+            OpencodeServer(config.server, SERVER_TIMEOUT), server_directories(home, snapshot.sessions, config)
+        )
+    except ServerUnavailable:
+        return {}  # the activity says the server is down
 
 
 def cmd_start(home: Home, args: argparse.Namespace) -> int:
@@ -267,7 +291,9 @@ def cmd_park(home: Home, args: argparse.Namespace) -> int:
     refuse_pull_request(args.target)
     from kugetsu_tui.queue.parking import park
 
-    session = park(home, args.target)
+    session, warnings = park(home, args.target)
+    for warning in warnings:
+        print(f"kugetsu-tui: warning: {printable(warning)}", file=sys.stderr)
     print(
         f"parked {printable(session.name)}: its slot is free; its worktree, branch and opencode session are kept "
         f"(kugetsu-tui resume {printable(session.name)}, or continue it, brings it back)"

@@ -22,6 +22,7 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
+from kugetsu_tui.attention.notifier import Notifier, attention_notice
 from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.home import FILE_MODE, Home
 from kugetsu_tui.base.process import ProcessSampler
@@ -34,6 +35,7 @@ from kugetsu_tui.console.messages import (
     ServerFollowed,
     SessionsRead,
     UnexpectedError,
+    UsageRead,
     WatcherModeChanged,
 )
 from kugetsu_tui.console.model import ConsoleModel, config_stamp, read_changes
@@ -41,7 +43,7 @@ from kugetsu_tui.console.naming import session_label
 from kugetsu_tui.console.settings import console_bell
 from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
 from kugetsu_tui.opencode.settings import DEFAULT_STALL_AFTER
-from kugetsu_tui.sessions.activities import Activity, ActivityInfo
+from kugetsu_tui.sessions.activities import ActivityInfo
 from kugetsu_tui.sessions.files import count_active
 from kugetsu_tui.sessions.limit import Limit, resolve_limit
 from kugetsu_tui.sessions.overview import SessionView
@@ -49,6 +51,7 @@ from kugetsu_tui.sessions.watch import is_waiting, session_batches
 
 if TYPE_CHECKING:
     from kugetsu_tui.opencode.server_activity import ActivityTracker
+    from kugetsu_tui.opencode.usage import Usage
 
 STATS_INTERVAL = 1.0  # the agents on screen are sampled this often
 ACTIVITY_EVERY = 2  # ticks between looks at what the agents on screen are doing (a stat of each log)
@@ -61,6 +64,7 @@ PARKED_WATCHER_GROUP = "parked-watcher"
 PARK_POLICY_EVERY = 30  # ticks between looks for sessions idle longer than [capacity] park_idle_after
 RESTART_DELAYS = (0.5, 1.0, 2.0, 5.0)  # seconds before the n-th restart of a failed watcher
 ERROR_LOG = "console.log"
+USAGE_INTERVAL = 15.0  # seconds between reads of the tokens and cost (the server's session list)
 
 
 TITLE = "kugetsu-tui"
@@ -97,10 +101,14 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         self._watcher_restarts = 0
         self._drain_lock = threading.Lock()
         self._stop_following = threading.Event()
+        self._resync = threading.Event()  # set: the follower reconnects and takes a fresh snapshot
+        self._contradicted: set[str] = set()  # sessions whose server busy the process evidence contradicts
         self._bell = False
         self._policy_error = ""  # why [capacity] park_idle_after cannot be applied, once said
+        self.notifier: Notifier | None = None  # `[notify] by = "console"`: this console notifies
         self.tracker: ActivityTracker | None = None  # the server's view, when [agent] server is set
         self.server_url: str | None = None
+        self._counted: dict[str, Usage] = {}  # tokens and cost by opencode session id, as last read
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen(self.home, self.model, self.clock)
@@ -134,6 +142,7 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
             self._bell = console_bell(self.home)
         except KugetsuError as exc:
             self.notify(str(exc), severity="warning", markup=False)
+        self._start_notifying()
         self._start_following_the_server()
         self._recover_if_needed()
         if self.check_work:
@@ -191,6 +200,7 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         if not self.is_running:
             return  # shutting down: a late batch has no screen to update
         self.model.merge(message.fresh, message.gone, recount=message.rescan)
+        self._show_usage()
         self.main_screen.sessions_changed()
         if message.gone or message.rescan:
             self.drain_queue()  # a slot may have freed
@@ -316,6 +326,45 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         if self.follow_activity and (everything or self._ticks % ACTIVITY_EVERY == 0):
             self.look_at_activity(None if everything else on_screen)
 
+    # --- notifications beyond the console: the desktop, the terminal, a webhook ----------------------
+
+    def _start_notifying(self) -> None:
+        from kugetsu_tui.attention.settings import load_notify_settings
+
+        try:
+            settings = load_notify_settings(self.home)
+        except KugetsuError as exc:
+            self.notify(str(exc), title="Notifications are off", severity="warning", markup=False)
+            return
+        if settings.by == "console":
+            self.notifier = Notifier(
+                self.home, settings, write_terminal=self.write_to_terminal, on_error=self._notification_failed
+            )
+
+    def write_to_terminal(self, sequence: str) -> None:
+        """Write an escape sequence (OSC 777 / OSC 9) to the terminal, as the bell is written."""
+        if not self.is_headless and self._driver is not None:
+            self._driver.write(sequence)
+
+    def _notification_failed(self, failure: str) -> None:
+        """From the notifier's thread: one warning per distinct failure."""
+        self.call_from_thread(self.notify, failure, title="Notification failed", severity="warning", markup=False)
+
+    def _notify_changes(self, before: dict[str, ActivityInfo | None], fresh: dict[str, ActivityInfo]) -> None:
+        notifier = self.notifier
+        if notifier is None:
+            return
+        selected = self.main_screen.table.selected_name
+        for name, info in fresh.items():
+            item = self.model.views.get(name)
+            old = before.get(name)
+            if item is None or old == info:
+                continue
+            try:
+                notifier.changed(name, item.session.issue_ref, old, info, quiet=name == selected)
+            except OSError as error:  # the record cannot be written: said once, the console goes on
+                self._report_once("notifier", error)
+
     # --- what the agents are doing: the opencode server, or their own output -------------------------
 
     def _start_following_the_server(self) -> None:
@@ -331,6 +380,45 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
             self.server_url, self.tracker = config.server, ActivityTracker()
             self.main_screen.server = (config.server, self.tracker)
             self.follow_server(config.server)
+            self.call_after_refresh(self.read_usage)
+            self.set_interval(USAGE_INTERVAL, self.read_usage)
+
+    @work(thread=True, exclusive=True, group="usage-reader", exit_on_error=False)
+    def read_usage(self) -> None:
+        """Each session's tokens and cost from the server's session list (one request per directory)."""
+        from kugetsu_tui.opencode.activity import SERVER_TIMEOUT, server_directories
+        from kugetsu_tui.opencode.server import OpencodeServer, ServerUnavailable
+        from kugetsu_tui.opencode.settings import load_agent_config
+        from kugetsu_tui.opencode.usage import usages
+
+        if self.server_url is None:
+            return
+        try:
+            directories = server_directories(self.home, list(self.model.views.values()), load_agent_config(self.home))
+            found = usages(OpencodeServer(self.server_url, SERVER_TIMEOUT), directories)
+        except (ServerUnavailable, KugetsuError):
+            return  # the footer says the server is unreachable; the last counts stay
+        self.post_message(UsageRead(found))
+
+    def on_usage_read(self, message: UsageRead) -> None:
+        if not self.is_running:
+            return
+        self._counted = message.by_session_id
+        self._show_usage()
+
+    def _show_usage(self) -> None:
+        """The last counts, by the rows' names (again when rows come: the first read may be before them)."""
+        if not self._counted:
+            return
+        counted = self._counted
+        self.model.set_usage(
+            {
+                name: usage
+                for name, item in self.model.views.items()
+                if (sid := item.session.opencode_session_id) and (usage := counted.get(sid)) is not None
+            }
+        )
+        self.main_screen.sessions_changed()
 
     @work(thread=True, group="server-follower", exit_on_error=False)
     def follow_server(self, url: str) -> None:
@@ -356,6 +444,8 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
             self._stop_following,
             changed,
             down,
+            event_timeout=config.event_timeout,
+            resync=self._resync,
         )
 
     def on_server_followed(self, message: ServerFollowed) -> None:
@@ -367,7 +457,7 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
     def look_at_activity(self, names: set[str] | None = None) -> None:
         """What the agents of `names` (all the live ones and those on screen when None) are doing: a
         stat of each one's log, and what the server said."""
-        from kugetsu_tui.opencode.activity import combine
+        from kugetsu_tui.opencode.activity import busy_contradicted, combine
         from kugetsu_tui.opencode.log_activity import log_activity
 
         if names is None:
@@ -383,16 +473,24 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
                 sid = item.session.opencode_session_id
                 told = tracker.activity(sid) if tracker is not None and connected and sid else None
                 fresh[name] = combine(item, told, local)
+                if told is not None and busy_contradicted(item, told):
+                    if name not in self._contradicted:  # once: a server that stays stale is not asked again
+                        self._contradicted.add(name)
+                        self._resync.set()  # the tracker may have missed the end: ask the server afresh
+                else:
+                    self._contradicted.discard(name)
         except Exception as error:  # noqa: BLE001 - as in `tick`
             self._report_once(ACTIVITY_READER, error)
             return
         self._failing.pop(ACTIVITY_READER, None)
+        before = {name: self.model.activity.get(name) for name in fresh}
         for name, info in self.model.set_activities(fresh):
             item = self.model.views[name]
             title, text = attention_notice(printable(item.session.issue_ref or name), info)
             self.notify(text, title=title, severity="warning", markup=False)
             if self._bell:
                 self.bell()
+        self._notify_changes(before, fresh)
         wanting = self.model.attention
         self.title = f"{TITLE} ({wanting} need{'s' if wanting == 1 else ''} you)" if wanting else TITLE
         self.main_screen.sessions_changed()
@@ -446,22 +544,6 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         for title, help_text, action in bound_commands(main):
             yield SystemCommand(title, help_text, partial(main.run_from_palette, action))
         yield from (command for command in super().get_system_commands(screen) if command.title != "Quit")
-
-
-#: What a session did, by the activity it changed to, when the change wants the operator (see `wants_attention`).
-TRANSITIONS = {
-    Activity.NEEDS_INPUT: ("needs input", "it waits for an answer (a, A or x answer a permission ask)"),
-    Activity.DENIED: ("was denied a permission", "opencode refused what the agent asked for"),
-    Activity.STALLED: ("stalled", "its agent has printed nothing for a while"),
-    Activity.ERROR: ("hit an error", "its last message ended in an error"),
-    Activity.IDLE: ("finished", "its agent finished its message: c sends the next one"),
-}
-
-
-def attention_notice(who: str, info: ActivityInfo) -> tuple[str, str]:
-    """(title, text) of the notification for a session whose activity just changed to `info`."""
-    done, meaning = TRANSITIONS.get(info.state, (f"is {info.state}", ""))
-    return f"{who} {done}", printable(info.detail) if info.detail else meaning
 
 
 def _stall_after(home: Home) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from rich.cells import cell_len
@@ -30,6 +30,7 @@ from kugetsu_tui.console.preview import gone_text
 from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
 from kugetsu_tui.opencode.events import log_line_words
 from kugetsu_tui.opencode.log_tail import LogTail
+from kugetsu_tui.opencode.usage import Usage
 from kugetsu_tui.sessions.fields import INTERNAL
 from kugetsu_tui.sessions.files import KIND_DEV, Session
 from kugetsu_tui.sessions.overview import read_view
@@ -123,8 +124,8 @@ class Details:
             yield self.ours
 
 
-def describe(home: Home, name: str) -> Details:
-    """All fields of the session file, literally, or why it cannot be read."""
+def describe(home: Home, name: str, usage: Usage | None = None) -> Details:
+    """All fields of the session file, literally, or why it cannot be read; `usage` as the server counts it."""
     current = read_view(home, name)
     if current is None:
         return Details(gone_text(name))
@@ -139,7 +140,7 @@ def describe(home: Home, name: str) -> Details:
         header.append(f"\nerror: {printable(current.error)}", style="red")
     return Details(
         header,
-        [*_worktree_fields(session), *_work_fields(home, session)],
+        [*_worktree_fields(session), *_work_fields(home, session), *_usage_fields(usage)],
         [_field(home, key, value) for key, value in session.data.items() if key not in INTERNAL],
         [_field(home, key, value, style="dim") for key, value in session.data.items() if key in INTERNAL],
     )
@@ -154,6 +155,11 @@ def _field(home: Home, key: str, value: object, style: str = "") -> Field:
     else:
         shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return (printable(key), printable(shown), style)
+
+
+def _usage_fields(usage: Usage | None) -> list[Field]:
+    """Tokens and cost, when the opencode server counts them (nothing is shown without one)."""
+    return [] if usage is None else [("tokens", usage.brief(), "")]
 
 
 def _worktree_fields(session: Session) -> list[Field]:
@@ -235,10 +241,11 @@ class DetailsScreen(ReportsWorkerErrors, ModalScreen[None]):
         Binding("r", "toggle_raw", "Raw log lines"),
     ]
 
-    def __init__(self, home: Home, name: str) -> None:
+    def __init__(self, home: Home, name: str, usage: Callable[[], Usage | None] = lambda: None) -> None:
         super().__init__()
         self.home = home
         self.session_name = name
+        self.usage = usage  # the session's tokens and cost as last read from the server
         self.tail = LogTail(home.log_path(name))
         self.shown_fields = ""  # the plain text of the fields on screen
         self.raw = False  # show the agent's JSON events as they are, not their words
@@ -263,7 +270,7 @@ class DetailsScreen(ReportsWorkerErrors, ModalScreen[None]):
     @work(thread=True, group="details-reader", exit_on_error=False)
     def follow(self) -> None:
         generation, raw = self._generation, self.raw
-        fields = describe(self.home, self.session_name)
+        fields = describe(self.home, self.session_name, self.usage())
         new = self.tail.read()
         if new is None:
             return  # the previous read is still under way

@@ -213,7 +213,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             compact=True,
         )
         with Horizontal(id="body"):
-            yield SessionTable(id="sessions")
+            yield SessionTable(tokens=_has_server(self.home), id="sessions")
             yield SessionPreview(self.home, self.model, id="preview")
         with Horizontal(id="bottom"):
             yield CapacityBar(id="capacity").data_bind(MainScreen.capacity)
@@ -524,8 +524,9 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         known = self.model.activity.get(name)
         done = self._core_call("park", park, self.home, name, known, asked=known is not None)
         if done is not None:
-            label = session_label(done.name, done.issue_ref)
-            self.post_message(ActionDone("park", f"parked {label}: its slot is free; P resumes it"))
+            label = session_label(done.session.name, done.session.issue_ref)
+            text = "; ".join([f"parked {label}: its slot is free; P resumes it", *done.warnings])
+            self.post_message(ActionDone("park", text))
 
     @work(thread=True, group="actions", exit_on_error=False)
     def run_resume(self, name: str) -> None:
@@ -1001,7 +1002,8 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         else:
             from kugetsu_tui.console.details import DetailsScreen
 
-            self.app.push_screen(DetailsScreen(self.home, item.session.name))
+            name = item.session.name
+            self.app.push_screen(DetailsScreen(self.home, name, lambda: self.model.usage.get(name)))
 
     def show_queued(self, queued: QueueRow) -> None:
         """A queued item has no session, details or output yet: its ref, place and message say what it is."""
@@ -1090,3 +1092,13 @@ def _refused(action: str, exc: KugetsuError | OSError) -> ActionRefused:
     if isinstance(exc, KugetsuError):
         return ActionRefused(action, str(exc), at_capacity=isinstance(exc, AtCapacityError))
     return ActionRefused(action, f"{exc.strerror or exc}: {exc.filename or ''}", at_capacity=False)
+
+
+def _has_server(home: Home) -> bool:
+    """Whether `[agent] server` is set: only a server counts tokens (a broken config.toml: no)."""
+    from kugetsu_tui.opencode.settings import load_agent_config
+
+    try:
+        return load_agent_config(home).server is not None
+    except KugetsuError:
+        return False

@@ -21,6 +21,7 @@ from kugetsu_tui.sessions.overview import SessionView
 
 if TYPE_CHECKING:  # loaded when first used, not at start-up
     from kugetsu_tui.lifecycle.prune import PrunePlan
+    from kugetsu_tui.opencode.usage import Usage
     from kugetsu_tui.queue.claims import DrainResult
     from kugetsu_tui.queue.items import QueueItem
 
@@ -136,3 +137,10 @@ class ServerFollowed(Message):
     """The opencode server answered (something changed, or it is back): `trouble` is "" then, else why not."""
 
     trouble: str
+
+
+@dataclass(eq=False, repr=False)
+class UsageRead(Message):
+    """Tokens and cost by opencode session id, as the server counts them (empty when it could not say)."""
+
+    by_session_id: dict[str, Usage]

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.refs import parse_issue_ref
+from kugetsu_tui.opencode.usage import Usage
 from kugetsu_tui.queue.items import WAITING, ItemState, QueueItem, pending_in_order
 from kugetsu_tui.sessions.activities import ATTENTION, ActivityInfo, wants_attention
 from kugetsu_tui.sessions.admission import refusal
@@ -117,6 +118,7 @@ class ConsoleModel:
         self._work_cache: Mapping[str, Mapping[str, Any]] = {}
         self._done: set[str] = set()  # dev sessions whose work is done, kept as rows change (the footer reads it)
         self.activity: dict[str, ActivityInfo] = {}  # what each agent is doing, by session name
+        self.usage: dict[str, Usage] = {}  # tokens and cost by session name, as the opencode server counts them
         self.server_trouble = ""  # why the opencode server cannot be followed ("" when it can, or is not used)
         self._with_pid: set[str] = set()  # the sessions the process sampler has to look at
         self._pending: set[str] = set()  # keys of rows not drawn yet
@@ -267,6 +269,13 @@ class ConsoleModel:
         return len(self._done)
 
     # --- activity ---------------------------------------------------------------------------------
+
+    def set_usage(self, fresh: Mapping[str, Usage]) -> None:
+        """Take the tokens and cost as last counted; the rows whose count changed are drawn again."""
+        for name in set(fresh) | set(self.usage):
+            if fresh.get(name) != self.usage.get(name):
+                self._pending.add(name)
+        self.usage = dict(fresh)
 
     def set_activities(self, fresh: Mapping[str, ActivityInfo]) -> list[tuple[str, ActivityInfo]]:
         """Take fresh activities; returns the sessions whose change wants the operator (once per change)."""

@@ -151,15 +151,18 @@ class SessionPreview(ReportsWorkerErrors, Vertical):
         return True
 
     def _activity_line(self) -> Text:
-        """The activity with its whole detail: the table's cell shows only its head."""
+        """The activity with its whole detail (the table's cell shows only its head), and the tokens and cost."""
         info = None if self.model is None or self.session_name is None else self.model.activity.get(self.session_name)
-        if info is None or info.state == Activity.IDLE:
-            return Text()
-        line = Text("\nactivity: ")
-        line.append(
-            printable(f"{info.state}: {info.detail}" if info.detail else info.state),
-            style=ACTIVITY_STYLES.get(info.state, ""),
-        )
+        usage = None if self.model is None or self.session_name is None else self.model.usage.get(self.session_name)
+        line = Text()
+        if info is not None and info.state != Activity.IDLE:
+            line.append("\nactivity: ")
+            line.append(
+                printable(f"{info.state}: {info.detail}" if info.detail else info.state),
+                style=ACTIVITY_STYLES.get(info.state, ""),
+            )
+        if usage is not None:
+            line.append(f"\ntokens: {usage.brief()}")
         return line
 
     @work(thread=True, group="preview-reader", exit_on_error=False)

@@ -28,6 +28,7 @@ COLUMNS = (
     ("state", "State", 14),
     ("work", "Work", 14),
     ("activity", "Activity", 22),
+    ("tokens", "Tokens", 6),
     ("branch", "Branch", 14),
     ("age", "Age", 4),
     ("changed", "Changed", 7),
@@ -88,6 +89,8 @@ def row_cells(row: Row, model: ConsoleModel, now: float) -> dict[str, Text]:
     cells = session_cells(
         row, model.stats.get(name), model.work(row), name in model.marked, now, model.activity.get(name)
     )
+    usage = model.usage.get(name)
+    cells["tokens"] = Text(usage.compact() if usage is not None else "", justify="right")
     if name in model.destroying:
         cells["state"] = Text("destroying…", style="bold red")
     if name not in model.marked and model.needs_you(name):
@@ -169,6 +172,7 @@ def session_cells(
             style=WORK_STYLES.get(work.state, ""),
         ),
         "activity": activity_text(activity),
+        "tokens": Text(""),  # from the model's usage (row_cells): the server's count
         "branch": Text(clip(printable(branch), WIDTHS["branch"]) if isinstance(branch, str) else "", style="dim"),
         **{
             key: Text(text, justify="right")
@@ -211,6 +215,7 @@ def queue_cells(row: QueueRow, now: float) -> dict[str, Text]:
         ),
         "work": Text(attempts, style="dim"),
         "activity": Text(""),
+        "tokens": Text(""),
         "branch": Text(""),
         "age": Text(_queue_age(row, now), justify="right"),
         "changed": Text(""),

@@ -33,6 +33,7 @@ PRIORITIES = {
     "mem": 20,
     "pid": 10,
     "oc": 5,
+    "tokens": 1,  # gives way first
 }
 
 
@@ -44,10 +45,12 @@ WIDE_PRIORITY = 45
 NARROW = {"activity": (7, "Doing")}
 
 
-def session_columns() -> list[Column]:
+def session_columns(tokens: bool = False) -> list[Column]:
+    """The table's columns; the Tokens column only with a server to count them (`tokens`)."""
     return [
         Column(key, label, width, PRIORITIES.get(key, 0), WIDE.get(key, 0), WIDE_PRIORITY, *NARROW.get(key, (0, "")))
         for key, label, width in COLUMNS
+        if tokens or key != "tokens"
     ]
 
 
@@ -70,8 +73,8 @@ class SessionTable(VirtualTable):
 
     filter_text: var[str] = var("")
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(session_columns(), flex_column="state", **kwargs)
+    def __init__(self, *, tokens: bool = False, **kwargs: Any) -> None:
+        super().__init__(session_columns(tokens), flex_column="state", **kwargs)
 
     def watch_filter_text(self, text: str) -> None:
         self.set_class(bool(text), "-filtered")

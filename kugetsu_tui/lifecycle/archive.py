@@ -29,6 +29,7 @@ from kugetsu_tui.lifecycle.journal import Journal, acquire
 from kugetsu_tui.lifecycle.start import find_session, names_for_target
 from kugetsu_tui.opencode.directories import export_directory, run_directory
 from kugetsu_tui.opencode.events import last_words
+from kugetsu_tui.opencode.instances import dispose_instance
 from kugetsu_tui.opencode.settings import AgentConfig, load_agent_config, render
 from kugetsu_tui.opencode.steps import run_step
 from kugetsu_tui.sessions import index
@@ -355,6 +356,8 @@ def _destroy_rest(home: Home, record: dict[str, Any], config: AgentConfig | None
     if isinstance(sid, str) and sid:
         _delete_archived(home, entry, name, sid, record, config or load_agent_config(home), warnings)
     saved = _read_meta(entry).get("worktree")
+    if isinstance(saved, dict) and isinstance(saved.get("worktree_path"), str):  # no agent works there any more
+        warnings += free_instance(home, saved["worktree_path"], config)
     if isinstance(saved, dict) and saved.get("saved_after_stop", True):  # else the worktree holds more than the entry
         try:
             worktree = _saved_record(saved)
@@ -365,6 +368,17 @@ def _destroy_rest(home: Home, record: dict[str, Any], config: AgentConfig | None
         except (KugetsuError, OSError, KeyError, TypeError) as exc:
             warnings.append(f"the worktree {saved.get('worktree_path')} was not removed: {exc}")
     return warnings
+
+
+def free_instance(home: Home, directory: str, config: AgentConfig | None = None) -> list[str]:
+    """Free the opencode server's instance of a directory no session of ours runs in any more (destroy, park).
+
+    Its failure is a warning: the session is gone either way, and the server starts the instance again if asked."""
+    try:
+        warning = dispose_instance(config or load_agent_config(home), directory)
+    except KugetsuError as exc:  # a config.toml broken since: the instance stays
+        warning = f"the opencode server's instance of {directory} was not freed: {exc}"
+    return [warning] if warning else []
 
 
 def _delete_archived(

@@ -38,6 +38,13 @@ from kugetsu_tui.sessions.overview import view
 from kugetsu_tui.sessions.parked import PARKED_AT, park_refusal, parked_path
 
 
+class Parked(NamedTuple):
+    """A parked session, and what could not be tidied after it (a warning each; the park itself is done)."""
+
+    session: Session
+    warnings: list[str]
+
+
 class Resumed(NamedTuple):
     """A resumed session, and its agent's launch when a message was sent."""
 
@@ -61,7 +68,7 @@ def park_session(
     *,
     waiting: Callable[[Session], str | None],
     activity: Callable[[Session], ActivityInfo | None] | None = None,
-) -> Session:
+) -> Parked:
     """Free a dev session's slot: its file goes to `parked/`, everything else stays. Returns the parked file.
 
     Refused with one line for the base or PM session, an agent that runs or waits for an answer, and a
@@ -107,7 +114,19 @@ def park_session(
         _end(journal)  # nothing moved, or the move is whole: there is nothing for recovery to do
         raise
     journal.finish()
-    return read_session(parked_path(home, name))
+    parked = read_session(parked_path(home, name))
+    return Parked(parked, _free_worktree_instance(home, parked))
+
+
+def _free_worktree_instance(home: Home, parked: Session) -> list[str]:
+    """A parked session's agent no longer runs in its worktree: the server's instance of that directory is
+    freed (it never frees one itself); a resume starts it again when the server is next asked."""
+    worktree = parked.data.get("worktree_path")
+    if not isinstance(worktree, str) or not worktree:
+        return []
+    from kugetsu_tui.lifecycle.archive import free_instance
+
+    return free_instance(home, worktree)
 
 
 def resume_session(

@@ -26,6 +26,7 @@ from kugetsu_tui.opencode.directories import learn_directory, require_session_di
 from kugetsu_tui.opencode.events import last_words
 from kugetsu_tui.opencode.settings import AgentConfig, load_agent_config, render
 from kugetsu_tui.opencode.steps import require_program, run_step
+from kugetsu_tui.opencode.version import check_server
 from kugetsu_tui.sessions import index
 from kugetsu_tui.sessions.admission import check_capacity
 from kugetsu_tui.sessions.continuable import continue_refusal
@@ -163,6 +164,8 @@ def start_session(
     _refuse_existing(path, ref.text)
     _refuse_parked(home, ref.session_name, ref.text)
     check_capacity(home, what)  # cheap preflight, before git runs: a refusal at capacity stays fast
+    if config.server:
+        check_server(config.server)
 
     # Imported here, not at the top: a start refused at capacity needs none of it (CLI start-up time).
     from kugetsu_tui.opencode.fork import fork_into
@@ -417,6 +420,7 @@ def continue_session(
     if config.server:  # through the server: its asks wait for an answer
         from kugetsu_tui.opencode.server_run import server_run_argv
 
+        check_server(config.server)
         argv = server_run_argv(config.server, cwd, message or DEFAULT_CONTINUE_MESSAGE, session=sid)
     require_program(argv, "continue")
     require_session_directory(

@@ -61,10 +61,25 @@ def combine(view: SessionView, told: ActivityInfo | None, local: ActivityInfo) -
     """The server's word (`told`) unless it cannot know better than the session's own agent and log.
 
     The server does not run an agent of ours launched with `opencode run` (it calls that session idle
-    while our process works), and a failed agent's reason is in our file, not in the server.
+    while our process works), and a failed agent's reason is in our file, not in the server. A busy
+    the process evidence contradicts (`busy_contradicted`) is stale: the agent's own word wins.
     """
     if told is None or (
         told.state == Activity.IDLE and view.shown_state in (State.RUNNING, State.STARTING, State.FAILED)
     ):
         return local
+    if busy_contradicted(view, told):
+        why = f"opencode's server still says {told.state}, but its agent (pid {view.session.pid}) has exited"
+        return local._replace(detail=f"{local.detail}; {why}" if local.detail else why)
     return told
+
+
+def busy_contradicted(view: SessionView, told: ActivityInfo) -> bool:
+    """The server says the session works, but the agent of ours that ran it has exited and its end is
+    recorded: a busy left behind (opencode #35472, or an event lost with a dead stream)."""
+    return (
+        told.state in (Activity.BUSY, Activity.RETRY)
+        and bool(view.session.pid)
+        and not view.alive
+        and view.shown_state not in (State.RUNNING, State.STARTING)
+    )

@@ -10,6 +10,7 @@ from kugetsu_tui.base.home import Home
 from kugetsu_tui.opencode.activity import server_directories
 from kugetsu_tui.opencode.server import NotFound, OpencodeServer, Permission, PermissionReply, Question
 from kugetsu_tui.opencode.settings import load_agent_config
+from kugetsu_tui.opencode.version import server_problem
 from kugetsu_tui.sessions.overview import overview
 
 #: Seconds per request: more than ls's 2 s, since the first request for a directory starts its instance in the server.
@@ -25,6 +26,9 @@ def pending_asks(home: Home) -> tuple[OpencodeServer, dict[str, str], list[Permi
             '(e.g. "http://127.0.0.1:4096"; see docs/opencode-server.md)'
         )
     server = OpencodeServer(config.server, TIMEOUT)
+    problem = server_problem(server)
+    if problem:
+        raise KugetsuError(problem)
     views = overview(home).sessions
     names = {v.session.opencode_session_id: v.session.name for v in views if v.session.opencode_session_id}
     permissions: dict[str, Permission] = {}

@@ -11,8 +11,14 @@ directory it was started in; the value is percent-encoded, which opencode decode
 - `POST /permission/{id}/reply` `{"reply": "once" | "always" | "reject"}` -> `true`; unknown id -> 404.
 - `POST /session/{id}/prompt_async` `{"parts": [{"type": "text", "text"}]}` -> 204; unknown session -> 404.
 - `POST /session/{id}/fork` `{}` -> the new session (`{"id", "directory", …}`); `POST /session/{id}/abort` -> `true`.
+- `GET /global/health` -> `{"healthy": true, "version": "1.18.33"}`.
+- `GET /session` -> the directory's sessions: `[{"id", "directory", "title", "cost",
+  "tokens": {"input", "output", "reasoning", "cache": {"read", "write"}}, …}]`.
+- `POST /instance/dispose` (directory in the header, or a `directory` query parameter) -> `true`, and a
+  `server.instance.disposed` event; the server never frees an instance otherwise.
 - `GET /global/event`: SSE, one `data: {"directory", "project", "payload": {"type", "properties"}}` per event,
-  `server.connected` first (no directory), `server.heartbeat` about every 10 s.
+  `server.connected` first (no directory), then a `server.heartbeat` event every 10 s (a `data:` event
+  like the others, not an SSE comment); events in the first ~20 ms after connecting can be missed.
 
 Every failure (refused, timed out, an answer not shaped as documented) is a `ServerUnavailable`
 saying what happened: callers show `unknown` with that reason, never a traceback.
@@ -29,16 +35,19 @@ from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
 from kugetsu_tui.base.errors import KugetsuError
+from kugetsu_tui.opencode.settings import DEFAULT_EVENT_TIMEOUT
 
 DIRECTORY_HEADER = "x-opencode-directory"
 DEFAULT_TIMEOUT = 2.0
-#: The server sends a heartbeat about every 10 s: a stream silent this long is dead.
-EVENT_IDLE_TIMEOUT = 35.0
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
 
 class ServerUnavailable(KugetsuError):
     """The server could not be asked, or answered in a shape its API does not document."""
+
+
+class StreamSilent(ServerUnavailable):
+    """The event stream carried nothing, not even a heartbeat, for longer than its timeout: it is dead though open."""
 
 
 class NotFound(ServerUnavailable):
@@ -160,6 +169,10 @@ class OpencodeServer:
             raise ServerUnavailable(f"opencode server {self.url}: /session/status is not an object of statuses")
         return {str(k): v for k, v in answer.items()}
 
+    def sessions(self, directory: str | None = None) -> list[dict[str, Any]]:
+        """`GET /session`: the directory's sessions, each with its `tokens` and `cost`."""
+        return self._list("/session", directory)
+
     def permissions(self, directory: str | None = None) -> list[Permission]:
         answer = self._list("/permission", directory)
         return [
@@ -222,9 +235,19 @@ class OpencodeServer:
     def abort(self, session_id: str, directory: str | None = None) -> None:
         self._request("POST", f"/session/{quote(session_id, safe='')}/abort", directory, {})
 
+    def health_version(self) -> str | None:
+        """The version `GET /global/health` names (`{"healthy": true, "version": "1.18.33"}`), None without one."""
+        answer = self._request("GET", "/global/health")
+        version = answer.get("version") if isinstance(answer, dict) else None
+        return version if isinstance(version, str) and version else None
+
+    def dispose(self, directory: str) -> None:
+        """Free the server's instance of `directory` (its history stays; a later request starts it again)."""
+        self._request("POST", "/instance/dispose", directory)
+
     # --- the event stream ------------------------------------------------------------------
 
-    def events(self, idle_timeout: float = EVENT_IDLE_TIMEOUT) -> EventStream:
+    def events(self, idle_timeout: float = DEFAULT_EVENT_TIMEOUT) -> EventStream:
         """`/global/event` as parsed events; connects now (a ServerUnavailable if it cannot)."""
         return EventStream(self, idle_timeout)
 
@@ -255,8 +278,9 @@ def _error_words(raw: bytes) -> str:
 class EventStream:
     """An open `/global/event` stream. Iterate it for `ServerEvent`s; `stop()` (any thread) ends the iteration.
 
-    The iteration ends quietly after `stop()`; a server that goes away (closed stream, silence past
-    `idle_timeout`, heartbeats included) raises ServerUnavailable so the caller can reconnect.
+    The iteration ends quietly after `stop()`; a server that goes away (closed stream) raises
+    ServerUnavailable, and a stream silent past `idle_timeout` (heartbeats are events: opencode sends
+    `server.heartbeat` every 10 s) raises StreamSilent, so the caller can reconnect.
     """
 
     def __init__(self, server: OpencodeServer, idle_timeout: float) -> None:
@@ -264,32 +288,40 @@ class EventStream:
         self._stopped = False
         self._conn = http.client.HTTPConnection(server.host, server.port, timeout=server.timeout)
         what = f"opencode server {server.url}: GET /global/event"
+        self._sock: socket.socket | None = None
         try:
             self._conn.request("GET", "/global/event", headers={"Accept": "text/event-stream"})
+            # Kept here: the connection forgets its socket when the answer says `Connection: close`
+            # (the response reads on), and then neither the idle timeout nor stop() would reach it.
+            self._sock = self._conn.sock
             self._response = self._conn.getresponse()
         except (OSError, http.client.HTTPException) as exc:
             self._conn.close()
             raise ServerUnavailable(f"{what}: {_failure_words(exc, server.timeout)}") from None
         if self._response.status != 200:
+            self._response.close()
             self._conn.close()
             raise ServerUnavailable(f"{what}: HTTP {self._response.status}")
-        if self._conn.sock is not None:
-            self._conn.sock.settimeout(idle_timeout)
+        if self._sock is not None:
+            self._sock.settimeout(idle_timeout)
         self._what = what
+        self._idle_timeout = idle_timeout
 
     def stop(self) -> None:
         """End the iteration (from any thread): the blocked read returns at once."""
         self._stopped = True
-        sock = self._conn.sock
-        if sock is not None:
+        if self._sock is not None:
             try:
-                sock.shutdown(socket.SHUT_RDWR)
+                self._sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
 
     def close(self) -> None:
         self.stop()
+        self._response.close()
         self._conn.close()
+        if self._sock is not None:
+            self._sock.close()
 
     def __enter__(self) -> EventStream:
         return self
@@ -302,6 +334,12 @@ class EventStream:
         while True:
             try:
                 raw = self._response.readline()
+            except TimeoutError:
+                if self._stopped:
+                    return
+                raise StreamSilent(
+                    f"{self._what}: no event (not even a heartbeat) for {self._idle_timeout:g} s"
+                ) from None
             except (OSError, http.client.HTTPException, ValueError) as exc:
                 if self._stopped:
                     return

@@ -2,8 +2,9 @@
 
 `snapshot` asks `/session/status`, `/permission` and `/question` once per directory; an
 `ActivityTracker` starts from a snapshot and applies `/global/event` events as they arrive;
-`follow` keeps a tracker fed across server restarts (reconnect with backoff, then a fresh
-snapshot, so nothing stays stale). The console runs `follow` in a worker thread.
+`follow` keeps a tracker fed across server restarts and dead streams (a watchdog on the stream's
+silence; reconnect with backoff, then a fresh snapshot, so nothing stays stale). The console runs
+`follow` in a worker thread.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from kugetsu_tui.opencode.server import OpencodeServer, Permission, Question, ServerEvent, ServerUnavailable
+from kugetsu_tui.opencode.settings import DEFAULT_EVENT_TIMEOUT
+from kugetsu_tui.opencode.version import server_problem
 from kugetsu_tui.sessions.activities import Activity, ActivityInfo
 
 BACKOFF_FIRST = 0.5
@@ -179,42 +182,64 @@ def follow(
     stop: threading.Event,
     on_change: Callable[[str | None], None],
     on_down: Callable[[str], None],
+    *,
+    event_timeout: float = DEFAULT_EVENT_TIMEOUT,
+    resync: threading.Event | None = None,
 ) -> None:
-    """Keep `tracker` current until `stop` is set: a fresh snapshot after every (re)connect, then events.
+    """Keep `tracker` current until `stop` is set: after every (re)connect a fresh snapshot, then events.
 
+    The watchdog: opencode sends a heartbeat event every 10 s, so a stream that carries nothing for
+    `event_timeout` seconds is dead though open (opencode #39352); it is dropped and the follower
+    reconnects, as it does when the server closes the stream mid-turn (#38458). Neither is reported
+    as the server being down unless reconnecting fails. `resync` (set from any thread) asks for the
+    same at once: the console sets it when a busy contradicts the process evidence.
     `on_change(session_id)` after each change (None after a snapshot: anything may have changed);
     `on_down(reason)` each time the server cannot be reached, before waiting (0.5 s, doubling to 15 s).
     Returns when `stop` is set; never raises ServerUnavailable.
     """
     delay = BACKOFF_FIRST
     while not stop.is_set():
+        followed = False  # a snapshot was taken on this connection: it was up
         try:
-            with server.events() as stream:
+            with server.events(event_timeout) as stream:
                 ended = threading.Event()
-                threading.Thread(target=_stop_when, args=(stop, ended, stream.stop), daemon=True).start()
+                threading.Thread(target=_stop_when, args=(stop, resync, ended, stream.stop), daemon=True).start()
                 try:
+                    problem = server_problem(server)
+                    if problem:
+                        raise ServerUnavailable(problem)
+                    events = iter(stream)
+                    next(events, None)  # server.connected: the events from here on reach us
                     tracker.reset(snapshot(server, directories()))
+                    followed = True
                     on_change(None)
                     delay = BACKOFF_FIRST
-                    for event in stream:
+                    for event in events:
                         changed = tracker.apply(event)
                         if changed is not None:
                             on_change(changed)
                 finally:
                     ended.set()
-                if stop.is_set():
-                    return
+            if stop.is_set():
+                return
+            continue  # the stream was stopped for a resync: reconnect now
         except ServerUnavailable as exc:
             if stop.is_set():
                 return
-            on_down(str(exc))
+            if not followed:
+                on_down(str(exc))
         stop.wait(delay)
-        delay = min(BACKOFF_MAX, delay * 2)
+        if not followed:
+            delay = min(BACKOFF_MAX, delay * 2)
 
 
-def _stop_when(stop: threading.Event, ended: threading.Event, stop_stream: Callable[[], None]) -> None:
-    """Unblock the stream's read when `stop` is set; go away when the stream ended by itself."""
+def _stop_when(
+    stop: threading.Event, resync: threading.Event | None, ended: threading.Event, stop_stream: Callable[[], None]
+) -> None:
+    """Unblock the stream's read when `stop` or `resync` is set; go away when the stream ended by itself."""
     while not ended.is_set():
-        if stop.wait(0.2):
+        if stop.wait(0.2) or (resync is not None and resync.is_set()):
+            if resync is not None:
+                resync.clear()
             stop_stream()
             return

@@ -16,6 +16,8 @@ from kugetsu_tui.opencode.commands import DEFAULT_TEMPLATES
 PLACEHOLDERS = frozenset({"base_session_id", "session_id", "issue_ref", "name", "message", "export_file"})
 DEFAULT_START_WAIT = 20.0
 DEFAULT_STALL_AFTER = 300.0
+#: opencode's server sends a heartbeat event every 10 s: three missed ones mean the stream is dead.
+DEFAULT_EVENT_TIMEOUT = 30.0
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
 
 
@@ -27,6 +29,7 @@ class AgentConfig(NamedTuple):
     cwd: str | None = None
     server: str | None = None  # `opencode serve` URL: activity, permission asks, prompts through it
     stall_after: float = DEFAULT_STALL_AFTER  # seconds a running agent may stay silent before it is `stalled`
+    event_timeout: float = DEFAULT_EVENT_TIMEOUT  # seconds without any server event before reconnecting
 
     def template(self, step: str) -> list[str]:
         return self.templates[step]
@@ -37,7 +40,7 @@ def load_agent_config(home: Home) -> AgentConfig:
     where = f"{home.config_toml} [agent]"
     if not isinstance(section, dict):
         raise KugetsuError(f"{where} must be a table")
-    settings = ("start_wait", "cwd", "server", "stall_after")
+    settings = ("start_wait", "cwd", "server", "stall_after", "event_timeout")
     unknown = sorted(set(section) - set(DEFAULT_TEMPLATES) - set(settings))
     if unknown:
         raise KugetsuError(f"{where}: unknown key {unknown[0]!r}; known: {', '.join([*DEFAULT_TEMPLATES, *settings])}")
@@ -68,8 +71,16 @@ def load_agent_config(home: Home) -> AgentConfig:
     stall_after = section.get("stall_after", DEFAULT_STALL_AFTER)
     if not _finite(stall_after) or stall_after <= 0:
         raise KugetsuError(f"{where} stall_after must be a finite number of seconds > 0 (not nan or inf)")
+    event_timeout = section.get("event_timeout", DEFAULT_EVENT_TIMEOUT)
+    if not _finite(event_timeout) or event_timeout <= 0:
+        raise KugetsuError(f"{where} event_timeout must be a finite number of seconds > 0 (not nan or inf)")
     return AgentConfig(
-        templates, float(start_wait), os.path.expanduser(cwd) if cwd else None, server or None, float(stall_after)
+        templates,
+        float(start_wait),
+        os.path.expanduser(cwd) if cwd else None,
+        server or None,
+        float(stall_after),
+        float(event_timeout),
     )
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.faults import fault_point
 from kugetsu_tui.opencode.commands import INSTALL_HINT
+from kugetsu_tui.opencode.version import check_program
 
 if TYPE_CHECKING:
     import subprocess
@@ -30,12 +31,10 @@ def _on_path(program: str) -> bool:
 
 
 def require_program(argv: list[str], step: str) -> None:
-    """Fail before any side effect when the agent program cannot be found."""
+    """Fail before any side effect when the agent program cannot be found, or is an opencode we do not drive."""
     program = argv[0]
-    if "/" in program:
-        if Path(program).is_file():
-            return
-    elif _on_path(program):
+    if Path(program).is_file() if "/" in program else _on_path(program):
+        check_program(argv)
         return
     raise KugetsuError(
         f"agent program {program!r} not found on PATH: install it ({INSTALL_HINT}) or set [agent] {step} in config.toml"

@@ -16,7 +16,7 @@ from kugetsu_tui.base.errors import AtCapacityError, KugetsuError
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.refs import parse_issue_ref
 from kugetsu_tui.base.text import age
-from kugetsu_tui.lifecycle.park import Resumed, find_parked, park_session, resume_session
+from kugetsu_tui.lifecycle.park import Parked, Resumed, find_parked, park_session, resume_session
 from kugetsu_tui.lifecycle.start import DEFAULT_CONTINUE_MESSAGE
 from kugetsu_tui.opencode.settings import load_agent_config
 from kugetsu_tui.queue.items import WAITING, list_items
@@ -53,7 +53,7 @@ def waiting_item(home: Home, session: Session) -> str | None:
     return None
 
 
-def park(home: Home, target: str, activity: ActivityInfo | None = None, *, asked: bool = False) -> Session:
+def park(home: Home, target: str, activity: ActivityInfo | None = None, *, asked: bool = False) -> Parked:
     """Park a dev session (lifecycle/park.py), refused while a prompt for it waits in the queue.
 
     `asked`: the caller knows its agent's activity (`activity`), so the server is not asked again."""

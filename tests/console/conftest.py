@@ -15,6 +15,7 @@ from tests.helpers import FIXED_NOW, set_limit, write_session
 @pytest.fixture(autouse=True)
 def no_env_limit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("MAX_CONCURRENT_AGENTS", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))  # opencode's version is cached there
     monkeypatch.chdir(tmp_path)  # not this repository's checkout: a start there would make worktrees of it
 
 

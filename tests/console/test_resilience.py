@@ -13,6 +13,7 @@ from kugetsu_tui.console import model as console_model
 from kugetsu_tui.console.app import ERROR_LOG, KugetsuConsole
 from kugetsu_tui.console.details import DetailsScreen, LogLines
 from kugetsu_tui.console.messages import UnexpectedError
+from kugetsu_tui.opencode.usage import Usage
 from tests.helpers import Messages, wait_until, write_session
 
 
@@ -135,9 +136,9 @@ async def test_the_details_pane_reads_files_off_the_event_loop(
     readers = []
     real = console_details.describe
 
-    def recording(home: Home, name: str) -> object:
+    def recording(home: Home, name: str, usage: Usage | None = None) -> object:
         readers.append(threading.current_thread())
-        return real(home, name)
+        return real(home, name, usage)
 
     monkeypatch.setattr(console_details, "describe", recording)
     static_home.ensure(static_home.logs_dir)

@@ -33,6 +33,9 @@ BIG = 50_000
 
 RECORDER = f"""#!{sys.executable}
 import json, os, sys
+if sys.argv[1:] == ["--version"]:  # opencode's version check
+    print("1.18.33")
+    sys.exit(0)
 with open(os.environ["RECORD"], "a") as out:
     out.write(json.dumps({{"program": os.path.basename(sys.argv[0]), "argv": sys.argv[1:], "cwd": os.getcwd()}}) + "\\n")
 """

@@ -18,6 +18,7 @@ from tests.helpers import demo_agent_config, demo_store, kill_recorded_processes
 def _isolated(monkeypatch, tmp_path):
     monkeypatch.delenv("MAX_CONCURRENT_AGENTS", raising=False)
     monkeypatch.setenv("KUGETSU_HOME", str(tmp_path / "default-home-must-not-be-used"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))  # opencode's version is cached there
     monkeypatch.chdir(tmp_path)
     yield
     kill_recorded_processes(tmp_path)

@@ -70,6 +70,7 @@ def test_ls_json_has_exactly_the_documented_shape(tmp_path):
         "repo": None,
         "parked_at": None,
         "work": {"state": "unknown", "source": None, "detail": "not checked yet", "url": None, "checked_at": None},
+        "usage": None,  # no server: nothing counts the tokens
     }
     corrupt = by_name["issue-1"]
     assert corrupt["kind"] == "dev" and corrupt["state"] == "corrupt" and "invalid JSON" in corrupt["error"]

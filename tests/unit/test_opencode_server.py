@@ -15,6 +15,7 @@ from kugetsu_tui.opencode.server import (
     PermissionReply,
     ServerEvent,
     ServerUnavailable,
+    StreamSilent,
     parse_global_event,
 )
 from kugetsu_tui.opencode.server_activity import ActivityTracker, follow, snapshot
@@ -182,10 +183,12 @@ def test_a_stream_the_server_closes_raises_so_the_caller_reconnects():
             list(stream)
 
 
-def test_a_silent_stream_times_out():
+def test_a_silent_stream_times_out_after_its_own_timeout():
+    """Also when the server answers `Connection: close` (as this stand-in does), which makes http.client
+    forget the socket: the idle timeout once never reached it, and the request's 2 s applied instead."""
     with fake_opencode_server() as fake:
-        stream = OpencodeServer(fake.url).events(idle_timeout=0.3)
-        with pytest.raises(ServerUnavailable, match="stream broke"):
+        stream = OpencodeServer(fake.url, timeout=30).events(idle_timeout=0.3)
+        with pytest.raises(StreamSilent, match=r"no event \(not even a heartbeat\) for 0\.3 s"):
             list(stream)  # server.connected, then silence
 
 

@@ -30,6 +30,9 @@ SID = "ses_0123456789abcdefghijklmnop"
 #: A stand-in for opencode's TUI: records argv, cwd and PWD, then tries `kugetsu-tui continue` (a second writer).
 FAKE_TUI = f"""#!{sys.executable}
 import json, os, subprocess, sys
+if sys.argv[1:] == ["--version"]:
+    print("1.18.33")
+    sys.exit(0)
 tried = subprocess.run([{sys.executable!r}, "-m", "kugetsu_tui", "continue", {NAME!r}, "hi"],
                        capture_output=True, text=True)
 with open(os.environ["TUI_RECORD"], "w") as out:
