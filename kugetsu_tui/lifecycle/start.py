@@ -27,7 +27,7 @@ from kugetsu_tui.opencode.events import last_words
 from kugetsu_tui.opencode.settings import AgentConfig, load_agent_config, render
 from kugetsu_tui.opencode.steps import require_program, run_step
 from kugetsu_tui.sessions import index
-from kugetsu_tui.sessions.admission import check_capacity
+from kugetsu_tui.sessions.admission import check_capacity, record_admitted, record_released
 from kugetsu_tui.sessions.continuable import continue_refusal
 from kugetsu_tui.sessions.files import (
     BASE_FILE,
@@ -159,7 +159,7 @@ def start_session(
 
         recover_interrupted(home)
     _refuse_existing(path, ref.text)
-    check_capacity(home, what)  # cheap preflight, before git runs: a refusal at capacity stays fast
+    check_capacity(home, what, ref.session_name)  # cheap preflight, before git runs: a refusal at capacity stays fast
 
     # Imported here, not at the top: a start refused at capacity needs none of it (CLI start-up time).
     from kugetsu_tui.opencode.fork import fork_into
@@ -270,7 +270,7 @@ def _admit(
     """Under the lock: recount, claim (on_admit), then the placeholder and its index entry."""
     with sessions_lock(home):
         _refuse_existing(path, ref)
-        check_capacity(home, what)  # authoritative, under the lock
+        check_capacity(home, what, path.name[: -len(".json")], locked=True)  # authoritative, under the lock
         if on_admit is not None:
             on_admit(run_id)
         write_json(
@@ -290,6 +290,7 @@ def _admit(
             },
         )
         index.add_entry(home, read_session(path))
+        record_admitted(home, path.name[: -len(".json")])
 
 
 def _left_behind(left: list[str]) -> str:
@@ -514,6 +515,7 @@ def _roll_back(home: Home, name: str, run_id: str) -> None:
             return
         index.remove_entry(home, session)
         path.unlink()
+        record_released(home, name)
     try:
         home.log_path(name).unlink()
     except FileNotFoundError:
