@@ -171,7 +171,7 @@ def test_the_ledger_never_disagrees_with_the_files_across_racing_starts_refusals
     home = make_home(tmp_path)
     demo_agent_config(home, seconds=0)
     codes = _race(home, [["start", f"shoko/kugetsu#{n}", "race"] for n in range(1, 11)])
-    assert sorted(c or 0 for c in codes) == [0] * LIMIT + [2] * 7
+    assert sorted(-1 if c is None else c for c in codes) == [0] * LIMIT + [2] * 7
     assert len(events(home, Event.REFUSED_AT_CAPACITY)) == 7
     _agents_done(home)
     assert_agrees_with_the_files(home)
