@@ -24,6 +24,8 @@ USE_OF: dict[str, str] = {
     Activity.DENIED: WAITING,
 }
 #: The queue-wait histogram's upper bounds, in seconds (1 min to 1 day); `metrics` exposes it.
+#: The sparkline's eighths, lowest first.
+SPARK = "▁▂▃▄▅▆▇█"
 WAIT_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 43200.0, 86400.0)
 
 
@@ -189,3 +191,11 @@ def last_activity(lines: Iterable[dict[str, Any]]) -> dict[str, tuple[str, float
 def wait_histogram(waits: Sequence[float]) -> list[tuple[float, int]]:
     """Cumulative counts at each WAIT_BUCKETS bound (then +inf), as Prometheus histograms count."""
     return [(bound, sum(1 for w in waits if w <= bound)) for bound in (*WAIT_BUCKETS, math.inf)]
+
+
+def sparkline(samples: list[Sample], top: int | None) -> str:
+    """One character per sample, scaled from 0 to the limit (or the highest sample), blank where nothing is
+    known: the console's view and `stats` both draw this (Textual's Sparkline scales between the data's own
+    lowest and highest value, so a steady 5 of 5 and a steady 1 of 5 would draw the same bar)."""
+    highest = max([top or 0, *(s.active or 0 for s in samples)]) or 1
+    return "".join(" " if s.active is None else SPARK[min(7, round(7 * s.active / highest))] for s in samples)

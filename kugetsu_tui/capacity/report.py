@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.text import age, counted
 from kugetsu_tui.capacity.figures import (
+    IDLE,
     Sample,
     Usage,
     last_activity,
@@ -111,9 +112,9 @@ def suggest(report: Report) -> str | None:
             "(their cost is in the list)"
         )
     full = report.limit.value is not None and report.active >= report.limit.value
-    if full and report.usage.refusals and not idle:
+    if full and report.usage.refusals and all(h.use != IDLE for h in report.holders):
         return (
-            f"{counted(report.usage.refusals, 'start')} refused at capacity with no slot idle: "
+            f"{counted(report.usage.refusals, 'start')} refused at capacity while every slot is at work: "
             "raise the limit (+) if the machine has room"
         )
     return None

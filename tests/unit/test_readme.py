@@ -136,6 +136,7 @@ class _Recording(dict[str, Any]):
 def _load_everything(monkeypatch, home: Home, data: dict[str, Any]) -> set[tuple[str, str]]:
     """Run every loader of config.toml on `data`; the (table, key) pairs they asked for ("" is the top level)."""
     import kugetsu_tui.base.config_file as config_file
+    from kugetsu_tui.capacity.settings import idle_after
     from kugetsu_tui.console.settings import console_bell
     from kugetsu_tui.opencode.settings import load_agent_config
     from kugetsu_tui.queue.settings import console_drains
@@ -146,7 +147,14 @@ def _load_everything(monkeypatch, home: Home, data: dict[str, Any]) -> set[tuple
     seen: set[tuple[str, str]] = set()
     fake = _Recording(data, "", seen)
     monkeypatch.setattr(config_file, "load_toml", lambda _home: fake)
-    for module in ("console.settings", "opencode.settings", "queue.settings", "sessions.limit", "worktrees.settings"):
+    for module in (
+        "capacity.settings",
+        "console.settings",
+        "opencode.settings",
+        "queue.settings",
+        "sessions.limit",
+        "worktrees.settings",
+    ):
         monkeypatch.setattr(f"kugetsu_tui.{module}.load_toml", lambda _home: fake)
     for loader in (
         lambda: resolve_limit(home, environ={}),
@@ -155,6 +163,7 @@ def _load_everything(monkeypatch, home: Home, data: dict[str, Any]) -> set[tuple
         lambda: load_work_settings(home),
         lambda: console_drains(home),
         lambda: console_bell(home),
+        lambda: idle_after(home),
     ):
         try:
             loader()
@@ -175,9 +184,10 @@ def config_keys(monkeypatch, tmp_path) -> set[tuple[str, str]]:
         "forge": {"example.org": {}},
         "queue": {},
         "console": {},
+        "capacity": {},
     }
     seen = _load_everything(monkeypatch, home, tables)
-    unknown_key = {name: {"surely-not-a-key": 1} for name in ("agent", "worktrees", "queue")}
+    unknown_key = {name: {"surely-not-a-key": 1} for name in ("agent", "worktrees", "queue", "capacity")}
     for name, table in unknown_key.items():
         found = _load_everything(monkeypatch, home, {name: table})
         seen |= {(name, key) for where, key in found if where == "?"}
@@ -200,7 +210,7 @@ def test_every_config_key_the_code_reads_is_in_the_reference(monkeypatch, tmp_pa
     reference = section(readme(), "Configuration reference")
     where = {"": "Top level", "agent": "`[agent]`", "worktrees": "`[worktrees]` and `[repos]`"}
     where |= {"repos": "`[worktrees]` and `[repos]`", "forge": "`[forge]`", "forge.HOST": "`[forge]`"}
-    where |= {"queue": "`[queue]`", "console": "`[console]`"}
+    where |= {"queue": "`[queue]`", "console": "`[console]`", "capacity": "`[capacity]`"}
     for table, key in sorted(config_keys(monkeypatch, tmp_path)):
         if table == "":
             if key in where:  # a table: it has its own subsection
