@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from kugetsu_tui.base.text import counted
 from kugetsu_tui.capacity.figures import IDLE, use_of
 from kugetsu_tui.sessions.activities import Activity, ActivityInfo
 from kugetsu_tui.sessions.files import KIND_DEV, Session
@@ -56,10 +55,11 @@ class Holder(NamedTuple):
 
     @property
     def cost(self) -> str:
-        """What freeing it would cost, in words: `PR #12 merged`, `PR #3 open · 2 uncommitted`, `work ?`."""
+        """What freeing it would cost, in words: `PR #12 merged`, `PR #3 open · 2 uncommitted`, `work ?`
+        (uncommitted: files changed in its worktree and not committed; destroy saves them in the archive)."""
         words = [self.work.label if self.work.state != WorkState.UNKNOWN else "work ?"]
         if self.uncommitted:
-            words.append(f"{counted(self.uncommitted, 'uncommitted change')}")
+            words.append(f"{self.uncommitted} uncommitted")
         return " · ".join(words)
 
     def as_json(self, now: float) -> dict[str, Any]:
@@ -106,7 +106,7 @@ def holders(
         if session.kind != KIND_DEV:
             continue
         name = session.name
-        activity, since = _activity(session, recorded.get(name), (activities or {}).get(name))
+        activity, since = holder_activity(session, recorded.get(name), (activities or {}).get(name))
         cpu, memory = (stats or {}).get(name, (None, None))
         found.append(
             Holder(
@@ -124,7 +124,7 @@ def holders(
     return found
 
 
-def _activity(
+def holder_activity(
     session: Session, recorded: tuple[str, float] | None, live: ActivityInfo | None
 ) -> tuple[str, float | None]:
     """What it does and since when: the live activity (the console's), else the ledger's, else its state.

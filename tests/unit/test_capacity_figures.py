@@ -102,7 +102,7 @@ def test_a_holder_says_its_activity_since_when_and_the_cost_of_freeing_it(home: 
     assert first.activity_since == 1_796_205_600.0  # its agent's finished_at
     assert first.cost == "PR #5 merged" and first.free_to_free
     assert (second.activity, second.activity_since) == ("busy", None)
-    assert second.cost == "PR #6 open · 3 uncommitted changes" and not second.free_to_free
+    assert second.cost == "PR #6 open · 3 uncommitted" and not second.free_to_free
 
 
 def test_the_live_activity_wins_and_the_ledger_says_since_when(home: Home) -> None:
