@@ -12,6 +12,7 @@ from kugetsu_tui.console.app import KugetsuConsole
 from kugetsu_tui.console.capacity import CapacityBar
 from kugetsu_tui.console.capacity_view import CapacityScreen
 from kugetsu_tui.sessions import ledger
+from kugetsu_tui.sessions.activities import Activity
 from kugetsu_tui.sessions.ledger import Event
 from tests.console.test_footer import in_view
 from tests.helpers import FIXED_NOW, screen_lines, wait_until, write_session
@@ -131,3 +132,20 @@ async def test_text_from_the_files_is_shown_literally(static_home: Home) -> None
         await pilot.pause()
         text = "\n".join(screen_lines(app))
         assert "[bold red]github.com/acme…" in text and "\x1b" not in text  # as written, cut to its column
+
+
+async def test_an_activity_the_console_sees_goes_into_the_ledger_for_holders_only(static_home: Home) -> None:
+    app = console(static_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: len(app.model.views) == 5, what="the rows")
+        app.record_activity(
+            [("github.com-acme-widgets-12", Activity.NEEDS_INPUT), ("github.com-gone-1", Activity.BUSY)]
+        )
+        await wait_until(pilot, lambda: ledger.read_events(static_home), what="the ledger line")
+        (line,) = ledger.read_events(static_home)
+        assert (line["event"], line["session"], line["activity"]) == (
+            "activity_changed",
+            "github.com-acme-widgets-12",
+            "needs_input",
+        )
+        assert (line["active"], line["limit"]) == (3, 3)  # counted under the lock, as the core counts

@@ -143,9 +143,19 @@ def test_a_ref_that_already_has_a_session_is_refused_with_a_hint_to_continue(hom
 
 
 def test_at_capacity_exit_2_with_the_exact_refusal_and_nothing_written(home):
+    """Nothing but the refusal's line in the slot ledger (and the sessions lock it took to confirm it)."""
     for name in SEED_DEV_NAMES:
         write_session(home, name)
-    before = tree_listing(home.root.parent)
+
+    def listing():
+        kept = tree_listing(home.root.parent)
+        return {
+            k: v
+            for k, v in kept.items()
+            if k not in (f"{home.root.name}/ledger.jsonl", f"{home.root.name}/sessions/.lock")
+        }
+
+    before = listing()
     result = run_cli(home, "start", "shoko/kugetsu#57", "hello")
     assert result.returncode == 2
     assert result.stderr == (
@@ -153,10 +163,12 @@ def test_at_capacity_exit_2_with_the_exact_refusal_and_nothing_written(home):
         "concurrent agents (3) reached (3/3 active). Destroy a finished session first.\n"
     )
     assert result.stdout == ""
-    assert tree_listing(home.root.parent) == before
+    assert listing() == before
     with pytest.raises(AtCapacityError, match=r"maximum concurrent agents \(3\) reached"):
         start_session(home, "shoko/kugetsu#57", "hello")
-    assert tree_listing(home.root.parent) == before
+    assert listing() == before
+    refused = [json.loads(line) for line in (home.root / "ledger.jsonl").read_text().splitlines()]
+    assert [(e["event"], e["session"]) for e in refused] == [("refused_at_capacity", "github.com-shoko-kugetsu-57")] * 2
 
 
 def test_unparseable_files_hold_slots_too(home, tmp_path):
