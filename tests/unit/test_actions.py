@@ -247,9 +247,14 @@ def test_a_failing_agent_is_rolled_back_and_its_stderr_reported(home):
     assert read_index(home) == index_before
     assert not (home.logs_dir / f"{NAME}.log").exists()
     # Only the directory guard's cache of what opencode said about the base session may be new: a fact
-    # learned before admission, not state of the failed start.
-    learned = {"home/session-dirs.json"}
+    # learned before admission, not state of the failed start; and the slot ledger, which records it.
+    learned = {"home/session-dirs.json", "home/ledger.jsonl"}
     assert {k: v for k, v in files_only(home.root.parent).items() if k not in learned} == files_before
+    slots = [json.loads(line) for line in (home.root / "ledger.jsonl").read_text().splitlines()]
+    assert [(e["event"], e["active"]) for e in slots if e["event"] != "activity_changed"] == [
+        ("admitted", 1),
+        ("released", 0),
+    ]
 
     result = run_cli(home, "start", REF, "x")
     assert_one_line_error(result, 1, "simulated failure")
