@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from kugetsu_tui.base.errors import ExitCode, KugetsuError
 from kugetsu_tui.base.text import printable
-from kugetsu_tui.cli import permissions, queue, review, sessions, work
+from kugetsu_tui.cli import capacity, permissions, queue, review, sessions, work
 
 PROGRAM = "kugetsu-tui"
 HOME_ENV = "KUGETSU_HOME"
@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_global_options(parser, top_level=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for group in (sessions, work, queue, permissions, review):
+    for group in (sessions, work, queue, capacity, permissions, review):
         group.add_parsers(sub)
     return parser
 

@@ -43,7 +43,8 @@ from kugetsu_tui.console.naming import session_label
 from kugetsu_tui.console.settings import console_bell
 from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
 from kugetsu_tui.opencode.settings import DEFAULT_STALL_AFTER
-from kugetsu_tui.sessions.activities import ActivityInfo
+from kugetsu_tui.sessions.activities import Activity, ActivityInfo
+from kugetsu_tui.sessions.capacity_settings import DEFAULT_IDLE_AFTER, idle_after
 from kugetsu_tui.sessions.files import count_active
 from kugetsu_tui.sessions.limit import Limit, resolve_limit
 from kugetsu_tui.sessions.overview import SessionView
@@ -164,6 +165,7 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
             self.model.limit = limit
             self.main_screen.show_capacity()
         self._stall_after = _stall_after(self.home)
+        self.model.idle_after = _idle_after(self.home)
 
     def start_work_checks(self) -> None:
         """A check of every dev session's work in the background now, and again every `interval`."""
@@ -306,6 +308,8 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         everything = self._ticks % SAMPLE_ALL_EVERY == 0
         if everything:
             self._recover_if_needed()
+            if self.model.count_idle(self.clock()):
+                self.main_screen.show_capacity()
         if self._ticks % PARK_POLICY_EVERY == 0:
             self.apply_park_policy()
         on_screen = set(self.main_screen.table.visible_keys())
@@ -490,10 +494,26 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
             self.notify(text, title=title, severity="warning", markup=False)
             if self._bell:
                 self.bell()
+        if self.model.activity_changes:
+            changes, self.model.activity_changes = self.model.activity_changes, []
+            self.record_activity(changes)
+        self.model.count_idle(self.clock())
         self._notify_changes(before, fresh)
         wanting = self.model.attention
         self.title = f"{TITLE} ({wanting} need{'s' if wanting == 1 else ''} you)" if wanting else TITLE
         self.main_screen.sessions_changed()
+
+    @work(thread=True, group="ledger", exit_on_error=False)
+    def record_activity(self, changes: list[tuple[str, Activity]]) -> None:
+        """What the console saw the agents start doing (an ask, a stall), into the slot ledger: under the
+        sessions lock, as the core writes it, so its counts stay in order with the admissions."""
+        from kugetsu_tui.base.locking import sessions_lock
+        from kugetsu_tui.sessions.ledger import Event, record_counted
+
+        with sessions_lock(self.home):
+            for name, activity in changes:
+                if os.path.lexists(self.home.session_path(name)):  # still a slot holder
+                    record_counted(self.home, Event.ACTIVITY_CHANGED, name, activity=str(activity))
 
     # --- errors nobody expected ----------------------------------------------------------------------
 
@@ -554,6 +574,14 @@ def _stall_after(home: Home) -> float:
         return load_agent_config(home).stall_after
     except KugetsuError:
         return DEFAULT_STALL_AFTER
+
+
+def _idle_after(home: Home) -> float:
+    """`[capacity] idle_after`, or its default while config.toml is broken (`stats` says why)."""
+    try:
+        return idle_after(home)
+    except KugetsuError:
+        return DEFAULT_IDLE_AFTER
 
 
 def _open_private(path: str, flags: int) -> int:

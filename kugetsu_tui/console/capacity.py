@@ -1,8 +1,10 @@
-"""The capacity figure `active/limit`, coloured by headroom, with the watcher's mode beside it."""
+"""The capacity figure `active/limit`, coloured by headroom, with the watcher's mode beside it; a click on it
+opens the capacity view."""
 
 from __future__ import annotations
 
 from rich.text import Text
+from textual.message import Message
 from textual.reactive import var
 from textual.widgets import Static
 
@@ -30,10 +32,16 @@ class CapacityBar(Static):
 
     capacity: var[Capacity | None] = var(None)
 
+    class Opened(Message):
+        """The figure was clicked: the capacity view opens."""
+
+    def on_click(self) -> None:
+        self.post_message(self.Opened())
+
     def watch_capacity(self, capacity: Capacity | None) -> None:
         if capacity is None:
             return
-        active, limit, watcher_mode, done, queued, server_trouble = capacity
+        active, limit, watcher_mode, done, queued, server_trouble, idle = capacity
         state = headroom(active, limit)
         self.set_classes(state)
         text = Text()
@@ -46,6 +54,8 @@ class CapacityBar(Static):
             text.append(f" · {done} done")
         if queued:
             text.append(f" · {queued} queued")
+        if idle:
+            text.append(f" · {idle} idle")
         if server_trouble:
             text.append(" · server unreachable")
         if watcher_mode != MODE_NATIVE:

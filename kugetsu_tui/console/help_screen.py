@@ -116,6 +116,11 @@ def footer_text(limit: Limit | None) -> Text:
     for figure, meaning in (
         ("N done", "dev sessions whose work is done (merged, or its issue closed): D cleans them up, freeing slots."),
         ("N queued", "work waiting for a slot (s at capacity queues it): it starts by itself when one frees."),
+        (
+            "N idle",
+            "dev sessions idle longer than [capacity] idle_after (30 min by default): C (or a click on the "
+            "figure) shows who holds each slot and what freeing it would cost.",
+        ),
         ("server unreachable", "the opencode server of [agent] server does not answer: activities come from the logs."),
         ("polling, waiting for…", "changes are polled (no inotify), or sessions/ does not exist yet."),
         (

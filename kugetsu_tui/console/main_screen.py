@@ -168,6 +168,14 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             show=False,
             tooltip="Lower the limit: max_concurrent_agents - 1 in config.toml",
         ),
+        Binding(
+            "C",
+            "capacity",
+            "Capacity",
+            key_display="C",
+            show=False,
+            tooltip="Who holds each slot, for how long, what freeing it costs; how the cap was used today",
+        ),
         # Step in and review (console/take_over.py): opencode's TUI, the worktree, its diff.
         Binding("t", "take_over", "Take over", show=False, tooltip="Take the session over in opencode's own TUI"),
         Binding("e", "edit_worktree", "Edit", show=False, tooltip="$VISUAL or $EDITOR in the session's worktree"),
@@ -992,6 +1000,15 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         self.filter_open = False
 
     # --- details and help -----------------------------------------------------------------------
+
+    def action_capacity(self) -> None:
+        from kugetsu_tui.console.capacity_view import CapacityScreen
+
+        if not isinstance(self.app.screen, CapacityScreen):
+            self.app.push_screen(CapacityScreen(self.home, self.model, self.clock))
+
+    def on_capacity_bar_opened(self, _message: CapacityBar.Opened) -> None:
+        self.action_capacity()
 
     def action_details(self) -> None:
         queued, item = self.selected_queued(), self.selected()

@@ -14,10 +14,13 @@ from typing import Any, NamedTuple
 from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.refs import parse_issue_ref
+from kugetsu_tui.capacity.figures import IDLE, use_of
+from kugetsu_tui.capacity.holders import holder_activity
 from kugetsu_tui.opencode.usage import Usage
 from kugetsu_tui.queue.items import WAITING, ItemState, QueueItem, pending_in_order
-from kugetsu_tui.sessions.activities import ATTENTION, ActivityInfo, wants_attention
+from kugetsu_tui.sessions.activities import ATTENTION, Activity, ActivityInfo, wants_attention
 from kugetsu_tui.sessions.admission import refusal
+from kugetsu_tui.sessions.capacity_settings import DEFAULT_IDLE_AFTER
 from kugetsu_tui.sessions.files import KIND_DEV, read_session, session_paths
 from kugetsu_tui.sessions.limit import Limit
 from kugetsu_tui.sessions.overview import SessionView, view
@@ -43,6 +46,7 @@ class Capacity(NamedTuple):
     done: int = 0
     queued: int = 0
     server_trouble: str = ""
+    idle: int = 0  # dev sessions idle longer than [capacity] idle_after
 
 
 class QueueRow(NamedTuple):
@@ -123,6 +127,10 @@ class ConsoleModel:
         self._with_pid: set[str] = set()  # the sessions the process sampler has to look at
         self._pending: set[str] = set()  # keys of rows not drawn yet
         self.destroying: set[str] = set()  # sessions this console is destroying: no second destroy or continue
+        self.idle_after = DEFAULT_IDLE_AFTER  # [capacity] idle_after
+        self.idle = 0  # dev sessions idle longer than that, as last counted (`count_idle`)
+        #: activity changes of dev sessions not yet written to the slot ledger (the app takes them)
+        self.activity_changes: list[tuple[str, Activity]] = []
 
     # --- the sessions ----------------------------------------------------------------------------
 
@@ -257,6 +265,11 @@ class ConsoleModel:
             if work_for(old, item.session) != status:
                 self._pending.add(name)
 
+    @property
+    def work_cache(self) -> Mapping[str, Mapping[str, Any]]:
+        """The work-status cache as last read (for the capacity view's cost of freeing a slot)."""
+        return self._work_cache
+
     def work(self, item: SessionView) -> WorkStatus:
         if item.session.kind != KIND_DEV:
             return NOT_CHECKED
@@ -286,6 +299,8 @@ class ConsoleModel:
                 continue
             self.activity[name] = info
             self._pending.add(name)
+            if old is not None and old.state != info.state and self.views[name].session.kind == KIND_DEV:
+                self.activity_changes.append((name, info.state))
             if old is not None and wants_attention(old.state, info.state):
                 wanted.append((name, info))
         return wanted
@@ -300,6 +315,20 @@ class ConsoleModel:
     def attention(self) -> int:
         """How many sessions need the operator now (`needs_you`)."""
         return sum(1 for name in self.activity if self.needs_you(name))
+
+    def count_idle(self, now: float) -> bool:
+        """Count the dev sessions idle longer than `idle_after` (the footer's `· N idle`); True if it changed.
+
+        Since when comes from the file (when its agent finished), as the capacity view says it."""
+        count = 0
+        for name, item in self.views.items():
+            if item.session.kind != KIND_DEV:
+                continue
+            activity, since = holder_activity(item.session, None, self.activity.get(name))
+            if use_of(activity) == IDLE and since is not None and now - since > self.idle_after:
+                count += 1
+        changed, self.idle = count != self.idle, count
+        return changed
 
     # --- marks -----------------------------------------------------------------------------------
 
@@ -347,7 +376,9 @@ class ConsoleModel:
 
     @property
     def capacity(self) -> Capacity:
-        return Capacity(self.active, self.limit, self.watcher_mode, self.done, self.queued, self.server_trouble)
+        return Capacity(
+            self.active, self.limit, self.watcher_mode, self.done, self.queued, self.server_trouble, self.idle
+        )
 
     def start_refusal(self) -> str | None:
         """The core's refusal text when no dev session may start now, else None."""

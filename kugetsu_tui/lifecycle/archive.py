@@ -33,7 +33,7 @@ from kugetsu_tui.opencode.instances import dispose_instance
 from kugetsu_tui.opencode.settings import AgentConfig, load_agent_config, render
 from kugetsu_tui.opencode.steps import run_step
 from kugetsu_tui.sessions import index
-from kugetsu_tui.sessions.admission import check_capacity
+from kugetsu_tui.sessions.admission import check_capacity, record_admitted, record_released
 from kugetsu_tui.sessions.fields import RUNTIME
 from kugetsu_tui.sessions.files import (
     KIND_BASE,
@@ -327,6 +327,8 @@ def _unlist(home: Home, name: str) -> list[str]:
                 stop_agent(current)  # a launch may have recorded its processes meanwhile
                 remove_as_is(found)
                 fsync_dir(found.parent)
+                if found == path and kind_for_filename(path.name) == KIND_DEV:
+                    record_released(home, name)  # a parked session held no slot
                 fault_point("session file removed")
         try:
             index.remove_file(home, path.name)
@@ -694,7 +696,7 @@ def _restore(home: Home, journal: Journal, entry: ArchiveEntry, config: AgentCon
             f"{session_name} is parked (in {home.parked_dir}): resume or destroy it first to restore the archived one"
         )
     if kind == KIND_DEV:
-        check_capacity(home, what)  # preflight before the import
+        check_capacity(home, what, session_name)  # preflight before the import
 
     restored = _restored_content(archived)
     journal.write("reserving", entry=entry.id, corrupt=restored is None)
@@ -702,7 +704,7 @@ def _restore(home: Home, journal: Journal, entry: ArchiveEntry, config: AgentCon
         if os.path.lexists(target):
             raise KugetsuError(f"{session_name} exists again in sessions/: destroy it first")
         if kind == KIND_DEV:
-            check_capacity(home, what)
+            check_capacity(home, what, session_name, locked=True)
         # Reserve the slot now: the file counts from here, so a racing start cannot take it.
         if restored is None:
             copy_as_is(archived, target)
@@ -712,6 +714,8 @@ def _restore(home: Home, journal: Journal, entry: ArchiveEntry, config: AgentCon
             write_session_file(
                 target, dict(restored, state=State.RESTORING, restorer_pid=pid, restorer_started=start_time(pid))
             )
+        if kind == KIND_DEV:
+            record_admitted(home, session_name)
     fault_point("slot reserved")
     record = _worktree_of(entry, restored)
     if record is not None:
@@ -778,6 +782,8 @@ def roll_back_restore(home: Home, record: dict[str, Any], config: AgentConfig | 
             index.remove_entry(home, current)
             remove_as_is(target)
             fsync_dir(home.sessions_dir)
+            if kind_for_filename(target.name) == KIND_DEV:
+                record_released(home, name)
             fault_point("placeholder removed")
 
 

@@ -30,6 +30,7 @@ from kugetsu_tui.lifecycle.start import (
     new_run_id,
 )
 from kugetsu_tui.opencode.settings import AgentConfig, load_agent_config
+from kugetsu_tui.sessions import ledger
 from kugetsu_tui.sessions.activities import ActivityInfo
 from kugetsu_tui.sessions.admission import check_capacity
 from kugetsu_tui.sessions.files import Session, now_iso, read_session, update_session, write_session_file
@@ -105,6 +106,7 @@ def park_session(
             os.rename(current.path, target_path)
             fsync_dir(home.parked_dir)
             fsync_dir(home.sessions_dir)
+            ledger.record_parked(home, name)
             fault_point("session parked")
         _set_parked_at(target_path, now_iso())
     except FileNotFoundError:
@@ -151,7 +153,7 @@ def resume_session(
         raise KugetsuError(f"no parked session {target!r} in {home.parked_dir} (see: kugetsu-tui ls)")
     name = parked.name
     what = f"resume {name}"
-    _admit(home, what, name)  # cheap preflight: a refusal at capacity stays fast
+    _admit(home, what, name, locked=False)  # cheap preflight: a refusal at capacity stays fast
     journal = acquire(home, name, "resume")
     try:
         source = parked_path(home, name)
@@ -163,12 +165,13 @@ def resume_session(
                 raise KugetsuError(
                     f"cannot resume {name}: sessions/ holds a session of that name again; destroy one of them first"
                 )
-            _admit(home, what, name)  # authoritative, under the lock
+            _admit(home, what, name, locked=True)  # authoritative, under the lock
             if on_admit is not None:
                 on_admit(new_run_id())
             os.rename(source, home.session_path(name))
             fsync_dir(home.sessions_dir)
             fsync_dir(home.parked_dir)
+            ledger.record_resumed(home, name)
             fault_point("session resumed")
         _drop_parked_at(home, name)
     except BaseException:
@@ -191,10 +194,11 @@ def _recover_if_interrupted(home: Home, name: str) -> None:
         acquire(home, name, "recover").finish()
 
 
-def _admit(home: Home, what: str, name: str) -> None:
-    """The cap's check (sessions/admission.py), its refusal offering the queue."""
+def _admit(home: Home, what: str, name: str, *, locked: bool) -> None:
+    """The cap's check (sessions/admission.py), its refusal offering the queue. `locked`: the caller holds
+    the sessions lock (the check must not take it again)."""
     try:
-        check_capacity(home, what)
+        check_capacity(home, what, name, locked=locked)
     except AtCapacityError as exc:
         raise AtCapacityError(f"{exc} Or queue the resume: kugetsu-tui continue {name} --queue") from None
 

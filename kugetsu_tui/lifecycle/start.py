@@ -28,7 +28,7 @@ from kugetsu_tui.opencode.settings import AgentConfig, load_agent_config, render
 from kugetsu_tui.opencode.steps import require_program, run_step
 from kugetsu_tui.opencode.version import check_server
 from kugetsu_tui.sessions import index
-from kugetsu_tui.sessions.admission import check_capacity
+from kugetsu_tui.sessions.admission import check_capacity, record_admitted, record_released
 from kugetsu_tui.sessions.continuable import continue_refusal
 from kugetsu_tui.sessions.files import (
     BASE_FILE,
@@ -163,7 +163,7 @@ def start_session(
         recover_interrupted(home)
     _refuse_existing(path, ref.text)
     _refuse_parked(home, ref.session_name, ref.text)
-    check_capacity(home, what)  # cheap preflight, before git runs: a refusal at capacity stays fast
+    check_capacity(home, what, ref.session_name)  # cheap preflight, before git runs: a refusal at capacity stays fast
     if config.server:
         check_server(config.server)
 
@@ -277,7 +277,7 @@ def _admit(
     with sessions_lock(home):
         _refuse_existing(path, ref)
         _refuse_parked(home, path.name[: -len(".json")], ref)
-        check_capacity(home, what)  # authoritative, under the lock
+        check_capacity(home, what, path.name[: -len(".json")], locked=True)  # authoritative, under the lock
         if on_admit is not None:
             on_admit(run_id)
         write_json(
@@ -297,6 +297,7 @@ def _admit(
             },
         )
         index.add_entry(home, read_session(path))
+        record_admitted(home, path.name[: -len(".json")])
 
 
 def _left_behind(left: list[str]) -> str:
@@ -541,6 +542,7 @@ def _roll_back(home: Home, name: str, run_id: str) -> None:
             return
         index.remove_entry(home, session)
         path.unlink()
+        record_released(home, name)
     try:
         home.log_path(name).unlink()
     except FileNotFoundError:

@@ -23,7 +23,9 @@ from kugetsu_tui.base.home import FILE_MODE, Home
 from kugetsu_tui.base.process import start_time
 from kugetsu_tui.opencode.events import session_id_from_line
 from kugetsu_tui.opencode.steps import agent_env
-from kugetsu_tui.sessions.files import now_iso, update_session
+from kugetsu_tui.sessions.activities import Activity
+from kugetsu_tui.sessions.files import KIND_DEV, kind_for_filename, now_iso, update_session
+from kugetsu_tui.sessions.ledger import Event, record_counted
 from kugetsu_tui.sessions.states import State
 
 
@@ -36,10 +38,21 @@ def describe_exit(code: int) -> str:
     return f"exit status {code}"
 
 
+#: The activity each state the supervisor writes means, for the slot ledger.
+ACTIVITY_OF: dict[object, Activity] = {
+    State.RUNNING: Activity.BUSY,
+    State.IDLE: Activity.IDLE,
+    State.FAILED: Activity.ERROR,
+}
+
+
 def supervise(home: Home, name: str, run_id: str, argv: list[str], cwd: str) -> int:
     def record(**fields: Any) -> bool:
         def apply(data: dict[str, Any]) -> None:
             data.update(fields)
+            activity = ACTIVITY_OF.get(fields.get("state"))
+            if activity is not None and kind_for_filename(f"{name}.json") == KIND_DEV:
+                record_counted(home, Event.ACTIVITY_CHANGED, name, activity=str(activity))  # under the lock
 
         return update_session(home, name, apply, run_id=run_id) is not None
 

@@ -31,9 +31,12 @@ from kugetsu_tui.queue.items import (
     list_items,
     parse_time,
     read_item,
+    record_queue_event,
 )
 from kugetsu_tui.sessions import index
+from kugetsu_tui.sessions.admission import record_released
 from kugetsu_tui.sessions.files import Session, read_session
+from kugetsu_tui.sessions.ledger import Event
 from kugetsu_tui.sessions.states import State
 
 CLAIM_GRACE_S = 30.0  # beyond start_wait: a claim this old is taken back even if its drainer still runs
@@ -70,8 +73,8 @@ def claim_timeout(config: AgentConfig) -> float:
     return config.start_wait + CLAIM_GRACE_S
 
 
-def write_claim(item: QueueItem, run_id: str) -> None:
-    """Mark the item as being started by this process. The caller holds the sessions lock."""
+def write_claim(home: Home, item: QueueItem, run_id: str) -> None:
+    """Mark the item as being started by this process: it leaves the queue. The caller holds the sessions lock."""
     pid = os.getpid()
     write_json(
         item.path,
@@ -83,6 +86,8 @@ def write_claim(item: QueueItem, run_id: str) -> None:
             claimed_by={"pid": pid, "started": start_time(pid)},
         ),
     )
+    waited = max(0.0, time.time() - item.queued_timestamp())
+    record_queue_event(home, Event.DEQUEUED, item, reason="claimed", waited_s=round(waited, 3))
 
 
 def _release(data: dict[str, Any]) -> None:
@@ -102,6 +107,8 @@ def _settle(home: Home, item: QueueItem, run_id: str, mutate: Callable[[dict[str
         data = dict(current.data)
         mutate(data)
         write_json(current.path, data)
+        if data.get("state") == ItemState.PENDING:  # a failed start: the item is back in the queue
+            record_queue_event(home, Event.QUEUED, current, reason="retry")
         return True
 
 
@@ -158,6 +165,7 @@ def refuse_item(home: Home, item: QueueItem, message: str) -> DrainResult | None
         if current.state != ItemState.PENDING:
             return None
         write_json(current.path, dict(current.data, state=ItemState.ERROR, error=message))
+        record_queue_event(home, Event.DEQUEUED, current, reason="refused")
     return DrainResult(item.id, item.issue_ref, DrainOutcome.REFUSED, message)
 
 
@@ -220,6 +228,7 @@ def _take_back(home: Home, item: QueueItem) -> DrainResult:
         # A placeholder nobody will launch (a late supervisor finds it gone and starts nothing).
         index.remove_entry(home, session)
         session.path.unlink()
+        record_released(home, session.name)
         try:
             home.log_path(session.name).unlink()
         except FileNotFoundError:
@@ -227,6 +236,7 @@ def _take_back(home: Home, item: QueueItem) -> DrainResult:
     _release(data)
     data.update(state=ItemState.PENDING, last_error="taken back: its drainer stopped before the agent was launched")
     write_json(item.path, data)
+    record_queue_event(home, Event.QUEUED, item, reason="taken back")
     return DrainResult(
         item.id, item.issue_ref, DrainOutcome.TAKEN_BACK, "its drainer stopped before launching it: pending again"
     )

@@ -94,7 +94,7 @@ def _start_item(home: Home, item: QueueItem, config: AgentConfig, tried: set[str
         current = next_item(home, tried)
         if current is None or current.id != item.id:
             raise ClaimLost(f"{item.id} is no longer next in the queue")
-        write_claim(current, run_id)
+        write_claim(home, current, run_id)
         claims.append(run_id)
 
     try:

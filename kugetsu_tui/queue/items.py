@@ -27,7 +27,9 @@ from typing import Any, NamedTuple
 
 from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.home import Home
+from kugetsu_tui.base.refs import parse_issue_ref
 from kugetsu_tui.sessions.files import is_session_filename, read_session
+from kugetsu_tui.sessions.ledger import Event, record_counted
 
 
 class ItemState(StrEnum):
@@ -130,6 +132,15 @@ class QueueItem(NamedTuple):
     def display_key(self) -> tuple[int, float, str]:
         rank = len(_DISPLAY_ORDER) + (1 if self.broken else 0)
         return (_DISPLAY_ORDER.get(self.state, rank), *self.order_key())
+
+
+def record_queue_event(home: Home, event: Event, item: QueueItem, **fields: Any) -> None:
+    """The item's line in the slot ledger (the caller holds the sessions lock)."""
+    try:
+        session: str | None = parse_issue_ref(item.issue_ref or "").session_name
+    except KugetsuError:
+        session = None
+    record_counted(home, event, session, item=item.id, **fields)
 
 
 def read_item(path: Path) -> QueueItem:

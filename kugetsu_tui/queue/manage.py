@@ -28,8 +28,10 @@ from kugetsu_tui.queue.items import (
     new_item_id,
     pending_in_order,
     read_item,
+    record_queue_event,
 )
 from kugetsu_tui.sessions.files import same_issue_file
+from kugetsu_tui.sessions.ledger import Event
 
 
 class Queued(NamedTuple):
@@ -89,7 +91,9 @@ def enqueue(home: Home, ref_text: str, message: str) -> Queued:
             },
         )
         position = position_of(home, item_id)
-    return Queued(read_item(path), position or 0)
+        item = read_item(path)
+        record_queue_event(home, Event.QUEUED, item)
+    return Queued(item, position or 0)
 
 
 def start_or_queue(home: Home, ref_text: str, message: str) -> Launched | Queued:
@@ -119,6 +123,8 @@ def remove_item(home: Home, item_id: str) -> QueueItem:
         if stat.S_ISDIR(os.lstat(item.path).st_mode):
             raise KugetsuError(f"{item.path} is a directory, not an item: remove it by hand")
         os.unlink(item.path)
+        if item.state in WAITING:
+            record_queue_event(home, Event.DEQUEUED, item, reason="removed")
     return item
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from kugetsu_tui.base.errors import AtCapacityError, KugetsuError
 from kugetsu_tui.base.home import Home
+from kugetsu_tui.base.locking import sessions_lock
+from kugetsu_tui.sessions import ledger
 from kugetsu_tui.sessions.files import count_active
 from kugetsu_tui.sessions.limit import Limit, resolve_limit
 
@@ -31,14 +33,31 @@ def refusal(what: str, limit: Limit, active: int) -> KugetsuError | None:
     return None
 
 
-def check_capacity(home: Home, what: str) -> int:
+def check_capacity(home: Home, what: str, session: str, *, locked: bool = False) -> int:
     """Raise if no slot is free now; return the active count otherwise.
 
-    Called once as a cheap preflight (before any side effect) and again under the lock, each
-    time with the limit read afresh so a limit lowered meanwhile is honoured.
+    Called once as a cheap preflight (before any side effect) and again under the lock (`locked`), each
+    time with the limit read afresh so a limit lowered meanwhile is honoured. A refusal at capacity is
+    the lock's word: the preflight takes the lock to confirm it and to record it in the ledger once.
     """
     active = count_active(home)
-    error = refusal(what, resolve_limit(home), active)
-    if error is not None:
-        raise error
-    return active
+    limit = resolve_limit(home)
+    error = refusal(what, limit, active)
+    if error is None:
+        return active
+    if isinstance(error, AtCapacityError):
+        if not locked:
+            with sessions_lock(home):
+                return check_capacity(home, what, session, locked=True)
+        ledger.record(home, ledger.Event.REFUSED_AT_CAPACITY, session, active=active, limit=limit.value)
+    raise error
+
+
+def record_admitted(home: Home, session: str) -> None:
+    """Its file now holds a slot (under the sessions lock, right after it was written)."""
+    ledger.record_counted(home, ledger.Event.ADMITTED, session)
+
+
+def record_released(home: Home, session: str) -> None:
+    """Its file has left sessions/ (under the sessions lock, right after it went)."""
+    ledger.record_counted(home, ledger.Event.RELEASED, session)

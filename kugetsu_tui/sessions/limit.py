@@ -132,9 +132,13 @@ def save_limit(home: Home, value: int) -> None:
     import tomli_w
 
     from kugetsu_tui.base.atomic import write_bytes
+    from kugetsu_tui.base.locking import sessions_lock
+    from kugetsu_tui.sessions.ledger import Event, record_counted
 
     if not 1 <= value <= MAX_LIMIT:
         raise KugetsuError(f"invalid limit {value}: {_RULE}")
     data = {**load_toml(home), LIMIT_KEY: value}
     home.ensure(home.root)
-    write_bytes(home.config_toml, tomli_w.dumps(data).encode("utf-8"))
+    with sessions_lock(home):  # its ledger line lands in order with the admissions it governs
+        write_bytes(home.config_toml, tomli_w.dumps(data).encode("utf-8"))
+        record_counted(home, Event.LIMIT_CHANGED, None)

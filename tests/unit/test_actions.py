@@ -143,9 +143,19 @@ def test_a_ref_that_already_has_a_session_is_refused_with_a_hint_to_continue(hom
 
 
 def test_at_capacity_exit_2_with_the_exact_refusal_and_nothing_written(home):
+    """Nothing but the refusal's line in the slot ledger (and the sessions lock it took to confirm it)."""
     for name in SEED_DEV_NAMES:
         write_session(home, name)
-    before = tree_listing(home.root.parent)
+
+    def listing():
+        kept = tree_listing(home.root.parent)
+        return {
+            k: v
+            for k, v in kept.items()
+            if k not in (f"{home.root.name}/ledger.jsonl", f"{home.root.name}/sessions/.lock")
+        }
+
+    before = listing()
     result = run_cli(home, "start", "shoko/kugetsu#57", "hello")
     assert result.returncode == 2
     assert result.stderr == (
@@ -153,10 +163,12 @@ def test_at_capacity_exit_2_with_the_exact_refusal_and_nothing_written(home):
         "concurrent agents (3) reached (3/3 active). Destroy a finished session first.\n"
     )
     assert result.stdout == ""
-    assert tree_listing(home.root.parent) == before
+    assert listing() == before
     with pytest.raises(AtCapacityError, match=r"maximum concurrent agents \(3\) reached"):
         start_session(home, "shoko/kugetsu#57", "hello")
-    assert tree_listing(home.root.parent) == before
+    assert listing() == before
+    refused = [json.loads(line) for line in (home.root / "ledger.jsonl").read_text().splitlines()]
+    assert [(e["event"], e["session"]) for e in refused] == [("refused_at_capacity", "github.com-shoko-kugetsu-57")] * 2
 
 
 def test_unparseable_files_hold_slots_too(home, tmp_path):
@@ -235,9 +247,14 @@ def test_a_failing_agent_is_rolled_back_and_its_stderr_reported(home):
     assert read_index(home) == index_before
     assert not (home.logs_dir / f"{NAME}.log").exists()
     # Only the directory guard's cache of what opencode said about the base session may be new: a fact
-    # learned before admission, not state of the failed start.
-    learned = {"home/session-dirs.json"}
+    # learned before admission, not state of the failed start; and the slot ledger, which records it.
+    learned = {"home/session-dirs.json", "home/ledger.jsonl"}
     assert {k: v for k, v in files_only(home.root.parent).items() if k not in learned} == files_before
+    slots = [json.loads(line) for line in (home.root / "ledger.jsonl").read_text().splitlines()]
+    assert [(e["event"], e["active"]) for e in slots if e["event"] != "activity_changed"] == [
+        ("admitted", 1),
+        ("released", 0),
+    ]
 
     result = run_cli(home, "start", REF, "x")
     assert_one_line_error(result, 1, "simulated failure")

@@ -9,6 +9,7 @@ from kugetsu_tui.base.home import Home
 from kugetsu_tui.console.model import ConsoleModel, QueueRow, read_changes
 from kugetsu_tui.queue.items import list_items
 from kugetsu_tui.queue.manage import enqueue
+from kugetsu_tui.sessions.activities import Activity, ActivityInfo
 from kugetsu_tui.sessions.files import read_session
 from kugetsu_tui.sessions.limit import Limit
 from kugetsu_tui.sessions.overview import SessionView, view
@@ -191,3 +192,32 @@ def test_the_sessions_that_need_you_are_those_the_title_counts_and_a_filter_find
     assert show == [] and hide == ["b"]
     model.set_activities({"a": ActivityInfo(Activity.BUSY)})  # answered: it works again
     assert not model.needs_you("a") and model.attention == 0
+
+
+def test_idle_holders_over_idle_after_are_counted_for_the_footer(home: Home) -> None:
+    now = time.time()
+    finished = datetime.fromtimestamp(now - 3 * 3600, UTC).isoformat()
+    write_session(home, "github.com-a-b-1", state="idle", finished_at=finished)
+    write_session(home, "github.com-a-b-2", state="running")
+    write_session(home, "github.com-a-b-3", state="idle", finished_at=datetime.fromtimestamp(now - 60, UTC).isoformat())
+    model = ConsoleModel(Limit(3, "test"))
+    model.merge([view(read_session(p)) for p in sorted(home.sessions_dir.glob("github.com-*.json"))], [])
+    assert model.count_idle(now) is True  # changed from 0
+    assert model.idle == 1 and model.capacity.idle == 1
+    assert model.count_idle(now) is False
+    model.idle_after = 30.0
+    model.count_idle(now)
+    assert model.idle == 2  # the one idle for a minute too, now
+
+
+def test_activity_changes_of_dev_sessions_are_kept_for_the_ledger(home: Home) -> None:
+    write_session(home, "github.com-a-b-1", state="running")
+    model = ConsoleModel(Limit(3, "test"))
+    model.merge(
+        [view(read_session(home.session_path("github.com-a-b-1"))), view(read_session(home.session_path("base")))], []
+    )
+    model.set_activities({"github.com-a-b-1": ActivityInfo(Activity.BUSY), "base": ActivityInfo(Activity.BUSY)})
+    assert model.activity_changes == []  # the first look is no change
+    model.set_activities({"github.com-a-b-1": ActivityInfo(Activity.NEEDS_INPUT), "base": ActivityInfo(Activity.IDLE)})
+    model.set_activities({"github.com-a-b-1": ActivityInfo(Activity.NEEDS_INPUT, "another detail")})
+    assert model.activity_changes == [("github.com-a-b-1", Activity.NEEDS_INPUT)]  # not the base, not a detail

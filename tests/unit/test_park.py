@@ -13,6 +13,7 @@ from kugetsu_tui.lifecycle.park import park_session, resume_session
 from kugetsu_tui.queue.parking import apply_policy, idle_sessions, park, park_idle
 from kugetsu_tui.sessions.activities import Activity, ActivityInfo
 from kugetsu_tui.sessions.files import count_active
+from kugetsu_tui.sessions.ledger import read_events
 from kugetsu_tui.sessions.parked import PARKED_AT, parked_path
 from tests.helpers import (
     assert_one_line_error,
@@ -26,6 +27,7 @@ from tests.helpers import (
     write_session,
 )
 from tests.unit.test_interrupted import fault_point_number
+from tests.unit.test_ledger import assert_agrees_with_the_files
 
 NAME, REF = "github.com-shoko-kugetsu-49", "github.com/shoko/kugetsu#49"
 OTHER, OTHER_REF = "github.com-shoko-kugetsu-50", "github.com/shoko/kugetsu#50"
@@ -162,6 +164,18 @@ def test_racing_parks_and_resumes_leave_the_file_in_exactly_one_place(home):
         codes = sorted(p.wait(60) for p in procs)
         assert codes == [0, 1, 1], codes
         assert sum(places(home)) == 1
+    assert_agrees_with_the_files(home)  # the slot ledger's counts, park and resume lines included
+
+
+def test_park_and_resume_are_lines_of_the_slot_ledger_and_stats_counts_the_parked_file(home):
+    started(home)
+    for command in ("park", "resume", "park"):
+        assert run_cli(home, command, NAME).returncode == 0
+    mine = [(line["event"], line["active"]) for line in read_events(home) if line["session"] == NAME]
+    assert mine[0] == ("admitted", 1) and mine[-3:] == [("parked", 0), ("resumed", 1), ("parked", 0)]
+    assert_agrees_with_the_files(home)
+    stats = json.loads(run_cli(home, "stats", "--json").stdout)
+    assert (stats["active"], stats["parked"]) == (0, 1)
 
 
 def test_destroy_of_a_parked_session_archives_it_and_restore_brings_it_back(home):
@@ -270,11 +284,11 @@ def test_resume_is_under_the_cap_in_the_locked_section(home, monkeypatch):
     real = park_module.check_capacity
     calls = []
 
-    def second_fills(home_, what):
+    def second_fills(home_, what, session, *, locked):
         calls.append(what)
         if len(calls) == 2:
             write_session(home, OTHER, issue_ref=OTHER_REF)
-        return real(home_, what)
+        return real(home_, what, session, locked=locked)
 
     monkeypatch.setattr(park_module, "check_capacity", second_fills)
     with pytest.raises(AtCapacityError):

@@ -98,11 +98,12 @@ def transcript_kept(home: Home, sid: str) -> bool:
 def state_of(home: Home) -> dict[str, tuple[int, bytes]]:
     """What a refused command must leave as it was, byte for byte: the sessions, the archive, the queue,
     config.toml and the index (as data: a rollback may rewrite it). Not compared: logs, the operation
-    locks and the directory cache (session-dirs.json), which hold nothing of the user's."""
+    locks, the directory cache (session-dirs.json) and the slot ledger (a record of what was tried), which
+    hold nothing of the user's."""
     kept = {}
     for raw, (mode, content) in snapshot_tree(home.root).items():
         name = os.fsdecode(raw)
-        if name.split("/")[0] in ("logs", "journal", "session-dirs.json") or name == "sessions/.lock":
+        if name.split("/")[0] in ("logs", "journal", "session-dirs.json", "ledger.jsonl") or name == "sessions/.lock":
             continue
         if name == "index.json":
             mode, content = 0, json.dumps(json.loads(content), sort_keys=True).encode()

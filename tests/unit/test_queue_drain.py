@@ -87,7 +87,7 @@ def die():
 point = sys.argv[1]
 if point == "claim":
     real_claim = drain.write_claim
-    drain.write_claim = lambda item, run_id: (real_claim(item, run_id), die())
+    drain.write_claim = lambda home, item, run_id: (real_claim(home, item, run_id), die())
 elif point == "placeholder":
     real_add = index.add_entry
     index.add_entry = lambda home, session: (real_add(home, session), die())

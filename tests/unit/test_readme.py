@@ -140,7 +140,7 @@ def _load_everything(monkeypatch, home: Home, data: dict[str, Any]) -> set[tuple
     from kugetsu_tui.console.settings import console_bell
     from kugetsu_tui.opencode.settings import load_agent_config
     from kugetsu_tui.queue.settings import console_drains
-    from kugetsu_tui.sessions.capacity_settings import park_idle_after
+    from kugetsu_tui.sessions.capacity_settings import idle_after, park_idle_after
     from kugetsu_tui.sessions.limit import resolve_limit
     from kugetsu_tui.work.status import load_work_settings
     from kugetsu_tui.worktrees.settings import load_worktree_settings
@@ -160,6 +160,7 @@ def _load_everything(monkeypatch, home: Home, data: dict[str, Any]) -> set[tuple
         lambda: console_bell(home),
         lambda: park_idle_after(home),
         lambda: load_notify_settings(home),
+        lambda: idle_after(home),
     ):
         try:
             loader()
@@ -184,7 +185,7 @@ def config_keys(monkeypatch, tmp_path) -> set[tuple[str, str]]:
         "notify": {},
     }
     seen = _load_everything(monkeypatch, home, tables)
-    unknown_key = {name: {"surely-not-a-key": 1} for name in ("agent", "worktrees", "queue", "notify")}
+    unknown_key = {name: {"surely-not-a-key": 1} for name in ("agent", "worktrees", "queue", "notify", "capacity")}
     for name, table in unknown_key.items():
         found = _load_everything(monkeypatch, home, {name: table})
         seen |= {(name, key) for where, key in found if where == "?"}
