@@ -37,7 +37,7 @@ from kugetsu_tui.console.messages import (
 from kugetsu_tui.console.model import Capacity, ConsoleModel, QueueRow, Row
 from kugetsu_tui.console.naming import session_label
 from kugetsu_tui.console.preview import SessionPreview
-from kugetsu_tui.console.rows import LIVE_COLUMNS, live_texts, row_cells, sort_key
+from kugetsu_tui.console.rows import LIVE_COLUMNS, lazy_cells, live_texts, sort_key
 from kugetsu_tui.console.session_table import FILTER_PLACEHOLDER, SessionTable
 from kugetsu_tui.console.virtual_table import VirtualTable
 from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
@@ -254,8 +254,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         self._select_pending_row()
 
     def _draw(self, shown: list[tuple[str, Row]], hidden: list[str]) -> None:
-        now = self.clock()
-        self.table.apply([(key, row_cells(row, self.model, now), sort_key(row)) for key, row in shown], hidden)
+        self.table.apply([(key, lazy_cells(row, self.model, self.clock), sort_key(row)) for key, row in shown], hidden)
 
     def refresh_live_cells(self, keys: set[str] | None = None) -> None:
         """Ages and process figures of the rows on screen (those of `keys`, when given): only rows
