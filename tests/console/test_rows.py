@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kugetsu_tui.base.home import Home
-from kugetsu_tui.console.model import ConsoleModel, QueueRow
+from kugetsu_tui.console.model import ConsoleModel, QueueRow, Row
 from kugetsu_tui.console.rows import growing_widths, row_cells
 from kugetsu_tui.queue.items import QueueItem
 from kugetsu_tui.sessions.activities import Activity, ActivityInfo
@@ -27,7 +27,11 @@ def test_growing_widths_are_the_widths_of_the_cells_built_later(tmp_path: Path) 
     model.activity["github.com-a-b-2"] = ActivityInfo(Activity.BUSY, "hidden: the state says why")
     model.destroying.add("github.com-a-b-4")
     item = QueueItem("q1", tmp_path / "q1.json", {"issue_ref": "github.com/a/b#9", "state": "error", "failure": "x"})
-    rows = [*model.views.values(), QueueRow(item, None), QueueRow(item._replace(data={"state": "pending"}), 2)]
+    rows: list[Row] = [
+        *model.views.values(),
+        QueueRow(item, None),
+        QueueRow(item._replace(data={"state": "pending"}), 2),
+    ]
     for row in rows:
         cells = row_cells(row, model, 0.0)
         widths = growing_widths(row, model)
