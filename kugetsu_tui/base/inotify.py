@@ -13,6 +13,7 @@ import ctypes.util
 import errno
 import os
 import struct
+from functools import cache
 
 IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE = 0x002, 0x004, 0x008
 IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE, IN_DELETE = 0x040, 0x080, 0x100, 0x200
@@ -43,7 +44,10 @@ class Events:
         self.gone = False  # the directory itself was deleted or moved
 
 
+@cache
 def _libc() -> ctypes.CDLL:
+    """Loaded once: find_library runs `ldconfig -p` (a process, and parsing its output) at each call, and a
+    console waiting for a home's queue directory makes a watch every 5 s."""
     libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
     libc.inotify_init1.argtypes = [ctypes.c_int]
     libc.inotify_add_watch.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]

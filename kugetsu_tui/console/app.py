@@ -10,6 +10,7 @@ home) and, for the watchers, restarted: the console never exits on an error it d
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import threading
 import time
@@ -107,6 +108,7 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         self._bell = False
         self._policy_error = ""  # why [capacity] park_idle_after cannot be applied, once said
         self.notifier: Notifier | None = None  # `[notify] by = "console"`: this console notifies
+        self._frozen = False  # see freeze_what_is_loaded
         self.tracker: ActivityTracker | None = None  # the server's view, when [agent] server is set
         self.server_url: str | None = None
         self._counted: dict[str, Usage] = {}  # tokens and cost by opencode session id, as last read
@@ -146,10 +148,9 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         self._start_notifying()
         self._start_following_the_server()
         self._recover_if_needed()
-        if self.check_work:
-            self.call_after_refresh(self.start_work_checks)
-        else:
+        if not self.check_work:
             self.call_after_refresh(self.main_screen.run_check_work, check=False)
+        # else the checks start once the sessions are first read (on_sessions_read)
 
     def _recover_if_needed(self) -> None:
         """An operation killed mid-way leaves its intent record under journal/, which is gone at rest:
@@ -168,7 +169,11 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         self.model.idle_after = _idle_after(self.home)
 
     def start_work_checks(self) -> None:
-        """A check of every dev session's work in the background now, and again every `interval`."""
+        """A check of every dev session's work in the background now, and again every `interval`.
+
+        Started once the sessions are first read, with them: at 10,000 sessions a check beside the first
+        read read every file again, both threads holding the GIL the loop needed for its first seconds.
+        """
         from kugetsu_tui.work.status import load_work_settings
 
         try:
@@ -176,7 +181,7 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         except KugetsuError as exc:
             self.notify(str(exc), title="Work status is off", severity="warning", markup=False)
             return
-        self.main_screen.run_check_work()
+        self.main_screen.run_check_work(sessions=[v.session for v in self.model.views.values()])
         self.set_interval(interval, self.main_screen.run_check_work)
 
     async def on_unmount(self) -> None:
@@ -203,7 +208,13 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
             return  # shutting down: a late batch has no screen to update
         self.model.merge(message.fresh, message.gone, recount=message.rescan)
         self._show_usage()
+        first = not self._frozen
+        if first:
+            self._frozen = True
+            freeze_what_is_loaded()
         self.main_screen.sessions_changed()
+        if first and self.check_work:
+            self.start_work_checks()
         if message.gone or message.rescan:
             self.drain_queue()  # a slot may have freed
 
@@ -564,6 +575,15 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
         for title, help_text, action in bound_commands(main):
             yield SystemCommand(title, help_text, partial(main.run_from_palette, action))
         yield from (command for command in super().get_system_commands(screen) if command.title != "Quit")
+
+
+def freeze_what_is_loaded() -> None:
+    """Leave what the console holds once its sessions are first read out of the garbage collector's
+    full collections (gc.freeze): at 10,000 sessions each full collection walked every session's objects
+    and held the loop 45-90 ms, every few seconds at rest. Frozen objects are still freed by reference
+    counting; only a cycle among them would outlive its use, and the main screen and its rows live as long
+    as the console."""
+    gc.freeze()
 
 
 def _stall_after(home: Home) -> float:

@@ -37,7 +37,7 @@ from kugetsu_tui.console.messages import (
 from kugetsu_tui.console.model import Capacity, ConsoleModel, QueueRow, Row
 from kugetsu_tui.console.naming import session_label
 from kugetsu_tui.console.preview import SessionPreview
-from kugetsu_tui.console.rows import LIVE_COLUMNS, live_texts, row_cells, sort_key
+from kugetsu_tui.console.rows import LIVE_COLUMNS, lazy_cells, live_texts, sort_key
 from kugetsu_tui.console.session_table import FILTER_PLACEHOLDER, SessionTable
 from kugetsu_tui.console.virtual_table import VirtualTable
 from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
@@ -56,6 +56,11 @@ P = ParamSpec("P")
 T = TypeVar("T")
 #: What the core raises when it refuses or fails an action: shown, and the console goes on.
 REFUSALS = (KugetsuError, OSError)
+#: Rows drawn per frame when many changed at once: ~15 ms of the loop each at 10,000 sessions.
+ROWS_PER_FRAME = 2000
+#: Between two such pieces: a timer lets the loop read input and changes in between (call_after_refresh and
+#: call_later ran the pieces back to back; a Textual timer of 0 s never fires).
+ROWS_PAUSE = 0.005
 
 
 class MainScreen(ReportsWorkerErrors, Screen[None]):
@@ -211,6 +216,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
         self._destroys_running = 0
         self._row_keys: tuple[bool, ...] = ()  # what the selected row allowed when the footer was last drawn
         self._select_when_shown: str | None = None
+        self._more_rows_due = False  # rows wait to be drawn once the loop has run (see _flush_rows)
         self.server: tuple[str, ActivityTracker] | None = None  # the opencode server followed, when set
 
     def compose(self) -> ComposeResult:
@@ -266,13 +272,20 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             self.refresh_bindings()
 
     def _flush_rows(self) -> None:
-        shown, hidden = self.model.take_row_changes()
+        """At most ROWS_PER_FRAME rows (the first ones on screen) each frame: see take_row_changes."""
+        shown, hidden = self.model.take_row_changes(ROWS_PER_FRAME, sort_key)
         self._draw(shown, hidden)
         self._select_pending_row()
+        if self.model.has_pending_rows and not self._more_rows_due:
+            self._more_rows_due = True
+            self.set_timer(ROWS_PAUSE, self._more_rows)
+
+    def _more_rows(self) -> None:
+        self._more_rows_due = False
+        self.sessions_changed()
 
     def _draw(self, shown: list[tuple[str, Row]], hidden: list[str]) -> None:
-        now = self.clock()
-        self.table.apply([(key, row_cells(row, self.model, now), sort_key(row)) for key, row in shown], hidden)
+        self.table.apply([(key, lazy_cells(row, self.model, self.clock), sort_key(row)) for key, row in shown], hidden)
 
     def refresh_live_cells(self, keys: set[str] | None = None) -> None:
         """Ages and process figures of the rows on screen (those of `keys`, when given): only rows
@@ -868,10 +881,11 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
                 self.post_message(ActionDone("recover", f"recovered {line}"))
 
     @work(thread=True, group="work-check", exclusive=True, exit_on_error=False)
-    def run_check_work(self, announce: bool = False, check: bool = True) -> None:
+    def run_check_work(self, announce: bool = False, check: bool = True, sessions: list[Session] | None = None) -> None:
         """Ask the forge and git now (blocking: network and git), then show the fresh cache.
 
         With `check=False`, only the cache as last checked (by us or by `kugetsu-tui work`) is shown.
+        `sessions`: the dev sessions (and others, left out) as just read; None reads them.
         """
         from kugetsu_tui.work.status import check_work, read_work
 
@@ -879,7 +893,7 @@ class MainScreen(ReportsWorkerErrors, Screen[None]):
             self.post_message(WorkRead(read_work(self.home), checked=False))
             return
         try:
-            results = check_work(self.home)
+            results = check_work(self.home, None if sessions is None else [s for s in sessions if s.kind == KIND_DEV])
         except REFUSALS as exc:  # said in the work status's own notification, not as a refused action
             self.post_message(WorkRead(read_work(self.home), checked=False, error=_refused("check", exc).text))
             return

@@ -7,7 +7,7 @@ app feeds it what its workers read, sample and check, and the main screen draws 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -126,6 +126,8 @@ class ConsoleModel:
         self.server_trouble = ""  # why the opencode server cannot be followed ("" when it can, or is not used)
         self._with_pid: set[str] = set()  # the sessions the process sampler has to look at
         self._pending: set[str] = set()  # keys of rows not drawn yet
+        self._backlog: list[str] = []  # keys of rows not drawn yet, in display order (see take_row_changes)
+        self._drawn: set[str] = set()  # keys of the rows taken to be drawn (and not taken away since)
         self.destroying: set[str] = set()  # sessions this console is destroying: no second destroy or continue
         self.idle_after = DEFAULT_IDLE_AFTER  # [capacity] idle_after
         self.idle = 0  # dev sessions idle longer than that, as last counted (`count_idle`)
@@ -174,9 +176,18 @@ class ConsoleModel:
         row = self.row(key)
         return row.view if isinstance(row, ParkedRow) else row if isinstance(row, SessionView) else None
 
-    def take_row_changes(self) -> RowChanges:
-        """The rows to draw since the last call, folded: a row changed ten times is drawn once."""
-        pending, self._pending = self._pending, set()
+    def take_row_changes(self, limit: int | None = None, order: Callable[[Row], Any] | None = None) -> RowChanges:
+        """The rows to draw since the last call, folded: a row changed ten times is drawn once.
+
+        With `limit`, more changes than that at once (the first load of 10,000 sessions, a work check)
+        wait in `order` and come `limit` at a time, so that the loop is free between pieces and the screen
+        fills from the top; fewer changes are all taken at once, ahead of those waiting.
+        """
+        if limit is not None and len(self._pending) > limit:
+            self._wait_in_order(order)
+        count = len(self._backlog) if limit is None else limit
+        pending = self._pending | set(self._backlog[:count])
+        self._pending, self._backlog = set(), self._backlog[count:]
         shown: list[tuple[str, Row]] = []
         hidden: list[str] = []
         for key in pending:
@@ -185,6 +196,8 @@ class ConsoleModel:
                 shown.append((key, row))
             else:
                 hidden.append(key)
+        self._drawn.update(key for key, _ in shown)
+        self._drawn.difference_update(hidden)
         return RowChanges(shown, hidden)
 
     def set_destroying(self, names: Iterable[str], on: bool) -> None:
@@ -196,9 +209,18 @@ class ConsoleModel:
                 self.destroying.discard(name)
             self._pending.add(name)
 
+    def _wait_in_order(self, order: Callable[[Row], Any] | None) -> None:
+        """Put the pending rows in the backlog: new rows first, in display order, then rows drawn before
+        (they change in place: no need to sort 10,000 of them after a work check). Rows that went stay pending."""
+        waiting = self._pending | set(self._backlog)
+        new = [(key, row) for key in waiting - self._drawn if (row := self.row(key)) is not None]
+        new.sort(key=lambda pair: (order(pair[1]) if order is not None else (), pair[0]))
+        self._backlog = [key for key, _ in new] + [key for key in waiting & self._drawn if self.row(key) is not None]
+        self._pending = {key for key in self._pending if self.row(key) is None}
+
     @property
     def has_pending_rows(self) -> bool:
-        return bool(self._pending)
+        return bool(self._pending or self._backlog)
 
     # --- the queue -------------------------------------------------------------------------------
 
@@ -259,6 +281,9 @@ class ConsoleModel:
         for name, item in self.views.items():
             if item.session.kind != KIND_DEV:
                 continue
+            entry = cache.get(name)
+            if entry is None and old.get(name) is None:
+                continue  # never checked: neither done nor changed (a dict lookup, for 10,000 sessions)
             status = work_for(cache, item.session)
             if status.done:
                 self._done.add(name)

@@ -6,13 +6,15 @@ characters made visible. The widths are fixed, so a live cell that grows never r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 
 from kugetsu_tui.base.text import age, head, megabytes, printable
 from kugetsu_tui.console.model import ConsoleModel, ParkedRow, QueueRow, Row, Stats
-from kugetsu_tui.console.virtual_table import short_key
+from kugetsu_tui.console.virtual_table import LazyCells, short_key
 from kugetsu_tui.queue.items import ItemState
 from kugetsu_tui.sessions.activities import Activity, ActivityInfo
 from kugetsu_tui.sessions.overview import SessionView, brief
@@ -66,6 +68,7 @@ QUEUE_ORDER = 4
 MARK = "●"
 #: In the mark column of a row whose session needs the operator: the rows the title's "(N need you)" counts.
 NEEDS_YOU = "!"
+DESTROYING = "destroying…"
 
 
 def clip(text: str, width: int) -> str:
@@ -92,10 +95,32 @@ def row_cells(row: Row, model: ConsoleModel, now: float) -> dict[str, Text]:
     usage = model.usage.get(name)
     cells["tokens"] = Text(usage.compact() if usage is not None else "", justify="right")
     if name in model.destroying:
-        cells["state"] = Text("destroying…", style="bold red")
+        cells["state"] = Text(DESTROYING, style="bold red")
     if name not in model.marked and model.needs_you(name):
         cells["mark"] = Text(NEEDS_YOU, style="bold reverse yellow")
     return cells
+
+
+def lazy_cells(row: Row, model: ConsoleModel, clock: Callable[[], float]) -> LazyCells:
+    """The row's cells, built (from the model as it is then) when the table first draws the row: at 10,000
+    sessions a change to every row (the first load, the first work check) costs a screenful of cells,
+    where building them all held the loop for 1.6 s."""
+    return LazyCells(lambda: row_cells(row, model, clock()), growing_widths(row, model))
+
+
+def growing_widths(row: Row, model: ConsoleModel) -> dict[str, int]:
+    """The widths of the cells of the columns that grow to their widest cell (state, activity), without
+    building the row: the table lays out every row by them, and builds only the rows it draws."""
+    if isinstance(row, QueueRow):
+        return {"state": cell_len(queue_state(row))}
+    if isinstance(row, ParkedRow):  # no agent: no activity
+        return {"state": cell_len(State.PARKED if row.view.shown_state == State.PARKED else state_text(row.view))}
+    name = row.session.name
+    state = DESTROYING if name in model.destroying else state_text(row)
+    return {
+        "state": cell_len(state),
+        "activity": cell_len(activity_line(shown_activity(row, model.activity.get(name)))),
+    }
 
 
 def live_texts(row: Row, model: ConsoleModel, now: float) -> tuple[str, ...]:
@@ -125,14 +150,32 @@ def _queue_age(row: QueueRow, now: float) -> str:
     return age(now - row.item.queued_timestamp(), coarse=True)
 
 
-def activity_text(info: ActivityInfo | None) -> Text:
+def activity_line(info: ActivityInfo | None) -> str:
     """The activity and the head of its detail (the preview shows it whole); an error's words are the
     agent's, not ours, and are kept whole."""
     if info is None or info.state == Activity.IDLE:
-        return Text("")
+        return ""
     detail = info.detail if info.state == Activity.ERROR else head(info.detail)
-    shown = f"{info.state}: {detail}" if detail else info.state
-    return Text(printable(shown), style=ACTIVITY_STYLES.get(info.state, ""))
+    return printable(f"{info.state}: {detail}" if detail else info.state)
+
+
+def activity_text(info: ActivityInfo | None) -> Text:
+    line = activity_line(info)
+    return Text(line, style=ACTIVITY_STYLES.get(info.state, "")) if info is not None and line else Text("")
+
+
+def state_text(view: SessionView) -> str:
+    """The state, with the reason of a failure (the column grows for it)."""
+    state: str = view.shown_state
+    reason = brief(view)
+    if reason and view.shown_state in (State.FAILED, State.CORRUPT, State.TIMEOUT, State.UNKNOWN):
+        state = f"{state}: {reason}"
+    return printable(state)
+
+
+def shown_activity(view: SessionView, activity: ActivityInfo | None) -> ActivityInfo | None:
+    """A failed session's reason is in its state already, and a corrupt file has no agent of ours to ask."""
+    return None if view.shown_state in (State.FAILED, State.TIMEOUT, State.CORRUPT) else activity
 
 
 def activity_word(info: ActivityInfo | None) -> Text:
@@ -152,13 +195,7 @@ def session_cells(
 ) -> dict[str, Text]:
     """The cells of a session's row, every one of them literal text."""
     s = view.session
-    state: str = view.shown_state
-    reason = brief(view)
-    if reason and view.shown_state in (State.FAILED, State.CORRUPT, State.TIMEOUT, State.UNKNOWN):
-        state = f"{state}: {reason}"
-    # A failed session's reason is in its state already, and a corrupt file has no agent of ours to ask.
-    if view.shown_state in (State.FAILED, State.TIMEOUT, State.CORRUPT):
-        activity = None
+    activity = shown_activity(view, activity)
     stale = s.pid is not None and not view.alive
     branch = s.data.get("branch_name")
     cells = {
@@ -166,7 +203,7 @@ def session_cells(
         "kind": Text(s.kind, style=KIND_STYLES.get(s.kind, "")),
         "ref": Text(clip(printable(s.issue_ref or s.name), WIDTHS["ref"])),
         # Not clipped here: the state column takes the spare width, and the table cuts what still does not fit.
-        "state": Text(printable(state), style=STATE_STYLES.get(view.shown_state, "")),
+        "state": Text(state_text(view), style=STATE_STYLES.get(view.shown_state, "")),
         "work": Text(
             clip(printable(work.label), WIDTHS["work"]) if s.kind == "dev" else "",
             style=WORK_STYLES.get(work.state, ""),
@@ -193,8 +230,8 @@ def parked_cells(row: ParkedRow, work: WorkStatus, now: float) -> dict[str, Text
     return cells
 
 
-def queue_cells(row: QueueRow, now: float) -> dict[str, Text]:
-    """The cells of a queued item's row: its place in line, age, attempts, and why it failed."""
+def queue_state(row: QueueRow) -> str:
+    """A queued item's place in line, or its state and why it failed."""
     item = row.item
     if item.state == ItemState.PENDING and row.position is not None:
         state = f"queued #{row.position}"
@@ -202,6 +239,12 @@ def queue_cells(row: QueueRow, now: float) -> dict[str, Text]:
         state = item.state
     if item.failure and item.state in (ItemState.ERROR, ItemState.BROKEN):
         state = f"{state}: {item.failure}"
+    return printable(state)
+
+
+def queue_cells(row: QueueRow, now: float) -> dict[str, Text]:
+    """The cells of a queued item's row: its place in line, age, attempts, and why it failed."""
+    item = row.item
     attempts = f"attempt {item.attempts}/3" if item.attempts else ""
     pid = item.data.get("pid")
     sid = item.data.get("opencode_session_id")
@@ -210,7 +253,7 @@ def queue_cells(row: QueueRow, now: float) -> dict[str, Text]:
         "kind": Text("queue", style=KIND_STYLES["queue"]),
         "ref": Text(clip(printable(item.issue_ref or item.id), WIDTHS["ref"])),
         "state": Text(
-            printable(state),
+            queue_state(row),
             style="bold red" if item.state in (ItemState.ERROR, ItemState.BROKEN) else "italic",
         ),
         "work": Text(attempts, style="dim"),

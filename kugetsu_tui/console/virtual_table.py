@@ -4,7 +4,9 @@ Textual's DataTable rebuilds its ordered rows and offsets over every row on the 
 `update_cell`, `add_row` or `remove_row` (Textual #1892, #5273), so at 10,000 rows each change waits behind
 an O(rows) redraw. This table is written on Textual's line API (a ScrollView with `render_line`, as Log and
 DataTable are): rows are kept in a list sorted by `(sort_key, key)` and found with `bisect`, only the lines on
-screen are rendered, and a rendered row is cached until that row changes.
+screen are rendered, and a rendered row is cached until that row changes. A row's cells can be given as
+`LazyCells`, built only when the row is first drawn or read: a change to every row (the first load of 10,000
+sessions, the first work check) then costs what is on screen, not 10,000 rows of rich `Text`.
 
 Cells are rich `Text` given by the caller and drawn literally (never parsed as markup); every column starts at
 the same offset on every line, whatever the style of its cells.
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
 from rich.segment import Segment
@@ -57,12 +59,42 @@ def short_key(key: str) -> str:
     return f"{key}/short"
 
 
+class LazyCells:
+    """A row's cells, built when the row is first drawn or read rather than when it is given.
+
+    `widths` are the cell widths of the growing columns (those with `wide`), given up front because they lay
+    out every row, drawn or not; the caller computes them without building the cells. A lazy row is never
+    compared with the row it replaces (that would build both): it is redrawn if it is on screen.
+    """
+
+    __slots__ = ("_build", "_cells", "widths")
+
+    def __init__(self, build: Callable[[], Mapping[str, Text]], widths: Mapping[str, int]) -> None:
+        self._build: Callable[[], Mapping[str, Text]] | None = build
+        self._cells: Mapping[str, Text] | None = None
+        self.widths = widths
+
+    @property
+    def cells(self) -> Mapping[str, Text]:
+        if self._cells is None:
+            assert self._build is not None
+            self._cells, self._build = self._build(), None
+        return self._cells
+
+
+Cells = Mapping[str, Text] | LazyCells
+
+
 class Row(NamedTuple):
-    cells: Mapping[str, Text]
+    given: Cells
     sort_key: Any
 
+    @property
+    def cells(self) -> Mapping[str, Text]:
+        return self.given.cells if isinstance(self.given, LazyCells) else self.given
 
-Upsert = tuple[str, Mapping[str, Text], Any]
+
+Upsert = tuple[str, Cells, Any]
 
 
 def fit_columns(columns: Sequence[Column], width: int, flex: str | None = None) -> list[Column]:
@@ -246,7 +278,7 @@ class VirtualTable(ScrollView, can_focus=True):
             row = self._rows.pop(key, None)
             if row is None:
                 continue
-            self._count_widths(row.cells, -1)
+            self._count_widths(row.given, -1)
             index = bisect_left(self._order, (row.sort_key, key))
             del self._order[index]
             self._row_strips.discard(key)
@@ -255,12 +287,18 @@ class VirtualTable(ScrollView, can_focus=True):
                 self._cursor_key = self.key_at(min(index, len(self._order) - 1))
         for key, cells, sort_key in upserts:
             old = self._rows.get(key)
-            if old is not None and old.sort_key == sort_key and same_cells(old.cells, cells):
+            if (
+                old is not None
+                and old.sort_key == sort_key
+                and not isinstance(cells, LazyCells)
+                and not isinstance(old.given, LazyCells)
+                and same_cells(old.given, cells)
+            ):
                 continue  # nothing to redraw
             self._rows[key] = Row(cells, sort_key)
             self._row_strips.discard(key)
             if old is not None:
-                self._count_widths(old.cells, -1)
+                self._count_widths(old.given, -1)
             self._count_widths(cells, 1)
             if old is not None and old.sort_key == sort_key:
                 changed_rows.append(key)
@@ -279,8 +317,7 @@ class VirtualTable(ScrollView, can_focus=True):
             if old_cursor >= 0 and self._cursor_key is not None and self._cursor_key == old_selected:
                 self._keep_cursor_on_line(cursor_line)
             self._refresh_rows_from(first_moved)
-        for key in changed_rows:
-            self._refresh_row(self.row_index(key))
+        self._refresh_changed(changed_rows)
         if self._cell_widths and self._wanted_widths() != self._laid_out_for:
             self._layout_width = -1  # a growing column's widest cell changed: lay the columns out again
             self.refresh()
@@ -379,10 +416,13 @@ class VirtualTable(ScrollView, can_focus=True):
             return strip.apply_style(self.get_component_rich_style("virtual-table--even-row"))
         return strip
 
-    def _count_widths(self, cells: Mapping[str, Text], change: int) -> None:
+    def _count_widths(self, cells: Cells, change: int) -> None:
         for key, widths in self._cell_widths.items():
-            cell = cells.get(key)
-            width = 0 if cell is None else cell.cell_len
+            if isinstance(cells, LazyCells):
+                width = cells.widths.get(key, 0)
+            else:
+                cell = cells.get(key)
+                width = 0 if cell is None else cell.cell_len
             widths[width] += change
             if not widths[width]:
                 del widths[width]
@@ -426,6 +466,19 @@ class VirtualTable(ScrollView, can_focus=True):
         line.stylize_before(style)
         segments = [segment for segment in line.render(self.app.console) if segment.text != "\n"]
         return Strip(Segment.simplify(segments), line.cell_len)
+
+    def _refresh_changed(self, keys: list[str]) -> None:
+        """Redraw the lines on screen of rows that changed in place: a bisect each for a few rows, one look
+        at the keys on screen for many (a change to all 10,000 rows redraws a screenful)."""
+        if len(keys) <= self.scrollable_content_region.height:
+            for key in keys:
+                self._refresh_row(self.row_index(key))
+            return
+        top = round(self.scroll_y)
+        changed = set(keys)
+        for index in range(top, min(len(self._order), top + self.scrollable_content_region.height)):
+            if self._order[index][1] in changed:
+                self.refresh_line(index + 1)
 
     def _refresh_row(self, index: int) -> None:
         top = round(self.scroll_y)

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.strip import Strip
 
-from kugetsu_tui.console.virtual_table import Column, VirtualTable, fit_columns
+from kugetsu_tui.console.virtual_table import Column, LazyCells, VirtualTable, fit_columns
 from tests.helpers import Messages, wait_until
 
 # The session columns proposed for the console: kind, issue, state, work and age stay at 80 columns.
@@ -127,6 +127,32 @@ async def test_a_change_at_10000_rows_costs_what_changed_plus_what_is_visible() 
             assert table.lines_drawn <= visible
         assert table.selected_key == "s00005" and table.row_count == 10_000
         assert "running" in screen_lines(table)[4]
+
+
+async def test_lazy_rows_are_built_only_when_drawn_or_read_so_a_change_to_every_row_costs_a_screenful() -> None:
+    built: list[str] = []
+
+    def lazy(key: str, sort_key: int, state: str = "idle") -> tuple[str, LazyCells, int]:
+        def build() -> dict[str, Text]:
+            built.append(key)
+            return row(key, sort_key, state)[1]
+
+        return key, LazyCells(build, {"state": len(state)}), sort_key
+
+    app = TableApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.table
+        table.apply([lazy(f"s{n:05}", n) for n in range(10_000)], [])
+        await pilot.pause()
+        visible = table.scrollable_content_region.height
+        assert 0 < len(built) <= visible and table.row_count == 10_000
+        built.clear()
+        table.apply([lazy(f"s{n:05}", n, "running") for n in range(10_000)], [])  # every row changes in place
+        await pilot.pause()
+        assert 0 < len(built) <= visible
+        assert "running" in screen_lines(table)[1]
+        assert (table.cells("s09999") or {})["state"].plain == "running"  # read: built then
+        assert built[-1] == "s09999"
 
 
 async def test_at_80_columns_kind_issue_state_work_and_age_stay() -> None:

@@ -45,6 +45,29 @@ def test_changes_before_a_draw_fold_into_one_row_update(home: Home) -> None:
     assert not model.has_pending_rows and model.take_row_changes() == ([], [])
 
 
+def test_many_changes_come_a_piece_at_a_time_in_display_order_and_a_new_change_goes_first(home: Home) -> None:
+    names = [f"s{n:02}" for n in range(10)]
+    for n, name in enumerate(names):
+        write_session(home, name, issue_ref=f"github.com/acme/widgets#{n}")
+    model = ConsoleModel(Limit(3, "test"))
+    model.merge(views(home, *reversed(names)), [])
+
+    def order(row: object) -> str:
+        assert isinstance(row, SessionView)
+        return row.session.name
+
+    first = model.take_row_changes(4, order)
+    assert sorted(key for key, _ in first.shown) == names[:4]  # the top of the table first
+    assert model.has_pending_rows
+    model.merge(views(home, "s09"), ["s08"])  # a change while the rest wait: drawn at the next call
+    second = model.take_row_changes(4, order)
+    assert {key for key, _ in second.shown} == {*names[4:8], "s09"} - {"s08"} and second.hidden == ["s08"]
+    third = model.take_row_changes(4, order)
+    assert {key for key, _ in third.shown} == {"s09"} and not model.has_pending_rows
+    model.merge(views(home, "s01"), [])  # fewer than the limit: all at once
+    assert [key for key, _ in model.take_row_changes(4, order).shown] == ["s01"]
+
+
 def test_start_refusal_is_the_cores_at_the_limit_and_with_an_invalid_limit(home: Home) -> None:
     write_session(home, "a")
     model = ConsoleModel(Limit(2, "test"))

@@ -195,3 +195,21 @@ async def test_gathering_a_burst_does_not_spin_the_loop(tmp_path: Path, monkeypa
     await rec.until(lambda: "github.com-a-b-1.json" in rec.names())
     await rec.close()
     assert len(wakeups) <= 3, len(wakeups)  # one per wait; thousands when it spins
+
+
+def test_libc_is_looked_up_once_however_many_watches_are_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """find_library runs `ldconfig -p`: a console waiting for its queue directory makes a watch every 5 s."""
+    import ctypes.util
+
+    lookups: list[str] = []
+    real = ctypes.util.find_library
+
+    def find_library(name: str) -> str | None:
+        lookups.append(name)
+        return real(name)
+
+    monkeypatch.setattr(ctypes.util, "find_library", find_library)
+    inotify._libc.cache_clear()
+    for _ in range(3):
+        inotify.DirectoryWatch(str(tmp_path)).close()
+    assert lookups == ["c"]
