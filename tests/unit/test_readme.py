@@ -136,6 +136,7 @@ class _Recording(dict[str, Any]):
 def _load_everything(monkeypatch, home: Home, data: dict[str, Any]) -> set[tuple[str, str]]:
     """Run every loader of config.toml on `data`; the (table, key) pairs they asked for ("" is the top level)."""
     import kugetsu_tui.base.config_file as config_file
+    from kugetsu_tui.cluster.settings import load_cluster_settings
     from kugetsu_tui.console.settings import console_bell
     from kugetsu_tui.opencode.settings import load_agent_config
     from kugetsu_tui.queue.settings import console_drains
@@ -148,7 +149,7 @@ def _load_everything(monkeypatch, home: Home, data: dict[str, Any]) -> set[tuple
     fake = _Recording(data, "", seen)
     monkeypatch.setattr(config_file, "load_toml", lambda _home: fake)
     modules = ("console.settings", "opencode.settings", "queue.settings", "sessions.limit", "worktrees.settings")
-    for module in (*modules, "sessions.capacity_settings"):
+    for module in (*modules, "sessions.capacity_settings", "cluster.settings"):
         monkeypatch.setattr(f"kugetsu_tui.{module}.load_toml", lambda _home: fake)
     for loader in (
         lambda: resolve_limit(home, environ={}),
@@ -158,6 +159,7 @@ def _load_everything(monkeypatch, home: Home, data: dict[str, Any]) -> set[tuple
         lambda: console_drains(home),
         lambda: console_bell(home),
         lambda: park_idle_after(home),
+        lambda: load_cluster_settings(home),
     ):
         try:
             loader()
@@ -179,9 +181,10 @@ def config_keys(monkeypatch, tmp_path) -> set[tuple[str, str]]:
         "queue": {},
         "console": {},
         "capacity": {},
+        "cluster": {},
     }
     seen = _load_everything(monkeypatch, home, tables)
-    unknown_key = {name: {"surely-not-a-key": 1} for name in ("agent", "worktrees", "queue")}
+    unknown_key = {name: {"surely-not-a-key": 1} for name in ("agent", "worktrees", "queue", "cluster")}
     for name, table in unknown_key.items():
         found = _load_everything(monkeypatch, home, {name: table})
         seen |= {(name, key) for where, key in found if where == "?"}
@@ -204,7 +207,7 @@ def test_every_config_key_the_code_reads_is_in_the_reference(monkeypatch, tmp_pa
     reference = section(readme(), "Configuration reference")
     where = {"": "Top level", "agent": "`[agent]`", "worktrees": "`[worktrees]` and `[repos]`"}
     where |= {"repos": "`[worktrees]` and `[repos]`", "forge": "`[forge]`", "forge.HOST": "`[forge]`"}
-    where |= {"queue": "`[queue]`", "console": "`[console]`", "capacity": "`[capacity]`"}
+    where |= {"queue": "`[queue]`", "console": "`[console]`", "capacity": "`[capacity]`", "cluster": "`[cluster]`"}
     for table, key in sorted(config_keys(monkeypatch, tmp_path)):
         if table == "":
             if key in where:  # a table: it has its own subsection
