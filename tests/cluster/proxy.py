@@ -1,7 +1,8 @@
 """A TCP proxy on 127.0.0.1 that can stop forwarding: a network partition between kugetsu-tui and the server.
 
 While partitioned, both sides' connections stay open and what they send is read and dropped, as on a
-network that lost its route: nothing is refused or reset, the caller just never hears back.
+network that lost its route: nothing is refused or reset, not even a close gets through, and the caller
+just never hears back.
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ class PartitionProxy:
                     chunk = source.recv(65536)
                 except OSError:
                     chunk = b""
-                if not chunk:
-                    for sock in (source, target):
+                if not chunk:  # partitioned, the other side never hears of the close either
+                    for sock in (source, target) if self.forwarding.is_set() else (source,):
                         with contextlib.suppress(KeyError, ValueError):
                             selector.unregister(sock)
                         with contextlib.suppress(OSError):
