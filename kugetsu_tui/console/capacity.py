@@ -33,7 +33,7 @@ class CapacityBar(Static):
     def watch_capacity(self, capacity: Capacity | None) -> None:
         if capacity is None:
             return
-        active, limit, watcher_mode, done, queued, server_trouble = capacity
+        active, limit, watcher_mode, done, queued, server_trouble, cluster = capacity
         state = headroom(active, limit)
         self.set_classes(state)
         text = Text()
@@ -46,6 +46,8 @@ class CapacityBar(Static):
             text.append(f" · {done} done")
         if queued:
             text.append(f" · {queued} queued")
+        if cluster:
+            text.append(f" · {printable(cluster)}")
         if server_trouble:
             text.append(" · server unreachable")
         if watcher_mode != MODE_NATIVE:

@@ -136,3 +136,10 @@ class ServerFollowed(Message):
     """The opencode server answered (something changed, or it is back): `trouble` is "" then, else why not."""
 
     trouble: str
+
+
+@dataclass(eq=False, repr=False)
+class ClusterBeat(Message):
+    """A cluster heartbeat ended: `figure` is the footer's text ("cluster 2/3 on 3 hosts" or "cluster unreachable")."""
+
+    figure: str

@@ -42,6 +42,7 @@ class Capacity(NamedTuple):
     done: int = 0
     queued: int = 0
     server_trouble: str = ""
+    cluster: str = ""  # with [cluster] set: "cluster 2/3 on 3 hosts", or "cluster unreachable"
 
 
 class QueueRow(NamedTuple):
@@ -118,6 +119,7 @@ class ConsoleModel:
         self._done: set[str] = set()  # dev sessions whose work is done, kept as rows change (the footer reads it)
         self.activity: dict[str, ActivityInfo] = {}  # what each agent is doing, by session name
         self.server_trouble = ""  # why the opencode server cannot be followed ("" when it can, or is not used)
+        self.cluster = ""  # the cluster's figure beside the local one ([cluster] dsn set), or that it is unreachable
         self._with_pid: set[str] = set()  # the sessions the process sampler has to look at
         self._pending: set[str] = set()  # keys of rows not drawn yet
         self.destroying: set[str] = set()  # sessions this console is destroying: no second destroy or continue
@@ -338,7 +340,9 @@ class ConsoleModel:
 
     @property
     def capacity(self) -> Capacity:
-        return Capacity(self.active, self.limit, self.watcher_mode, self.done, self.queued, self.server_trouble)
+        return Capacity(
+            self.active, self.limit, self.watcher_mode, self.done, self.queued, self.server_trouble, self.cluster
+        )
 
     def start_refusal(self) -> str | None:
         """The core's refusal text when no dev session may start now, else None."""
