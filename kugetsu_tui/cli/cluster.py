@@ -33,7 +33,7 @@ def add_parsers(sub: Any) -> None:
         "what sessions/ holds. For a host with no console or queue drain --watch (see the README's systemd unit).",
     )
     heartbeat.set_defaults(run=_heartbeat)
-    heartbeat.add_argument("--once", action="store_true", help="beat once and exit (1 if the database did not answer)")
+    heartbeat.add_argument("--once", action="store_true", help="beat once and exit (2 if the database did not answer)")
 
 
 def _settings(home: Home) -> ClusterSettings:

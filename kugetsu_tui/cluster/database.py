@@ -29,7 +29,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
                host text PRIMARY KEY,
                lease_until timestamptz NOT NULL,
                seen_at timestamptz NOT NULL,
-               cap integer
+               cap integer,
+               home text NOT NULL
            )""",
         """CREATE TABLE kugetsu_cluster_slots (
                host text NOT NULL REFERENCES kugetsu_cluster_hosts (host) ON DELETE CASCADE,

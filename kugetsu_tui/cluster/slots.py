@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kugetsu_tui.base.errors import AtCapacityError, KugetsuError
+from kugetsu_tui.base.faults import fault_point
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.cluster.settings import ClusterSettings, load_cluster_settings
 from kugetsu_tui.sessions.files import KIND_DEV, kind_for_filename, session_names
@@ -72,7 +73,7 @@ def cluster_slot(home: Home, what: str, name: str) -> Iterator[None]:
     try:
         with _transaction(settings) as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (ADMISSION_LOCK,))
-            _register(conn, settings, _local_names(home), cap)
+            _register(conn, settings, _home_id(home), _local_names(home), cap)
             figure = _figure(conn, settings, cap)
             _race_window()
             refused = figure if figure.active >= cap else None
@@ -88,6 +89,7 @@ def cluster_slot(home: Home, what: str, name: str) -> Iterator[None]:
             f"Cannot {what}: maximum concurrent agents ({cap}) reached across {refused.live_hosts} "
             f"host{'s' if refused.live_hosts != 1 else ''}: {refused.holders()}. Destroy a finished session first."
         )
+    fault_point("cluster slot taken")  # killed here: a slot with no file, dropped by this host's next heartbeat
     try:
         yield
     except BaseException:
@@ -113,7 +115,7 @@ def heartbeat(home: Home, settings: ClusterSettings) -> ClusterFigure:
     """Renew this host's lease and register what its sessions/ holds (the caller holds the sessions lock)."""
     cap = resolve_limit(home).value
     with _transaction(settings) as conn:
-        _register(conn, settings, _local_names(home), cap)
+        _register(conn, settings, _home_id(home), _local_names(home), cap)
         return _figure(conn, settings, cap)
 
 
@@ -143,21 +145,40 @@ def _race_window() -> None:
         time.sleep(float(window))
 
 
+def _home_id(home: Home) -> str:
+    """Which home on which machine holds a host name: `machine:/path/to/home`."""
+    import socket
+
+    return f"{socket.gethostname()}:{home.root}"
+
+
 def _local_names(home: Home) -> list[str]:
     return sorted(
         name[: -len(".json")] for name in session_names(home.sessions_dir) if kind_for_filename(name) == KIND_DEV
     )
 
 
-def _register(conn: psycopg.Connection[Any], settings: ClusterSettings, local: list[str], cap: int | None) -> None:
-    """This host's lease renewed, and its slots made exactly `local`."""
-    conn.execute(
-        """INSERT INTO kugetsu_cluster_hosts (host, lease_until, seen_at, cap)
-           VALUES (%s, now() + make_interval(secs => %s), now(), %s)
+def _register(
+    conn: psycopg.Connection[Any], settings: ClusterSettings, home_id: str, local: list[str], cap: int | None
+) -> None:
+    """This host's lease renewed, and its slots made exactly `local`.
+
+    A host name is one home's: another home that claims it while its lease is live is refused (two homes on one
+    machine with the default name would otherwise each drop the other's slots).
+    """
+    claimed = conn.execute(
+        """INSERT INTO kugetsu_cluster_hosts AS h (host, lease_until, seen_at, cap, home)
+           VALUES (%s, now() + make_interval(secs => %s), now(), %s, %s)
            ON CONFLICT (host) DO UPDATE
-           SET lease_until = excluded.lease_until, seen_at = excluded.seen_at, cap = excluded.cap""",
-        (settings.host, settings.lease, cap),
-    )
+           SET lease_until = excluded.lease_until, seen_at = excluded.seen_at, cap = excluded.cap, home = excluded.home
+           WHERE h.home = excluded.home OR h.lease_until <= now()""",
+        (settings.host, settings.lease, cap, home_id),
+    ).rowcount
+    if not claimed:
+        raise KugetsuError(
+            f"the cluster's host name {settings.host!r} is held by another kugetsu home: give this one its own "
+            "[cluster] host in config.toml (or `cluster forget` the other if it is gone)"
+        )
     conn.execute(
         "DELETE FROM kugetsu_cluster_slots WHERE host = %s AND NOT (name = ANY(%s))",
         (settings.host, local),

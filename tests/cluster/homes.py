@@ -13,10 +13,18 @@ from tests.helpers import demo_agent_config, make_home, run_cli
 
 
 def cluster_home(
-    tmp_path: Path, host: str, dsn: str, *, limit: int = 3, lease: str = "10m", timeout: str = "60s"
+    tmp_path: Path,
+    host: str,
+    dsn: str,
+    *,
+    limit: int = 3,
+    lease: str = "10m",
+    timeout: str = "60s",
+    name: str | None = None,
 ) -> Home:
-    """A kugetsu home with a base session and the demo agent, on cluster `dsn` as `host`, at cap `limit`."""
-    home = make_home(tmp_path, f"home-{host}")
+    """A kugetsu home (`name`, default home-HOST) with a base session and the demo agent, on cluster `dsn` as
+    `host`, at cap `limit`."""
+    home = make_home(tmp_path, name or f"home-{host}")
     demo_agent_config(home, seconds=0)
     data = tomllib.loads(home.config_toml.read_text("utf-8"))
     data["max_concurrent_agents"] = limit

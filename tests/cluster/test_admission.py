@@ -123,7 +123,7 @@ def test_three_hosts_racing_32_starts_at_cluster_cap_3_admit_exactly_3_every_rou
     context = multiprocessing.get_context("fork")  # the imports are paid once, the starts are real processes
     for number in range(3):
         hosts = [f"r{number}-{host}" for host in HOSTS]
-        homes = [cluster_home(tmp_path / f"round-{number}", host, dsn, limit=CAP) for host in hosts]
+        homes = [cluster_home(tmp_path, host, dsn, limit=CAP) for host in hosts]
         barrier = context.Barrier(STARTERS)
         outs = [tmp_path / f"round-{number}-{i}.err" for i in range(STARTERS)]
         procs = [
@@ -150,3 +150,50 @@ def test_three_hosts_racing_32_starts_at_cluster_cap_3_admit_exactly_3_every_rou
         assert {host: sorted(figure.get(host, [])) for host in hosts} == {h: sorted(n) for h, n in local.items()}
         for host in hosts:  # the next round's hosts start from an empty cluster
             assert run_cli(homes[0], "cluster", "forget", host).returncode == 0
+
+
+def test_a_start_killed_after_its_slot_is_committed_leaves_a_slot_that_the_next_heartbeat_drops(tmp_path, dsn):
+    home = cluster_home(tmp_path, "ci-1", dsn)
+    assert run_cli(home, "start", "shoko/kugetsu#9", "go").returncode == 0  # a first start learns the base's
+    assert run_cli(home, "destroy", "shoko/kugetsu#9", "--yes").returncode == 0  # directory: not traced below
+    trace = tmp_path / "trace"
+    traced = run_cli(
+        home, "start", "shoko/kugetsu#1", "go", env={"KUGETSU_TUI_KILL_AT": "0", "KUGETSU_TUI_FAULT_TRACE": str(trace)}
+    )
+    assert traced.returncode == 0, traced.stderr
+    (at,) = [line.split()[0] for line in trace.read_text().splitlines() if line.endswith(" cluster slot taken")]
+    assert run_cli(home, "destroy", "shoko/kugetsu#1", "--yes").returncode == 0
+
+    killed = run_cli(home, "start", "shoko/kugetsu#1", "go", env={"KUGETSU_TUI_KILL_AT": at})
+    assert killed.returncode == -9
+    assert dev_files(home) == []
+    other = cluster_home(tmp_path, "ci-2", dsn)
+    assert held(other)["ci-1"] == ["github.com-shoko-kugetsu-1"]  # counted, though no file holds it: fail closed
+
+    assert run_cli(home, "cluster", "heartbeat", "--once").returncode == 0
+    assert held(other)["ci-1"] == []
+    again = run_cli(home, "start", "shoko/kugetsu#1", "go")  # the killed start's record is rolled back first
+    assert again.returncode == 0, again.stderr
+    assert held(other)["ci-1"] == ["github.com-shoko-kugetsu-1"]
+
+
+def test_a_restore_takes_a_cluster_slot_and_is_refused_at_the_cluster_cap(tmp_path, dsn):
+    home = cluster_home(tmp_path, "ci-1", dsn, limit=1)
+    other = cluster_home(tmp_path, "ci-2", dsn, limit=1)
+    assert run_cli(home, "start", "shoko/kugetsu#1", "go").returncode == 0
+    assert run_cli(home, "destroy", "shoko/kugetsu#1", "--yes").returncode == 0
+    assert run_cli(other, "start", "shoko/kugetsu#2", "go").returncode == 0
+    assert_one_line_error(run_cli(home, "restore", "github.com-shoko-kugetsu-1"), 2, "across 2 hosts: 1 on ci-2")
+    assert dev_files(home) == []
+    assert run_cli(other, "destroy", "shoko/kugetsu#2", "--yes").returncode == 0
+    restored = run_cli(home, "restore", "github.com-shoko-kugetsu-1")
+    assert restored.returncode == 0, restored.stderr
+    assert held(other) == {"ci-1": ["github.com-shoko-kugetsu-1"], "ci-2": []}
+
+
+def test_two_homes_cannot_share_one_host_name(tmp_path, dsn):
+    one = cluster_home(tmp_path, "ci-1", dsn, name="one")
+    two = cluster_home(tmp_path, "ci-1", dsn, name="two")
+    assert run_cli(one, "start", "shoko/kugetsu#1", "go").returncode == 0
+    assert_one_line_error(run_cli(two, "start", "shoko/kugetsu#2", "go"), 1, "held by another kugetsu home")
+    assert held(one) == {"ci-1": ["github.com-shoko-kugetsu-1"]}

@@ -83,3 +83,29 @@ def test_any_command_renews_the_lease_at_most_every_quarter_lease(tmp_path, dsn)
     before = stamp.stat().st_mtime_ns
     assert run_cli(home, "ls").returncode == 0
     assert stamp.stat().st_mtime_ns == before  # a quarter lease (2.5 min) has not passed
+
+
+@pytest.mark.timeout(300)
+def test_queue_drain_watch_keeps_the_lease_fresh_too(tmp_path, dsn):
+    home = cluster_home(tmp_path, "ci-a", dsn, lease="3s")
+    other = cluster_home(tmp_path, "ci-b", dsn)
+    assert run_cli(home, "start", "shoko/kugetsu#1", "go").returncode == 0
+    first = _host(other, "ci-a")["lease_until"]
+    drainer = subprocess.Popen(
+        [PY, "-m", "kugetsu_tui", "queue", "drain", "--watch"],
+        env=cli_env(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(
+            lambda: _host(other, "ci-a")["lease_until"] > first,
+            timeout=120,
+            interval=0.2,
+            message="queue drain --watch to renew ci-a's lease",
+        )
+    finally:
+        drainer.send_signal(signal.SIGTERM)
+        out, err = drainer.communicate(timeout=60)
+    assert drainer.returncode == 0, err
