@@ -157,7 +157,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _keep_cluster_fresh(home: Any) -> None:
-    """Every command keeps this host's cluster leases fresh ([cluster] dsn set; at most every quarter lease)."""
+    """Every command keeps this host's cluster leases fresh ([cluster] dsn set; at most every quarter lease).
+    Without a [cluster] table (parsed already, and cached) nothing more is imported: CLI start-up time."""
+    from kugetsu_tui.base.config_file import load_toml
+
+    try:
+        if "cluster" not in load_toml(home):
+            return
+    except KugetsuError:
+        return
     from kugetsu_tui.cluster.liveness import keep_fresh
 
     keep_fresh(home)

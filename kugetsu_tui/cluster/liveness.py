@@ -1,7 +1,6 @@
 """Keeping this host's leases fresh: from every command, the console's tick, and `cluster heartbeat`.
 
-A heartbeat renews the host's lease and registers what its sessions/ holds, under the sessions lock so
-that no local start is half-way meanwhile. Commands and the console beat at most every quarter lease
+A heartbeat renews the host's lease and registers what its sessions/ holds (cluster/slots.py). Commands and the console beat at most every quarter lease
 (a stamp file in the home says when the last one was tried), so a command pays a database round trip
 only now and then, and an unreachable database costs at most one timeout per quarter lease.
 """
@@ -11,15 +10,15 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from threading import Event
 from typing import TYPE_CHECKING
 
 from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.home import Home
-from kugetsu_tui.base.locking import sessions_lock
 from kugetsu_tui.cluster.settings import ClusterSettings, load_cluster_settings
 
 if TYPE_CHECKING:
+    from threading import Event
+
     from kugetsu_tui.cluster.slots import ClusterFigure
 
 STAMP_NAME = ".cluster-heartbeat"
@@ -30,8 +29,7 @@ def beat(home: Home, settings: ClusterSettings) -> ClusterFigure:
     from kugetsu_tui.cluster.slots import heartbeat
 
     _touch(home)
-    with sessions_lock(home):
-        return heartbeat(home, settings)
+    return heartbeat(home, settings)
 
 
 def keep_fresh(home: Home) -> None:
@@ -80,7 +78,7 @@ def beat_in_background(home: Home, report: Callable[[str], None]) -> Event:
     """For a long-lived process (`queue drain --watch`): beat in a daemon thread until the returned event is set."""
     import threading
 
-    stop = Event()
+    stop = threading.Event()
     settings = load_cluster_settings(home)
     if settings is not None:
         threading.Thread(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from typing import NamedTuple
-from urllib.parse import urlsplit
 
 from kugetsu_tui.base.config_file import load_toml
 from kugetsu_tui.base.durations import parse_duration
@@ -67,6 +66,8 @@ def load_cluster_settings(home: Home) -> ClusterSettings | None:
 
 def _has_password(dsn: str) -> bool:
     if "://" in dsn:
+        from urllib.parse import urlsplit
+
         try:
             return urlsplit(dsn).password is not None or "password=" in dsn.lower()
         except ValueError:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from kugetsu_tui.base.errors import AtCapacityError, KugetsuError
 from kugetsu_tui.base.faults import fault_point
 from kugetsu_tui.base.home import Home
+from kugetsu_tui.base.locking import sessions_lock
 from kugetsu_tui.cluster.settings import ClusterSettings, load_cluster_settings
 from kugetsu_tui.sessions.files import KIND_DEV, kind_for_filename, session_names
 from kugetsu_tui.sessions.limit import resolve_limit
@@ -112,9 +113,14 @@ def release_slot(home: Home, name: str) -> None:
 
 
 def heartbeat(home: Home, settings: ClusterSettings) -> ClusterFigure:
-    """Renew this host's lease and register what its sessions/ holds (the caller holds the sessions lock)."""
+    """Renew this host's lease and register what its sessions/ holds.
+
+    Connected first, then under the sessions lock, so that no local start is half-way while sessions/ is read
+    and written to the table: a database that does not answer costs the timeout outside the lock, and local
+    commands never wait behind a heartbeat that cannot connect.
+    """
     cap = resolve_limit(home).value
-    with _transaction(settings) as conn:
+    with _transaction(settings) as conn, sessions_lock(home):
         _register(conn, settings, _home_id(home), _local_names(home), cap)
         return _figure(conn, settings, cap)
 
