@@ -55,10 +55,12 @@ def transaction(settings: ClusterSettings) -> Iterator[psycopg.Connection[Any]]:
     """One transaction on a fresh connection, committed when the block ends, all of it within the timeout."""
     import psycopg
 
+    _quiet_driver()
     try:
         conn = psycopg.connect(
             settings.dsn,
             connect_timeout=max(2, round(settings.timeout)),
+            autocommit=True,  # transactions are explicit (conn.transaction()): the version check is one round trip
             application_name="kugetsu-tui",
             # A client cut off mid-transaction must not keep the admission lock: the server ends its session.
             options=" ".join(
@@ -81,6 +83,16 @@ def transaction(settings: ClusterSettings) -> Iterator[psycopg.Connection[Any]]:
     finally:
         watchdog.cancel()
         conn.close()
+
+
+def _quiet_driver() -> None:
+    """psycopg logs what it ignores while closing a broken connection; Python would print that on stderr
+    (its last-resort handler), beside our one line. A handler of its own keeps it quiet."""
+    import logging
+
+    logger = logging.getLogger("psycopg")
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
 
 
 def _ms(settings: ClusterSettings) -> int:
@@ -113,8 +125,7 @@ def _migrate_once(conn: psycopg.Connection[Any], settings: ClusterSettings) -> N
     import psycopg
 
     try:
-        with conn.transaction():
-            row = conn.execute("SELECT version FROM kugetsu_cluster_schema").fetchone()
+        row = conn.execute("SELECT version FROM kugetsu_cluster_schema").fetchone()
         version = row[0] if row else 0
     except psycopg.errors.UndefinedTable:
         version = -1

@@ -13,13 +13,23 @@ from tests.helpers import PY, assert_one_line_error, cli_env, run_cli, wait_for
 pytestmark = pytest.mark.cluster
 
 
+def _set_lease(home, lease):
+    import tomllib
+
+    import tomli_w
+
+    data = tomllib.loads(home.config_toml.read_text("utf-8"))
+    data["cluster"]["lease"] = lease
+    home.config_toml.write_text(tomli_w.dumps(data))
+
+
 def _host(home, name):
     return next(host for host in status(home)["hosts"] if host["host"] == name)
 
 
 @pytest.mark.timeout(300)
 def test_a_silent_host_loses_its_slots_after_its_lease_and_is_counted_again_when_it_comes_back(tmp_path, dsn):
-    gone = cluster_home(tmp_path, "ci-a", dsn, limit=2, lease="3s")
+    gone = cluster_home(tmp_path, "ci-a", dsn, limit=2)
     two = cluster_home(tmp_path, "ci-b", dsn, limit=2)
     three = cluster_home(tmp_path, "ci-c", dsn, limit=2)
     assert run_cli(gone, "start", "shoko/kugetsu#1", "go").returncode == 0
@@ -28,11 +38,14 @@ def test_a_silent_host_loses_its_slots_after_its_lease_and_is_counted_again_when
         run_cli(three, "start", "shoko/kugetsu#3", "go"), 2, "reached across 3 hosts: 1 on ci-a, 1 on ci-b"
     )
 
+    _set_lease(gone, "3s")  # its last beat: from here ci-a is silent, and its lease runs out
+    assert run_cli(gone, "cluster", "heartbeat", "--once").returncode == 0
     wait_for(lambda: not _host(two, "ci-a")["live"], timeout=120, interval=0.2, message="ci-a's lease to expire")
     admitted = run_cli(three, "start", "shoko/kugetsu#3", "go")
     assert admitted.returncode == 0, admitted.stderr
     assert held(two) == {"ci-b": ["github.com-shoko-kugetsu-2"], "ci-c": ["github.com-shoko-kugetsu-3"]}
 
+    _set_lease(gone, "10m")
     back = run_cli(gone, "cluster", "heartbeat", "--once")  # it comes back: its sessions/ still holds #1
     assert back.returncode == 0, back.stderr
     figure = status(two)

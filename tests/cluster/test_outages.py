@@ -95,7 +95,7 @@ def test_the_server_killed_in_the_middle_of_a_start_refuses_it_and_leaves_nothin
 def test_a_partition_refuses_starts_without_hanging_and_the_rest_works(tmp_path, own_server):
     proxy = PartitionProxy(own_server.port)
     try:
-        home = cluster_home(tmp_path, "ci-1", f"postgresql://kugetsu@127.0.0.1:{proxy.port}/postgres", timeout="3s")
+        home = cluster_home(tmp_path, "ci-1", f"postgresql://kugetsu@127.0.0.1:{proxy.port}/postgres", timeout="5s")
         assert run_cli(home, "start", "shoko/kugetsu#1", "go").returncode == 0
 
         proxy.partition()  # before the start: connecting gets no answer
