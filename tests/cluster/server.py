@@ -48,7 +48,7 @@ def free_port() -> int:
 class Server:
     """One postgres: `start`, `kill` (SIGKILL to it and its backends), `start` again on the same port, `stop`."""
 
-    def __init__(self) -> None:
+    def __init__(self, password: str | None = None) -> None:
         initdb, postgres = _bin("initdb"), _bin("postgres")
         if not initdb or not postgres:
             unavailable("initdb/postgres not found under /usr/lib/postgresql/*/bin or on PATH")
@@ -66,8 +66,16 @@ class Server:
         self.data = self.root / "data"
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self.password = password
+        auth = ["-A", "trust"]
+        if password is not None:  # password auth: the role's password from a file only the server user reads
+            pwfile = self.root / "pwfile"
+            pwfile.write_text(password + "\n")
+            if self.prefix:
+                shutil.chown(pwfile, "postgres", "postgres")
+            auth = ["-A", "scram-sha-256", f"--pwfile={pwfile}"]
         result = subprocess.run(
-            [*self.prefix, str(initdb), "-D", str(self.data), "-A", "trust", "-U", USER, "--no-sync", "-E", "UTF8"],
+            [*self.prefix, str(initdb), "-D", str(self.data), *auth, "-U", USER, "--no-sync", "-E", "UTF8"],
             capture_output=True,
             timeout=180,
         )
@@ -116,7 +124,7 @@ class Server:
         import psycopg
 
         try:
-            with psycopg.connect(f"{self.dsn_base}/postgres", connect_timeout=2):
+            with psycopg.connect(f"{self.dsn_base}/postgres", connect_timeout=2, password=self.password):
                 return True
         except psycopg.OperationalError:
             return False
@@ -145,6 +153,8 @@ class Server:
         """A fresh database for one test; returns its dsn (a test never sees another's tables)."""
         import psycopg
 
-        with psycopg.connect(f"{self.dsn_base}/postgres", autocommit=True, connect_timeout=10) as conn:
+        with psycopg.connect(
+            f"{self.dsn_base}/postgres", autocommit=True, connect_timeout=10, password=self.password
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return f"{self.dsn_base}/{name}"

@@ -65,3 +65,23 @@ def test_a_wrong_value_is_one_line_naming_the_key(home: Home, body: str, needle:
 
 def test_the_cluster_commands_without_a_dsn_say_how_to_set_one(home: Home) -> None:
     assert_one_line_error(run_cli(home, "cluster", "status"), 1, "no cluster: set [cluster] dsn")
+
+
+@pytest.mark.parametrize("args", [("ls", "--json"), ("start", "acme/widgets#9", "refused at capacity")])
+def test_with_a_cluster_the_hot_paths_still_import_no_driver_when_they_need_no_database(
+    home: Home, args: tuple[str, ...]
+) -> None:
+    """A start refused by the local cap never asks the cluster, and `ls` with a fresh lease does not beat."""
+    from tests.helpers import write_session
+    from tests.unit.test_no_textual import SLOW_IMPORTS, imported_modules
+
+    with home.config_toml.open("a") as config:
+        config.write('\n[cluster]\ndsn = "postgresql://kugetsu@127.0.0.1:1/none"\nhost = "ci-1"\n')
+    for n in range(3):
+        write_session(home, f"github.com-acme-widgets-{n}")
+    (home.root / ".cluster-heartbeat").touch()  # a beat was just tried
+    result = run_cli(home, *args, python_flags=["-X", "importtime"])
+    assert result.returncode == (2 if args[0] == "start" else 0), result.stderr
+    imported = imported_modules(result.stderr)
+    assert "kugetsu_tui" in imported
+    assert not imported & set(SLOW_IMPORTS), sorted(imported & set(SLOW_IMPORTS))
