@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from kugetsu_tui.base.errors import ExitCode, KugetsuError
 from kugetsu_tui.base.text import printable
-from kugetsu_tui.cli import capacity, permissions, queue, review, sessions, work
+from kugetsu_tui.cli import capacity, cluster, permissions, queue, review, sessions, work
 
 PROGRAM = "kugetsu-tui"
 HOME_ENV = "KUGETSU_HOME"
@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_global_options(parser, top_level=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for group in (sessions, work, queue, capacity, permissions, review):
+    for group in (sessions, work, queue, capacity, permissions, review, cluster):
         group.add_parsers(sub)
     return parser
 
@@ -137,7 +137,9 @@ def main(argv: list[str] | None = None) -> int:
             if getattr(args, "json", False) and getattr(args, "lists", False):
                 args.run(home, args)  # its empty listing (a pure read: nothing is created), for a parser
             raise KugetsuError(_missing_home(home.root, args))
-        return int(args.run(home, args))
+        code = int(args.run(home, args))
+        _keep_cluster_fresh(home)
+        return code
     except KugetsuError as exc:
         print(f"{PROGRAM}: {printable(exc)}", file=sys.stderr)  # one line, control characters escaped
         return exc.exit_code
@@ -152,6 +154,21 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROGRAM}: interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
+
+
+def _keep_cluster_fresh(home: Any) -> None:
+    """Every command keeps this host's cluster leases fresh ([cluster] dsn set; at most every quarter lease).
+    Without a [cluster] table (parsed already, and cached) nothing more is imported: CLI start-up time."""
+    from kugetsu_tui.base.config_file import load_toml
+
+    try:
+        if "cluster" not in load_toml(home):
+            return
+    except KugetsuError:
+        return
+    from kugetsu_tui.cluster.liveness import keep_fresh
+
+    keep_fresh(home)
 
 
 def _never(args: argparse.Namespace) -> bool:

@@ -261,6 +261,10 @@ def _watch(home: Home) -> int:
 
         await asyncio.gather(draining, watch_until_stopped(watch, stop))
 
+    from kugetsu_tui.cluster.liveness import beat_in_background
+
+    beats = beat_in_background(home, lambda line: print(f"{time.strftime('%H:%M:%S')} {line}", flush=True))
     asyncio.run(run())
+    beats.set()
     print("stopped", flush=True)
     return ExitCode.OK

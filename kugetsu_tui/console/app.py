@@ -30,6 +30,7 @@ from kugetsu_tui.base.process import ProcessSampler
 from kugetsu_tui.base.text import printable
 from kugetsu_tui.console.main_screen import MainScreen
 from kugetsu_tui.console.messages import (
+    ClusterBeat,
     ParkedRead,
     QueueDrained,
     QueueRead,
@@ -52,10 +53,12 @@ from kugetsu_tui.sessions.overview import SessionView
 from kugetsu_tui.sessions.watch import is_waiting, session_batches
 
 if TYPE_CHECKING:
+    from kugetsu_tui.cluster.settings import ClusterSettings
     from kugetsu_tui.opencode.server_activity import ActivityTracker
     from kugetsu_tui.opencode.usage import Usage
 
 STATS_INTERVAL = 1.0  # the agents on screen are sampled this often
+CLUSTER_INTERVAL = 15.0  # with [cluster] set: the cluster's figure is this fresh (and the lease renewed)
 ACTIVITY_EVERY = 2  # ticks between looks at what the agents on screen are doing (a stat of each log)
 SAMPLE_ALL_EVERY = 5  # ticks between looks at everything: agents off screen, and the (coarse) ages
 WATCHER_GROUP = "session-watcher"
@@ -147,10 +150,42 @@ class KugetsuConsole(ReportsWorkerErrors, App[None]):
             self.notify(str(exc), severity="warning", markup=False)
         self._start_notifying()
         self._start_following_the_server()
+        self._start_cluster_beats()
         self._recover_if_needed()
         if not self.check_work:
             self.call_after_refresh(self.main_screen.run_check_work, check=False)
         # else the checks start once the sessions are first read (on_sessions_read)
+
+    def _start_cluster_beats(self) -> None:
+        """With [cluster] dsn: keep this host's leases fresh, and the cluster's figure in the footer."""
+        from kugetsu_tui.cluster.settings import load_cluster_settings
+
+        try:
+            settings = load_cluster_settings(self.home)
+        except KugetsuError as exc:
+            self.notify(str(exc), title="Cluster off", severity="warning", markup=False)
+            return
+        if settings is None:
+            return
+        self.beat_cluster(settings)
+        self.set_interval(min(CLUSTER_INTERVAL, settings.lease / 4), partial(self.beat_cluster, settings))
+
+    @work(thread=True, group="cluster", exclusive=True, exit_on_error=False)
+    def beat_cluster(self, settings: ClusterSettings) -> None:
+        from kugetsu_tui.cluster.liveness import beat
+
+        try:
+            figure = beat(self.home, settings)
+        except KugetsuError:
+            self.post_message(ClusterBeat("cluster unreachable"))
+            return
+        hosts = f"{figure.live_hosts} host{'s' if figure.live_hosts != 1 else ''}"
+        self.post_message(ClusterBeat(f"cluster {figure.active}/{figure.cap} on {hosts}"))
+
+    def on_cluster_beat(self, message: ClusterBeat) -> None:
+        if message.figure != self.model.cluster:
+            self.model.cluster = message.figure
+            self.main_screen.show_capacity()
 
     def _recover_if_needed(self) -> None:
         """An operation killed mid-way leaves its intent record under journal/, which is gone at rest:

@@ -41,7 +41,7 @@ class CapacityBar(Static):
     def watch_capacity(self, capacity: Capacity | None) -> None:
         if capacity is None:
             return
-        active, limit, watcher_mode, done, queued, server_trouble, idle = capacity
+        active, limit, watcher_mode, done, queued, server_trouble, idle, cluster = capacity
         state = headroom(active, limit)
         self.set_classes(state)
         text = Text()
@@ -56,6 +56,8 @@ class CapacityBar(Static):
             text.append(f" · {queued} queued")
         if idle:
             text.append(f" · {idle} idle")
+        if cluster:
+            text.append(f" · {printable(cluster)}")
         if server_trouble:
             text.append(" · server unreachable")
         if watcher_mode != MODE_NATIVE:

@@ -19,11 +19,14 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from kugetsu_tui.base.errors import KugetsuError
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.text import age, megabytes, printable
 from kugetsu_tui.capacity.figures import BUSY, IDLE, WAITING, sparkline
 from kugetsu_tui.capacity.holders import uncommitted_changes
 from kugetsu_tui.capacity.report import Report, build_report
+from kugetsu_tui.cluster.settings import load_cluster_settings
+from kugetsu_tui.cluster.slots import ClusterFigure, cluster_figure
 from kugetsu_tui.console.model import ConsoleModel
 from kugetsu_tui.console.rows import ACTIVITY_STYLES
 from kugetsu_tui.console.worker_errors import ReportsWorkerErrors
@@ -82,6 +85,32 @@ def holders_table(report: Report) -> Table | Text:
     return table
 
 
+def other_hosts_text(cluster: ClusterFigure | str) -> Text:
+    """With [cluster] set: every other host's slot holders, read only (or why the cluster cannot be read)."""
+    if isinstance(cluster, str):
+        return Text(printable(cluster), style="bold red")
+    others = [host for host in cluster.hosts if host.host != cluster.this_host]
+    text = Text()
+    text.append(f"cluster {cluster.active}/{'?' if cluster.cap is None else cluster.cap}", style="bold")
+    text.append(f" on {cluster.live_hosts} live host{'s' if cluster.live_hosts != 1 else ''}")
+    if not others:
+        text.append("\nno other host has registered")
+    for host in others:
+        text.append(f"\n{printable(host.host)}", style="bold" if host.live else "dim")
+        text.append(" " + ("" if host.live else "(lease expired: its slots are not counted) "), style="dim")
+        text.append(", ".join(printable(name) for name in host.slots) or "holds no slot")
+    return text
+
+
+def read_cluster(home: Home) -> ClusterFigure | str | None:
+    """The cluster as it stands, None without [cluster], or one line on why it cannot be read (blocking)."""
+    try:
+        settings = load_cluster_settings(home)
+        return None if settings is None else cluster_figure(home, settings)
+    except KugetsuError as exc:
+        return f"cluster: {exc}"
+
+
 def today_text(report: Report) -> Text:
     u = report.usage
     text = Text()
@@ -117,6 +146,8 @@ class CapacityScreen(ReportsWorkerErrors, ModalScreen[None]):
     CapacityScreen > VerticalScroll { width: 95%; max-width: 140; height: 90%; border: round $accent;
                                       background: $surface; padding: 0 1; }
     CapacityScreen .title { text-style: bold; color: $accent; margin-top: 1; }
+    CapacityScreen .cluster { display: none; }
+    CapacityScreen.clustered .cluster { display: block; }
     CapacityScreen #capacity-suggestion { margin-top: 1; color: $warning; text-style: bold; }
     """
 
@@ -134,6 +165,8 @@ class CapacityScreen(ReportsWorkerErrors, ModalScreen[None]):
             yield Static(id="capacity-timeline")
             yield Static("Slot holders", classes="title")
             yield Static(id="capacity-holders")
+            yield Static("Other hosts", classes="title cluster")
+            yield Static(id="capacity-cluster", classes="cluster")
             yield Static("Today", classes="title")
             yield Static(id="capacity-today")
             yield Static(id="capacity-suggestion")
@@ -170,10 +203,13 @@ class CapacityScreen(ReportsWorkerErrors, ModalScreen[None]):
             work_cache=work_cache,
             uncommitted=uncommitted_changes(sessions),
         )
-        self.app.call_from_thread(self.show, report)
+        self.app.call_from_thread(self.show, report, read_cluster(self.home))
 
-    def show(self, report: Report) -> None:
+    def show(self, report: Report, cluster: ClusterFigure | str | None = None) -> None:
         self.report = report
+        self.set_class(cluster is not None, "clustered")
+        if cluster is not None:
+            self.query_one("#capacity-cluster", Static).update(other_hosts_text(cluster))
         self.query_one("#capacity-head", Static).update(head_text(report))
         self.query_one("#capacity-timeline", Static).update(timeline_text(report))
         self.query_one("#capacity-holders", Static).update(holders_table(report))

@@ -144,3 +144,10 @@ class UsageRead(Message):
     """Tokens and cost by opencode session id, as the server counts them (empty when it could not say)."""
 
     by_session_id: dict[str, Usage]
+
+
+@dataclass(eq=False, repr=False)
+class ClusterBeat(Message):
+    """A cluster heartbeat ended: `figure` is the footer's text ("cluster 2/3 on 3 hosts" or "cluster unreachable")."""
+
+    figure: str

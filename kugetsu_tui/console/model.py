@@ -47,6 +47,7 @@ class Capacity(NamedTuple):
     queued: int = 0
     server_trouble: str = ""
     idle: int = 0  # dev sessions idle longer than [capacity] idle_after
+    cluster: str = ""  # with [cluster] set: "cluster 2/3 on 3 hosts", or "cluster unreachable"
 
 
 class QueueRow(NamedTuple):
@@ -124,6 +125,7 @@ class ConsoleModel:
         self.activity: dict[str, ActivityInfo] = {}  # what each agent is doing, by session name
         self.usage: dict[str, Usage] = {}  # tokens and cost by session name, as the opencode server counts them
         self.server_trouble = ""  # why the opencode server cannot be followed ("" when it can, or is not used)
+        self.cluster = ""  # the cluster's figure beside the local one ([cluster] dsn set), or that it is unreachable
         self._with_pid: set[str] = set()  # the sessions the process sampler has to look at
         self._pending: set[str] = set()  # keys of rows not drawn yet
         self._backlog: list[str] = []  # keys of rows not drawn yet, in display order (see take_row_changes)
@@ -402,7 +404,14 @@ class ConsoleModel:
     @property
     def capacity(self) -> Capacity:
         return Capacity(
-            self.active, self.limit, self.watcher_mode, self.done, self.queued, self.server_trouble, self.idle
+            self.active,
+            self.limit,
+            self.watcher_mode,
+            self.done,
+            self.queued,
+            self.server_trouble,
+            self.idle,
+            self.cluster,
         )
 
     def start_refusal(self) -> str | None:

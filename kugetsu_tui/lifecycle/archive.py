@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import stat
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -25,6 +26,7 @@ from kugetsu_tui.base.locking import sessions_lock
 from kugetsu_tui.base.process import live_process, start_time, terminate_tree
 from kugetsu_tui.base.refs import session_id_problem
 from kugetsu_tui.base.text import printable
+from kugetsu_tui.cluster.slots import cluster_slot, release_slot
 from kugetsu_tui.lifecycle.journal import Journal, acquire
 from kugetsu_tui.lifecycle.start import find_session, names_for_target
 from kugetsu_tui.opencode.directories import export_directory, run_directory
@@ -330,6 +332,7 @@ def _unlist(home: Home, name: str) -> list[str]:
                 if found == path and kind_for_filename(path.name) == KIND_DEV:
                     record_released(home, name)  # a parked session held no slot
                 fault_point("session file removed")
+                release_slot(home, name)
         try:
             index.remove_file(home, path.name)
         except (KugetsuError, OSError) as exc:
@@ -706,16 +709,17 @@ def _restore(home: Home, journal: Journal, entry: ArchiveEntry, config: AgentCon
         if kind == KIND_DEV:
             check_capacity(home, what, session_name, locked=True)
         # Reserve the slot now: the file counts from here, so a racing start cannot take it.
-        if restored is None:
-            copy_as_is(archived, target)
-            fsync_dir(home.sessions_dir)
-        else:
-            pid = os.getpid()
-            write_session_file(
-                target, dict(restored, state=State.RESTORING, restorer_pid=pid, restorer_started=start_time(pid))
-            )
-        if kind == KIND_DEV:
-            record_admitted(home, session_name)
+        with cluster_slot(home, what, session_name) if kind == KIND_DEV else nullcontext():
+            if restored is None:
+                copy_as_is(archived, target)
+                fsync_dir(home.sessions_dir)
+            else:
+                pid = os.getpid()
+                write_session_file(
+                    target, dict(restored, state=State.RESTORING, restorer_pid=pid, restorer_started=start_time(pid))
+                )
+            if kind == KIND_DEV:
+                record_admitted(home, session_name)
     fault_point("slot reserved")
     record = _worktree_of(entry, restored)
     if record is not None:
@@ -785,6 +789,7 @@ def roll_back_restore(home: Home, record: dict[str, Any], config: AgentConfig | 
             if kind_for_filename(target.name) == KIND_DEV:
                 record_released(home, name)
             fault_point("placeholder removed")
+            release_slot(home, name)
 
 
 def _is_placeholder(target: Path, record: dict[str, Any], archived: Path) -> bool:

@@ -20,6 +20,7 @@ from kugetsu_tui.base.errors import AtCapacityError, KugetsuError
 from kugetsu_tui.base.faults import fault_point
 from kugetsu_tui.base.home import Home
 from kugetsu_tui.base.locking import sessions_lock
+from kugetsu_tui.cluster.slots import cluster_slot, release_slot
 from kugetsu_tui.lifecycle.journal import Journal, acquire
 from kugetsu_tui.lifecycle.start import (
     Launched,
@@ -108,6 +109,7 @@ def park_session(
             fsync_dir(home.sessions_dir)
             ledger.record_parked(home, name)
             fault_point("session parked")
+            release_slot(home, name)
         _set_parked_at(target_path, now_iso())
     except FileNotFoundError:
         _end(journal)
@@ -166,9 +168,10 @@ def resume_session(
                     f"cannot resume {name}: sessions/ holds a session of that name again; destroy one of them first"
                 )
             _admit(home, what, name, locked=True)  # authoritative, under the lock
-            if on_admit is not None:
-                on_admit(new_run_id())
-            os.rename(source, home.session_path(name))
+            with cluster_slot(home, what, name):  # and the cluster's cap, if [cluster] is set
+                if on_admit is not None:
+                    on_admit(new_run_id())
+                os.rename(source, home.session_path(name))
             fsync_dir(home.sessions_dir)
             fsync_dir(home.parked_dir)
             ledger.record_resumed(home, name)

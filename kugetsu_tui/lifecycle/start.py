@@ -20,6 +20,7 @@ from kugetsu_tui.base.locking import sessions_lock
 from kugetsu_tui.base.process import is_alive, pid_running, start_time
 from kugetsu_tui.base.refs import parse_issue_ref, session_id_problem
 from kugetsu_tui.base.text import printable
+from kugetsu_tui.cluster.slots import cluster_slot, release_slot
 from kugetsu_tui.lifecycle.journal import Journal, acquire
 from kugetsu_tui.lifecycle.launch import launch_supervised
 from kugetsu_tui.opencode.directories import learn_directory, require_session_directory, run_directory
@@ -278,26 +279,27 @@ def _admit(
         _refuse_existing(path, ref)
         _refuse_parked(home, path.name[: -len(".json")], ref)
         check_capacity(home, what, path.name[: -len(".json")], locked=True)  # authoritative, under the lock
-        if on_admit is not None:
-            on_admit(run_id)
-        write_json(
-            path,
-            {
-                "type": "forked",
-                "issue_ref": ref,
-                "opencode_session_id": None,
-                "created_at": now_iso(),
-                "state": State.STARTING,
-                "run_id": run_id,
-                "starter_pid": os.getpid(),
-                "starter_started": start_time(os.getpid()),
-                "log": str(log),
-                "cwd": cwd,
-                **(plan.session_fields() if plan else {}),
-            },
-        )
-        index.add_entry(home, read_session(path))
-        record_admitted(home, path.name[: -len(".json")])
+        with cluster_slot(home, what, path.name[: -len(".json")]):  # and the cluster's cap, if [cluster] is set
+            if on_admit is not None:
+                on_admit(run_id)
+            write_json(
+                path,
+                {
+                    "type": "forked",
+                    "issue_ref": ref,
+                    "opencode_session_id": None,
+                    "created_at": now_iso(),
+                    "state": State.STARTING,
+                    "run_id": run_id,
+                    "starter_pid": os.getpid(),
+                    "starter_started": start_time(os.getpid()),
+                    "log": str(log),
+                    "cwd": cwd,
+                    **(plan.session_fields() if plan else {}),
+                },
+            )
+            index.add_entry(home, read_session(path))
+            record_admitted(home, path.name[: -len(".json")])
 
 
 def _left_behind(left: list[str]) -> str:
@@ -543,6 +545,7 @@ def _roll_back(home: Home, name: str, run_id: str) -> None:
         index.remove_entry(home, session)
         path.unlink()
         record_released(home, name)
+        release_slot(home, name)
     try:
         home.log_path(name).unlink()
     except FileNotFoundError:

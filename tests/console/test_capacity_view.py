@@ -104,6 +104,7 @@ async def test_C_opens_the_view_with_holders_today_and_the_suggestion(static_hom
         suggestion = shown(app, "capacity-suggestion")
         assert "1 slot held by sessions idle over 30m whose work is done" in suggestion
         assert "D frees them" in suggestion
+        assert not app.screen.query_one("#capacity-cluster", Static).display  # one host: no other hosts' part
         await pilot.press("escape")
         assert not isinstance(app.screen, CapacityScreen)
 

@@ -19,7 +19,7 @@ from tests.helpers import PY, cli_env, run_cli, write_session
 #: modules of the console that must stay plain Python
 PLAIN_CONSOLE_MODULES = {"kugetsu_tui.console.model"}
 #: what `ls --json` and a refused start must not import: the UI, and what costs CLI start-up time
-SLOW_IMPORTS = ("textual", "rich", "psutil", "dataclasses", "uuid", "tempfile", "prometheus_client")
+SLOW_IMPORTS = ("textual", "rich", "psutil", "dataclasses", "uuid", "tempfile", "prometheus_client", "psycopg")
 
 PROBE = """
 import importlib, json, sys

@@ -137,6 +137,7 @@ def _load_everything(monkeypatch, home: Home, data: dict[str, Any]) -> set[tuple
     """Run every loader of config.toml on `data`; the (table, key) pairs they asked for ("" is the top level)."""
     import kugetsu_tui.base.config_file as config_file
     from kugetsu_tui.attention.settings import load_notify_settings
+    from kugetsu_tui.cluster.settings import load_cluster_settings
     from kugetsu_tui.console.settings import console_bell
     from kugetsu_tui.opencode.settings import load_agent_config
     from kugetsu_tui.queue.settings import console_drains
@@ -149,7 +150,7 @@ def _load_everything(monkeypatch, home: Home, data: dict[str, Any]) -> set[tuple
     fake = _Recording(data, "", seen)
     monkeypatch.setattr(config_file, "load_toml", lambda _home: fake)
     modules = ("console.settings", "opencode.settings", "queue.settings", "sessions.limit", "worktrees.settings")
-    for module in (*modules, "sessions.capacity_settings", "attention.settings"):
+    for module in (*modules, "sessions.capacity_settings", "attention.settings", "cluster.settings"):
         monkeypatch.setattr(f"kugetsu_tui.{module}.load_toml", lambda _home: fake)
     for loader in (
         lambda: resolve_limit(home, environ={}),
@@ -161,6 +162,7 @@ def _load_everything(monkeypatch, home: Home, data: dict[str, Any]) -> set[tuple
         lambda: park_idle_after(home),
         lambda: load_notify_settings(home),
         lambda: idle_after(home),
+        lambda: load_cluster_settings(home),
     ):
         try:
             loader()
@@ -183,9 +185,12 @@ def config_keys(monkeypatch, tmp_path) -> set[tuple[str, str]]:
         "console": {},
         "capacity": {},
         "notify": {},
+        "cluster": {},
     }
     seen = _load_everything(monkeypatch, home, tables)
-    unknown_key = {name: {"surely-not-a-key": 1} for name in ("agent", "worktrees", "queue", "notify", "capacity")}
+    unknown_key = {
+        name: {"surely-not-a-key": 1} for name in ("agent", "worktrees", "queue", "notify", "capacity", "cluster")
+    }
     for name, table in unknown_key.items():
         found = _load_everything(monkeypatch, home, {name: table})
         seen |= {(name, key) for where, key in found if where == "?"}
@@ -209,6 +214,7 @@ def test_every_config_key_the_code_reads_is_in_the_reference(monkeypatch, tmp_pa
     where = {"": "Top level", "agent": "`[agent]`", "worktrees": "`[worktrees]` and `[repos]`"}
     where |= {"repos": "`[worktrees]` and `[repos]`", "forge": "`[forge]`", "forge.HOST": "`[forge]`"}
     where |= {"queue": "`[queue]`", "console": "`[console]`", "capacity": "`[capacity]`", "notify": "`[notify]`"}
+    where |= {"cluster": "`[cluster]`"}
     for table, key in sorted(config_keys(monkeypatch, tmp_path)):
         if table == "":
             if key in where:  # a table: it has its own subsection
