@@ -28,6 +28,7 @@ SHOTS = [
     ("preview.svg", ("down", "down", "down", "p")),
     ("clean-up.svg", ("D",)),
     ("help.svg", ("question_mark",)),
+    ("capacity.svg", ("C",)),
 ]
 
 
