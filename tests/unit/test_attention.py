@@ -40,6 +40,16 @@ with open(os.environ["NOTIFY_RECORD"], "a") as out:
 """
 
 
+@pytest.fixture(autouse=True)
+def _senders_finish_in_their_own_test() -> Iterator[None]:
+    """Wait for the channels' background senders at the end of each test: one that runs late would start the
+    stand-in `notify-send` with the next test's PATH and NOTIFY_RECORD, and its call would land in that test."""
+    yield
+    for thread in threading.enumerate():
+        if thread.name == "kugetsu-notify":
+            thread.join(timeout=30)
+
+
 @pytest.fixture
 def desktop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A stand-in `notify-send` on PATH; the file it records its calls in."""
